@@ -1,0 +1,36 @@
+/** Where time comes from. Injected everywhere so tests move time by hand instead of sleeping. */
+export interface Clock {
+  now(): number;
+}
+
+/** An opaque handle returned by {@link Timers.setTimeout}. */
+export type TimerHandle = { readonly __timer?: never } | object;
+
+/** Timer seam. Implementations must not keep the process alive (the system one `unref()`s). */
+export interface Timers {
+  setTimeout(callback: () => void, delayMillis: number): TimerHandle;
+  clearTimeout(handle: TimerHandle): void;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+export const systemTimers: Timers = {
+  setTimeout(callback, delayMillis) {
+    const handle = setTimeout(callback, Math.max(0, delayMillis));
+    handle.unref();
+    return handle;
+  },
+  clearTimeout(handle) {
+    clearTimeout(handle as NodeJS.Timeout);
+  },
+};
+
+/** Lets other callbacks run: used between slices of large seal and drain passes. */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Waits `delayMillis` on the given timers. */
+export function sleep(timers: Timers, delayMillis: number): Promise<void> {
+  return new Promise((resolve) => timers.setTimeout(resolve, delayMillis));
+}

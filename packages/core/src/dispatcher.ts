@@ -1,0 +1,256 @@
+import { backoffMillis } from './backoff.js';
+import { planBatches } from './batching.js';
+import { sleep } from './clock.js';
+import type { MeteringEventEmitter } from './events.js';
+import { monthEndCutoff } from './hours.js';
+import type { ResolvedMeteringOptions } from './options.js';
+import { TokenBucket } from './rate-limiter.js';
+import type { ExportResponse, RecordOutcome } from './sink.js';
+import type { DeadLetterReason, OutboxEntry, Settlement } from './store.js';
+import type { UsageRecord } from './usage-key.js';
+
+/** What one dispatch pass did. */
+export interface DispatchCounts {
+  calls: number;
+  accepted: number;
+  retrying: number;
+  deadLettered: number;
+  carriedForward: number;
+}
+
+export function emptyCounts(): DispatchCounts {
+  return { calls: 0, accepted: 0, retrying: 0, deadLettered: 0, carriedForward: 0 };
+}
+
+/** Bytes of a BatchMeterUsage request around its records (`{"ProductCode":"…","UsageRecords":[]}`). */
+const REQUEST_OVERHEAD_BYTES = 320;
+
+/**
+ * Sends due records and settles every one of them. The only retry layer: a retry is always the same record (same key,
+ * hour and quantity), so the service can deduplicate it.
+ */
+export class Dispatcher {
+  private readonly limiter: TokenBucket;
+  private readonly warnedAging = new Set<string>();
+
+  constructor(
+    private readonly o: ResolvedMeteringOptions,
+    private readonly events: MeteringEventEmitter,
+  ) {
+    this.limiter = new TokenBucket(o.maxCallsPerSecond, o.clock);
+  }
+
+  /** Claims one round of due records, sends them and settles them. Returns how many records it claimed. */
+  async pass(counts: DispatchCounts): Promise<number> {
+    const o = this.o;
+    const claimLimit = o.sink.maxBatchSize * o.maxConcurrentExports;
+    const entries = await o.store.takeDue(o.clock.now(), claimLimit, o.leaseMillis);
+    if (entries.length === 0) return 0;
+    const now = o.clock.now();
+    const sendable: OutboxEntry[] = [];
+    const expired: Settlement[] = [];
+    for (const entry of entries) {
+      const reason = this.tooOld(entry.record, now);
+      if (reason !== undefined) {
+        expired.push({ kind: 'dead', id: entry.record.id, claim: entry.claim, reason: 'too-old', detail: reason, at: now });
+        continue;
+      }
+      this.warnIfAging(entry.record, now);
+      sendable.push(entry);
+    }
+    if (expired.length > 0) await this.settle(expired, entries, counts);
+    const byId = new Map(sendable.map((e) => [e.record.id, e]));
+    const batches = planBatches(
+      sendable.map((e) => e.record),
+      {
+        maxRecords: o.sink.maxBatchSize,
+        maxBytes: o.sink.maxBatchBytes,
+        overheadBytes: REQUEST_OVERHEAD_BYTES,
+        recordBytes: (r) => o.sink.estimateRecordBytes(r),
+      },
+    ).map((records) => records.map((r) => byId.get(r.id) as OutboxEntry));
+    const workers: Promise<void>[] = [];
+    for (let w = 0; w < Math.min(o.maxConcurrentExports, batches.length); w++) {
+      workers.push(
+        (async () => {
+          for (let batch = batches.shift(); batch !== undefined; batch = batches.shift()) {
+            await this.sendBatch(batch, counts);
+          }
+        })(),
+      );
+    }
+    await Promise.all(workers);
+    return entries.length;
+  }
+
+  /** Sends one batch; a request-level rejection is bisected until the bad record stands alone. */
+  private async sendBatch(batch: OutboxEntry[], counts: DispatchCounts): Promise<void> {
+    await this.acquireToken();
+    counts.calls += 1;
+    const response = await this.exportWithTimeout(batch.map((e) => e.record));
+    const now = this.o.clock.now();
+    const settlements: Settlement[] = [];
+    switch (response.status) {
+      case 'done': {
+        const outcomes = new Map<string, RecordOutcome>(response.outcomes.map((r) => [r.id, r]));
+        for (const entry of batch) settlements.push(this.settlementFor(entry, outcomes.get(entry.record.id), now));
+        break;
+      }
+      case 'retryable': {
+        if (response.reason === 'throttled') this.limiter.drain();
+        for (const entry of batch) {
+          const delay = Math.max(
+            response.retryAfterMillis ?? 0,
+            backoffMillis(entry.attempts, this.o.retryBaseMillis, this.o.retryMaxMillis, this.o.random),
+          );
+          settlements.push(this.retry(entry, now + delay, `${response.reason}: ${response.code}`));
+        }
+        break;
+      }
+      case 'rejected': {
+        if (batch.length > 1) {
+          // One bad record refuses the whole call: split until it stands alone, so the good ones still go.
+          const middle = Math.ceil(batch.length / 2);
+          await this.sendBatch(batch.slice(0, middle), counts);
+          await this.sendBatch(batch.slice(middle), counts);
+          return;
+        }
+        const entry = batch[0] as OutboxEntry;
+        const reason: DeadLetterReason = response.tooOld === true ? 'too-old' : 'rejected';
+        settlements.push(this.dead(entry, reason, `${response.code}: ${response.message}`, now));
+        break;
+      }
+      case 'failed': {
+        this.events.emit('export.failed', { code: response.code, message: response.message, records: batch.length });
+        this.o.logger.error(`a call was refused for a reason no record can fix; records stay queued`, {
+          code: response.code,
+          message: response.message,
+          records: batch.length,
+        });
+        for (const entry of batch) {
+          settlements.push(this.retry(entry, now + this.o.failedRetryMillis, `failed: ${response.code}`));
+        }
+        break;
+      }
+    }
+    await this.settle(settlements, batch, counts);
+  }
+
+  private settlementFor(entry: OutboxEntry, outcome: RecordOutcome | undefined, now: number): Settlement {
+    const { id } = entry.record;
+    switch (outcome?.status) {
+      case 'success':
+        return { kind: 'accepted', id, claim: entry.claim, meteringRecordId: outcome.meteringRecordId, at: now };
+      case 'duplicate':
+        // Claimed before: an earlier call may have landed (its answer lost), so this is our own record echoed back.
+        if (entry.attempts > 1) return { kind: 'accepted', id, claim: entry.claim, meteringRecordId: undefined, at: now };
+        return { kind: 'carry', id, claim: entry.claim, at: now };
+      case 'not-subscribed':
+        return this.dead(entry, 'customer-not-subscribed', 'CustomerNotSubscribed', now);
+      default: {
+        const delay = backoffMillis(entry.attempts, this.o.retryBaseMillis, this.o.retryMaxMillis, this.o.random);
+        return this.retry(entry, now + delay, outcome === undefined ? 'missing from the response' : 'unprocessed');
+      }
+    }
+  }
+
+  private retry(entry: OutboxEntry, notBefore: number, reason: string): Settlement {
+    return { kind: 'retry', id: entry.record.id, claim: entry.claim, notBefore, reason };
+  }
+
+  private dead(entry: OutboxEntry, reason: DeadLetterReason, detail: string, at: number): Settlement {
+    return { kind: 'dead', id: entry.record.id, claim: entry.claim, reason, detail, at };
+  }
+
+  private async settle(settlements: Settlement[], entries: readonly OutboxEntry[], counts: DispatchCounts) {
+    await this.o.store.settle(settlements);
+    const byId = new Map(entries.map((e) => [e.record.id, e]));
+    for (const s of settlements) {
+      const entry = byId.get(s.id) as OutboxEntry;
+      const record = entry.record;
+      switch (s.kind) {
+        case 'accepted':
+          counts.accepted += 1;
+          this.warnedAging.delete(record.id);
+          this.events.emit('record.accepted', {
+            record,
+            meteringRecordId: s.meteringRecordId,
+            resend: entry.attempts > 1,
+          });
+          break;
+        case 'retry':
+          counts.retrying += 1;
+          this.events.emit('record.retrying', {
+            record,
+            reason: s.reason,
+            attempts: entry.attempts,
+            notBefore: s.notBefore,
+          });
+          break;
+        case 'dead':
+          counts.deadLettered += 1;
+          this.events.emit('record.dead-lettered', { record, reason: s.reason, detail: s.detail });
+          this.o.logger.warn('a record was dead-lettered', { recordId: record.id, reason: s.reason, detail: s.detail });
+          break;
+        case 'carry':
+          counts.carriedForward += 1;
+          this.events.emit('record.carried-forward', { record, reason: 'duplicate-record' });
+          this.o.logger.warn(
+            'AWS already holds a record for this key and hour (another sender?); its quantity moves to the next hour',
+            { recordId: record.id },
+          );
+          break;
+      }
+    }
+  }
+
+  private async acquireToken(): Promise<void> {
+    while (!this.limiter.tryTake()) await sleep(this.o.timers, this.limiter.waitMillis());
+  }
+
+  private async exportWithTimeout(records: readonly UsageRecord[]): Promise<ExportResponse> {
+    const controller = new AbortController();
+    const { timers, exportTimeoutMillis, sink } = this.o;
+    let timer: ReturnType<typeof timers.setTimeout> | undefined;
+    const timeout = new Promise<ExportResponse>((resolve) => {
+      timer = timers.setTimeout(() => {
+        controller.abort();
+        resolve({ status: 'retryable', reason: 'timeout', code: 'Timeout', message: `no answer in ${exportTimeoutMillis} ms` });
+      }, exportTimeoutMillis);
+    });
+    try {
+      return await Promise.race([
+        sink.export(records, { signal: controller.signal }).catch(
+          (error: unknown): ExportResponse => ({
+            status: 'retryable',
+            reason: 'network',
+            code: (error as Error)?.name ?? 'Error',
+            message: (error as Error)?.message ?? String(error),
+          }),
+        ),
+        timeout,
+      ]);
+    } finally {
+      if (timer !== undefined) timers.clearTimeout(timer);
+    }
+  }
+
+  /** Why the service would refuse this record as too old, or undefined. */
+  private tooOld(record: UsageRecord, now: number): string | undefined {
+    if (now - record.hourStart >= this.o.serviceWindowMillis) {
+      return `older than the service window (${this.o.serviceWindowMillis} ms)`;
+    }
+    if (this.o.monthEndCutoffHourUtc !== null && now >= monthEndCutoff(record.hourStart, this.o.monthEndCutoffHourUtc)) {
+      return `past the month-end cut-off (${this.o.monthEndCutoffHourUtc}:00 UTC on the 1st)`;
+    }
+    return undefined;
+  }
+
+  private warnIfAging(record: UsageRecord, now: number): void {
+    const age = now - record.hourStart;
+    if (age < this.o.warnAgeMillis || this.warnedAging.has(record.id)) return;
+    if (this.warnedAging.size > 100_000) this.warnedAging.clear();
+    this.warnedAging.add(record.id);
+    this.events.emit('record.aging', { record, ageMillis: age });
+  }
+}

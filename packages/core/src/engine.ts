@@ -1,0 +1,325 @@
+import { sleep, type TimerHandle, yieldToEventLoop } from './clock.js';
+import type { CustomerRef } from './customer.js';
+import { type DispatchCounts, Dispatcher, emptyCounts } from './dispatcher.js';
+import { MeteringError } from './errors.js';
+import { MeteringEventEmitter } from './events.js';
+import { HOUR_MILLIS, hourStartOf } from './hours.js';
+import { messages } from './messages.js';
+import { assertDimension, type MeteringOptions, parseOptions, type ResolvedMeteringOptions } from './options.js';
+import type { StoreStats, UsageDelta } from './store.js';
+import { Tally } from './tally.js';
+
+/** What a flush did, and what is left. Returned, never thrown. */
+export interface FlushReport extends DispatchCounts {
+  checkpointedUnits: number;
+  sealedRecords: number;
+  /** Records still in the outbox afterwards (waiting for a retry, or not yet due). */
+  pending: number;
+  timedOut: boolean;
+}
+
+export interface EngineStats extends StoreStats {
+  liveKeys: number;
+  /** Counted but not yet written to the store. */
+  unwrittenDeltas: number;
+  state: 'created' | 'running' | 'stopping' | 'stopped';
+}
+
+/** A serial lane: tasks on it run one at a time, in order. */
+class Lane {
+  private tail: Promise<unknown> = Promise.resolve();
+  busy = false;
+  run<T>(task: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(async () => {
+      this.busy = true;
+      try {
+        return await task();
+      } finally {
+        this.busy = false;
+      }
+    });
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+}
+
+/**
+ * Counts usage on the request path and bills it exactly once: per UTC hour, one immutable record per key, sent after
+ * the hour closes and retried only as an identical resend. Create it with {@link createMeteringEngine}.
+ */
+export class MeteringEngine implements AsyncDisposable {
+  readonly options: ResolvedMeteringOptions;
+  readonly events: MeteringEventEmitter;
+  private readonly tally: Tally;
+  private readonly dispatcher: Dispatcher;
+  private readonly checkpointLane = new Lane();
+  private readonly flushLane = new Lane();
+  private unwritten: UsageDelta[][] = [];
+  private unwrittenCount = 0;
+  private state: EngineStats['state'] = 'created';
+  private timer: TimerHandle | undefined;
+  private lastCloseBefore = Number.NEGATIVE_INFINITY;
+  private lastDispatchAt = Number.NEGATIVE_INFINITY;
+  private shutdownPromise: Promise<FlushReport> | undefined;
+
+  constructor(options: MeteringOptions) {
+    this.options = parseOptions(options);
+    const o = this.options;
+    this.events = new MeteringEventEmitter((error, event) =>
+      o.logger.error(`a listener of '${event}' threw; ignored`, { error: String(error) }),
+    );
+    this.tally = new Tally(o, this.events, hourStartOf(o.clock.now()), () => {
+      void this.checkpoint().catch(() => undefined);
+    });
+    this.dispatcher = new Dispatcher(o, this.events);
+  }
+
+  /**
+   * Counts `quantity` (default 1) units of `dimension` for `customer`, in the current hour or the hour of `at`
+   * (epoch ms). Synchronous and allocation-free for a repeated key; never throws. Returns false when nothing was counted
+   * (the reason goes to the `usage.rejected` event).
+   */
+  record(customer: CustomerRef, dimension: string, quantity?: number, at?: number): boolean {
+    return this.tally.record(customer, dimension, quantity, at);
+  }
+
+  /** False when the `reject` policy is full and this would be a new key: answer 503 rather than serve unbillable usage. */
+  admits(customer: CustomerRef, dimension: string): boolean {
+    return this.tally.admits(customer, dimension);
+  }
+
+  /**
+   * Checks a dimension against the service's rules and the declared `dimensions`. Adapters call it at start-up for
+   * every `@Meter()`/`meter()`; `where` names the place in the message (e.g. `BillingController.export`).
+   * @throws {MeteringConfigurationError}
+   */
+  assertDimension(dimension: unknown, where: string): string {
+    return assertDimension(where, dimension, this.options.dimensions);
+  }
+
+  /** Opens the store, says which store is in use, and (with `scheduling: 'internal'`) starts the timers. */
+  async start(): Promise<void> {
+    if (this.state !== 'created') return;
+    const o = this.options;
+    await o.store.open?.();
+    this.state = 'running';
+    if (o.store.scope === 'process') {
+      o.logger.info(
+        `using the ${o.store.name} store: counts live in this process only. Run ONE instance; a crash loses unsent usage. ` +
+          'For several replicas use @meterkit/redis; to survive restarts use @meterkit/sqlite.',
+      );
+    } else {
+      o.logger.info(`using the ${o.store.name} store (${o.store.scope})`);
+    }
+    this.arm();
+  }
+
+  /**
+   * One round of background work: roll the hour, checkpoint, and seal and send when due. The internal timer calls it;
+   * with `scheduling: 'external'` your scheduler does. Never rejects: failures go to the `engine.error` event.
+   */
+  async tick(): Promise<void> {
+    if (this.state !== 'running') return;
+    const o = this.options;
+    const now = o.clock.now();
+    this.tally.rollTo(hourStartOf(now));
+    const work: Promise<unknown>[] = [];
+    if (!this.checkpointLane.busy) {
+      work.push(this.checkpoint().catch((error) => this.reportError('checkpoint', error)));
+    }
+    const sealDue = this.closeBefore(now) > this.lastCloseBefore;
+    if (!this.flushLane.busy && (sealDue || now - this.lastDispatchAt >= o.dispatchIntervalMillis)) {
+      work.push(
+        this.flushLane
+          .run(async () => {
+            await this.checkpoint();
+            await this.sealClosed(false);
+            await this.dispatchDue(Number.POSITIVE_INFINITY, emptyCounts());
+          })
+          .catch((error) => this.reportError('flush', error)),
+      );
+    }
+    await Promise.all(work);
+  }
+
+  /** Moves counts from the request path into the store. Counts the store refused stay queued for the next try. */
+  checkpoint(): Promise<number> {
+    return this.checkpointLane.run(async () => {
+      const o = this.options;
+      await this.tally.drain(
+        o.sliceSize,
+        (deltas) => {
+          this.unwritten.push(deltas);
+          this.unwrittenCount += deltas.length;
+        },
+        yieldToEventLoop,
+      );
+      let units = 0;
+      let written = 0;
+      while (this.unwritten.length > 0) {
+        const deltas = this.unwritten[0] as UsageDelta[];
+        await o.store.addDeltas(deltas);
+        this.unwritten.shift();
+        this.unwrittenCount -= deltas.length;
+        written += deltas.length;
+        let late = 0;
+        for (const delta of deltas) {
+          units += delta.quantity;
+          if (delta.hourStart < this.lastCloseBefore) late += delta.quantity;
+        }
+        if (late > 0) {
+          this.events.emit('usage.late', { fromHour: deltas[0]?.hourStart ?? 0, toHour: this.lastCloseBefore, units: late });
+        }
+      }
+      if (written > 0) this.events.emit('usage.checkpointed', { deltas: written, units });
+      return units;
+    });
+  }
+
+  /**
+   * Checkpoints, seals every closed hour and sends what is due, until nothing is due or `timeoutMillis` passes.
+   * Records waiting for a retry stay queued (`pending` in the report).
+   */
+  forceFlush(options: { timeoutMillis?: number } = {}): Promise<FlushReport> {
+    if (this.state === 'stopped') return Promise.reject(new MeteringError('ERR_METERING_SHUT_DOWN', messages.shutDown()));
+    const deadline = this.options.clock.now() + (options.timeoutMillis ?? this.options.shutdownTimeoutMillis);
+    return this.flushLane.run(() => this.flushUntil(deadline, false, false));
+  }
+
+  /**
+   * Stops counting, checkpoints, and sends what it can within `timeoutMillis`. With a store that outlives the process,
+   * the open hour stays in it for the next instance. With the memory store, the open hour is sealed and sent now;
+   * whatever cannot be sent is reported in `usage.unsent-at-shutdown` (and logged), never dropped silently.
+   * Idempotent: a second call returns the first call's report.
+   */
+  shutdown(options: { timeoutMillis?: number } = {}): Promise<FlushReport> {
+    if (this.shutdownPromise !== undefined) return this.shutdownPromise;
+    const o = this.options;
+    this.shutdownPromise = (async () => {
+      this.state = 'stopping';
+      if (this.timer !== undefined) o.timers.clearTimeout(this.timer);
+      this.tally.stop();
+      const deadline = o.clock.now() + (options.timeoutMillis ?? o.shutdownTimeoutMillis);
+      const keepsOpenHours = o.store.scope !== 'process';
+      const report = await this.flushLane.run(() => this.flushUntil(deadline, !keepsOpenHours, true));
+      if (!keepsOpenHours) {
+        const unsent = await o.store.pending(Number.MAX_SAFE_INTEGER);
+        const stats = await o.store.stats();
+        if (unsent.length > 0 || stats.openUnits > 0 || this.unwrittenCount > 0) {
+          this.events.emit('usage.unsent-at-shutdown', { records: unsent, openUnits: stats.openUnits });
+          o.logger.error('shutdown: usage could not be sent in time and is lost with this process', {
+            records: unsent.length,
+            units: unsent.reduce((sum, r) => sum + r.quantity, 0),
+          });
+        }
+      }
+      await o.sink.shutdown?.();
+      await o.store.close();
+      this.state = 'stopped';
+      return report;
+    })();
+    return this.shutdownPromise;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.shutdown();
+  }
+
+  async stats(): Promise<EngineStats> {
+    const store = await this.options.store.stats();
+    return { ...store, liveKeys: this.tally.liveKeys, unwrittenDeltas: this.unwrittenCount, state: this.state };
+  }
+
+  /** Hours starting before this instant are closed at `now`. */
+  private closeBefore(now: number): number {
+    return hourStartOf(now - this.options.sealDelayMillis);
+  }
+
+  private async flushUntil(deadline: number, sealOpenHour: boolean, waitForRetries: boolean): Promise<FlushReport> {
+    const o = this.options;
+    const counts = emptyCounts();
+    const checkpointedUnits = await this.checkpoint();
+    const sealedRecords = await this.sealClosed(sealOpenHour);
+    let timedOut = false;
+    for (;;) {
+      await this.dispatchDue(deadline, counts);
+      const stats = await o.store.stats();
+      const outstanding = stats.outboxReady + stats.outboxWaiting + stats.outboxLeased;
+      if (outstanding === 0 || !waitForRetries) break;
+      const remaining = deadline - o.clock.now();
+      if (remaining <= 0) {
+        timedOut = true;
+        break;
+      }
+      // Records are waiting for a retry: wait a little (on the injected timers) and try again.
+      await sleep(o.timers, Math.min(remaining, Math.max(50, o.retryBaseMillis)));
+    }
+    if (o.clock.now() >= deadline) timedOut = true;
+    const after = await o.store.stats();
+    return {
+      ...counts,
+      checkpointedUnits,
+      sealedRecords,
+      pending: after.outboxReady + after.outboxWaiting + after.outboxLeased,
+      timedOut,
+    };
+  }
+
+  /** Seals closed hours (and, at a memory-store shutdown, the open one), in slices. */
+  private async sealClosed(includeOpenHour: boolean): Promise<number> {
+    const o = this.options;
+    const now = o.clock.now();
+    const closeBefore = includeOpenHour ? hourStartOf(now) + HOUR_MILLIS : this.closeBefore(now);
+    let sealed = 0;
+    let units = 0;
+    for (;;) {
+      const result = await o.store.sealClosedHours(closeBefore, o.sliceSize);
+      sealed += result.sealed.length;
+      for (const record of result.sealed) units += record.quantity;
+      if (!result.more) break;
+      await yieldToEventLoop();
+    }
+    if (closeBefore > this.lastCloseBefore) this.lastCloseBefore = closeBefore;
+    if (sealed > 0) this.events.emit('records.sealed', { records: sealed, units });
+    return sealed;
+  }
+
+  private async dispatchDue(deadline: number, counts: DispatchCounts): Promise<void> {
+    const o = this.options;
+    this.lastDispatchAt = o.clock.now();
+    while (o.clock.now() < deadline) {
+      const claimed = await this.dispatcher.pass(counts);
+      if (claimed === 0) break;
+    }
+  }
+
+  /** Arms the next tick: every `checkpointMillis`, and exactly at the hour boundary so usage lands in the right hour. */
+  private arm(): void {
+    const o = this.options;
+    if (this.state !== 'running') return;
+    const now = o.clock.now();
+    const toBoundary = hourStartOf(now) + HOUR_MILLIS - now;
+    const delay = o.scheduling === 'internal' ? Math.min(o.checkpointMillis, toBoundary) : toBoundary;
+    this.timer = o.timers.setTimeout(() => {
+      // A slow call must not hold back checkpoints: tick in the background and re-arm at once.
+      if (o.scheduling === 'internal') void this.tick();
+      else this.tally.rollTo(hourStartOf(o.clock.now()));
+      this.arm();
+    }, delay);
+  }
+
+  private reportError(operation: string, error: unknown): void {
+    this.events.emit('engine.error', { operation, error });
+    this.options.logger.error(`${operation} failed; it is retried on the next tick`, {
+      error: error instanceof Error ? error.message : String(error),
+    });
+  }
+}
+
+/**
+ * Creates a metering engine. Validates every option now (throwing a typed error that names the field), so a
+ * misconfiguration fails at start-up, not on the first request.
+ */
+export function createMeteringEngine(options: MeteringOptions): MeteringEngine {
+  return new MeteringEngine(options);
+}

@@ -1,0 +1,89 @@
+import type { DeadLetterReason } from './store.js';
+import type { UsageRecord } from './usage-key.js';
+
+/** Why a `record()` call counted nothing. */
+export type UsageRejectionReason =
+  | 'invalid-quantity'
+  | 'missing-customer'
+  | 'invalid-customer'
+  | 'invalid-dimension'
+  | 'undeclared-dimension'
+  | 'max-live-keys'
+  | 'shut-down';
+
+/** Every outcome the engine reports, keyed by event name. Adapters, logs and metrics all hang off these. */
+export interface MeteringEvents {
+  /** A `record()` call that counted nothing (the request path never throws). */
+  'usage.rejected': { reason: UsageRejectionReason; dimension: unknown; quantity: unknown; detail: string };
+  /** The tally reached `maxLiveKeys`; see the `onMaxLiveKeys` policy. */
+  'tally.full': { liveKeys: number; policy: 'checkpoint' | 'reject' };
+  /** Deltas moved from the tally into the store. */
+  'usage.checkpointed': { deltas: number; units: number };
+  /** Usage that arrived for an hour already sealed; it is billed in `toHour` instead. */
+  'usage.late': { fromHour: number; toHour: number; units: number };
+  /** Closed hours turned into immutable records. */
+  'records.sealed': { records: number; units: number };
+  /** AWS accepted the record (or acknowledged an identical resend). */
+  'record.accepted': { record: UsageRecord; meteringRecordId: string | undefined; resend: boolean };
+  /** The record will be sent again, identical, at `notBefore`. */
+  'record.retrying': { record: UsageRecord; reason: string; attempts: number; notBefore: number };
+  /** The record will not be billed; it is kept as a dead letter with the reason. */
+  'record.dead-lettered': { record: UsageRecord; reason: DeadLetterReason; detail: string };
+  /**
+   * AWS answered `DuplicateRecord` for a record never sent before: someone else billed that key and hour. The
+   * quantity moves to the next open hour.
+   */
+  'record.carried-forward': { record: UsageRecord; reason: 'duplicate-record' };
+  /** A record is older than `warnAgeMillis` and still unsent. */
+  'record.aging': { record: UsageRecord; ageMillis: number };
+  /** A whole call failed for a reason no record can fix (credentials, product, region). Records stay queued. */
+  'export.failed': { code: string; message: string; records: number };
+  /** Usage the memory store could not send before shutdown; it is lost with the process. */
+  'usage.unsent-at-shutdown': { records: readonly UsageRecord[]; openUnits: number };
+  /** A background task failed; it is retried on the next tick. */
+  'engine.error': { operation: string; error: unknown };
+}
+
+export type MeteringEventName = keyof MeteringEvents;
+export type MeteringListener<K extends MeteringEventName> = (payload: MeteringEvents[K]) => void;
+
+/** A small typed emitter. A listener that throws is reported to `onListenerError`, never to the emitter's caller. */
+export class MeteringEventEmitter {
+  readonly #listeners = new Map<MeteringEventName, Set<(payload: never) => void>>();
+  readonly #onListenerError: (error: unknown, event: MeteringEventName) => void;
+
+  constructor(onListenerError: (error: unknown, event: MeteringEventName) => void) {
+    this.#onListenerError = onListenerError;
+  }
+
+  /** Subscribes; returns the function that unsubscribes. */
+  on<K extends MeteringEventName>(event: K, listener: MeteringListener<K>): () => void {
+    let set = this.#listeners.get(event);
+    if (set === undefined) {
+      set = new Set();
+      this.#listeners.set(event, set);
+    }
+    set.add(listener as (payload: never) => void);
+    return () => this.off(event, listener);
+  }
+
+  off<K extends MeteringEventName>(event: K, listener: MeteringListener<K>): void {
+    this.#listeners.get(event)?.delete(listener as (payload: never) => void);
+  }
+
+  hasListeners(event: MeteringEventName): boolean {
+    return (this.#listeners.get(event)?.size ?? 0) > 0;
+  }
+
+  emit<K extends MeteringEventName>(event: K, payload: MeteringEvents[K]): void {
+    const set = this.#listeners.get(event);
+    if (set === undefined) return;
+    for (const listener of set) {
+      try {
+        (listener as MeteringListener<K>)(payload);
+      } catch (error) {
+        this.#onListenerError(error, event);
+      }
+    }
+  }
+}

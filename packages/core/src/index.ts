@@ -1,0 +1,56 @@
+export { backoffMillis } from './backoff.js';
+export { type BatchLimits, planBatches } from './batching.js';
+export { type Clock, systemClock, systemTimers, type TimerHandle, type Timers } from './clock.js';
+export { type CustomerRef, type LegacyCustomer, type LicenseCustomer, redact } from './customer.js';
+export type { DispatchCounts } from './dispatcher.js';
+export { createMeteringEngine, type EngineStats, type FlushReport, MeteringEngine } from './engine.js';
+export {
+  isMeteringError,
+  MeteringConfigurationError,
+  MeteringError,
+  type MeteringErrorCode,
+  MeteringStoreError,
+  MeteringTimeoutError,
+} from './errors.js';
+export {
+  MeteringEventEmitter,
+  type MeteringEventName,
+  type MeteringEvents,
+  type MeteringListener,
+  type UsageRejectionReason,
+} from './events.js';
+export { formatHour, HOUR_MILLIS, hourStartOf, monthEndCutoff } from './hours.js';
+export { consoleLogger, type MeteringLogger, silentLogger } from './logger.js';
+export { MemoryStore, type MemoryStoreOptions } from './memory-store.js';
+export {
+  assertDimension,
+  type MeteringOptions,
+  meteringOptionKeys,
+  parseOptions,
+  type ResolvedMeteringOptions,
+} from './options.js';
+export { TokenBucket } from './rate-limiter.js';
+export { checkRule, type RuleName, serviceRules } from './service-rules.js';
+export type { ExportResponse, RecordOutcome, UsageSink } from './sink.js';
+export type {
+  AuditEntry,
+  DeadLetter,
+  DeadLetterReason,
+  OutboxEntry,
+  SealResult,
+  SettleResult,
+  Settlement,
+  StoreStats,
+  UsageDelta,
+  UsageStore,
+} from './store.js';
+export { Tally, type TallySettings } from './tally.js';
+export {
+  keyFromId,
+  keyIdOf,
+  MAX_RECORD_QUANTITY,
+  recordIdOf,
+  sealRecord,
+  type UsageKey,
+  type UsageRecord,
+} from './usage-key.js';

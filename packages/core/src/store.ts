@@ -1,0 +1,128 @@
+import type { UsageRecord } from './usage-key.js';
+
+/** Usage counted for one key in one hour, on its way from the tally into a store. */
+export interface UsageDelta {
+  readonly keyId: string;
+  readonly hourStart: number;
+  readonly quantity: number;
+}
+
+/** A sealed record waiting in the outbox, as handed to a submitter under a lease. */
+export interface OutboxEntry {
+  readonly record: UsageRecord;
+  /**
+   * How many times the record has been claimed for sending, this claim included. It is counted at claim time, before
+   * the call, so a crash between sending and settling still shows the record as possibly sent.
+   */
+  readonly attempts: number;
+  /** The lease token; settlements must carry it. */
+  readonly claim: string;
+}
+
+export type DeadLetterReason =
+  | 'customer-not-subscribed'
+  | 'too-old'
+  | 'rejected'
+  | 'not-billable';
+
+/** A record that will not be billed, with why. Listed, exported and replayed by operators. */
+export interface DeadLetter {
+  readonly record: UsageRecord;
+  readonly reason: DeadLetterReason;
+  /** The service's error code or status and message. */
+  readonly detail: string;
+  readonly at: number;
+  readonly attempts: number;
+}
+
+/** One accepted record, with the id AWS gave it. */
+export interface AuditEntry {
+  readonly recordId: string;
+  readonly keyId: string;
+  readonly hourStart: number;
+  readonly quantity: number;
+  readonly meteringRecordId: string | undefined;
+  readonly acceptedAt: number;
+}
+
+/** How a claimed record ended this round. Every settlement names the claim it settles; stale claims are ignored. */
+export type Settlement =
+  | {
+      readonly kind: 'accepted';
+      readonly id: string;
+      readonly claim: string;
+      readonly meteringRecordId: string | undefined;
+      readonly at: number;
+    }
+  | { readonly kind: 'retry'; readonly id: string; readonly claim: string; readonly notBefore: number; readonly reason: string }
+  | {
+      readonly kind: 'dead';
+      readonly id: string;
+      readonly claim: string;
+      readonly reason: DeadLetterReason;
+      readonly detail: string;
+      readonly at: number;
+    }
+  /** Someone else billed this key and hour: add the quantity to the earliest open hour after it. */
+  | { readonly kind: 'carry'; readonly id: string; readonly claim: string; readonly at: number };
+
+export interface SealResult {
+  /** Records moved into the outbox by this call. */
+  readonly sealed: readonly UsageRecord[];
+  /** True when closed hours still hold unsealed entries (call again). */
+  readonly more: boolean;
+}
+
+export interface SettleResult {
+  readonly applied: number;
+  /** Settlements whose claim had expired or been taken over; ignored. */
+  readonly stale: number;
+}
+
+export interface StoreStats {
+  /** Keys with usage in hours not yet sealed. */
+  readonly openKeys: number;
+  readonly openUnits: number;
+  /** Hours before this instant are closed: new usage for them goes to this hour. */
+  readonly closedBefore: number;
+  readonly outboxReady: number;
+  readonly outboxWaiting: number;
+  readonly outboxLeased: number;
+  readonly deadLetters: number;
+  readonly accepted: number;
+}
+
+/**
+ * Where usage lives between the tally and AWS. Every method is atomic with respect to every other caller, including
+ * other processes for a shared store. Implementations must pass `describeUsageStoreContract` from
+ * `@meterkit/core/testing`.
+ */
+export interface UsageStore {
+  /** `process` (memory), `host` (a file), or `shared` (many replicas). */
+  readonly scope: 'process' | 'host' | 'shared';
+  readonly name: string;
+  open?(): Promise<void>;
+  /** Adds usage. A delta for a closed hour goes to the earliest open hour (`closedBefore`). */
+  addDeltas(deltas: readonly UsageDelta[]): Promise<void>;
+  /**
+   * Closes every hour starting before `closeBefore` (an hour boundary) and moves up to `limit` of their entries into
+   * the outbox as immutable records, oldest hour first. A total above the per-record maximum keeps the maximum and
+   * carries the rest into the next hour.
+   */
+  sealClosedHours(closeBefore: number, limit: number): Promise<SealResult>;
+  /**
+   * Claims up to `limit` records that are due at `now` (oldest hour first) for `leaseMillis`. A claimed record is not
+   * handed out again until settled or until its lease expires.
+   */
+  takeDue(now: number, limit: number, leaseMillis: number): Promise<OutboxEntry[]>;
+  settle(settlements: readonly Settlement[]): Promise<SettleResult>;
+  /** Records still in the outbox (ready, waiting or leased), oldest first. */
+  pending(limit: number): Promise<UsageRecord[]>;
+  deadLetters(limit: number): Promise<DeadLetter[]>;
+  /** Moves dead letters back into the outbox, due at `now`. Returns how many moved. */
+  requeueDeadLetters(ids: readonly string[], now: number): Promise<number>;
+  /** The most recent accepted records, newest last. */
+  auditLog(limit: number): Promise<AuditEntry[]>;
+  stats(): Promise<StoreStats>;
+  close(): Promise<void>;
+}

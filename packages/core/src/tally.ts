@@ -1,0 +1,333 @@
+import type { CustomerRef } from './customer.js';
+import type { MeteringEventEmitter, UsageRejectionReason } from './events.js';
+import { hourStartOf } from './hours.js';
+import { checkRule } from './service-rules.js';
+import type { UsageDelta } from './store.js';
+import { keyIdOf } from './usage-key.js';
+
+const INITIAL_SLOTS = 64;
+
+/**
+ * Counters of one dimension in one generation. A key lives in a slot: `index` maps the customer's primary id (license
+ * ARN or customer identifier) to the slot, `counts[slot]` holds the running total. A repeated key therefore costs one
+ * Map lookup, one identity check and one add on a typed array: no allocation.
+ */
+class DimensionCounters {
+  readonly index = new Map<string, number>();
+  /** Keys whose primary id is shared with another customer ref (should not happen; kept correct anyway). */
+  readonly collisions = new Map<string, number>();
+  refs: (CustomerRef | undefined)[] = [];
+  productCodes: string[] = [];
+  counts = new Float64Array(INITIAL_SLOTS);
+  readonly free: number[] = [];
+  highWater = 0;
+
+  constructor(readonly dimension: string) {}
+
+  allocate(customer: CustomerRef, productCode: string): number {
+    let slot = this.free.pop();
+    if (slot === undefined) {
+      slot = this.highWater++;
+      if (slot >= this.counts.length) {
+        const grown = new Float64Array(this.counts.length * 2);
+        grown.set(this.counts);
+        this.counts = grown;
+      }
+    }
+    this.refs[slot] = customer;
+    this.productCodes[slot] = productCode;
+    this.counts[slot] = 0;
+    return slot;
+  }
+
+  release(slot: number): void {
+    this.refs[slot] = undefined;
+    this.free.push(slot);
+  }
+
+  keyIdOf(slot: number): string {
+    const ref = this.refs[slot] as CustomerRef;
+    const productCode = this.productCodes[slot] as string;
+    return ref.licenseArn !== undefined
+      ? keyIdOf({ productCode, dimension: this.dimension, awsAccountId: ref.awsAccountId, licenseArn: ref.licenseArn })
+      : keyIdOf({ productCode, dimension: this.dimension, customerIdentifier: ref.customerIdentifier });
+  }
+}
+
+/** All counters for one UTC hour. The tally swaps generations at the hour boundary and when full. */
+class Generation {
+  readonly dims = new Map<string, DimensionCounters>();
+  liveKeys = 0;
+  constructor(readonly hourStart: number) {}
+}
+
+function sameCustomer(a: CustomerRef | undefined, b: CustomerRef): boolean {
+  return (
+    a !== undefined &&
+    a.licenseArn === b.licenseArn &&
+    a.awsAccountId === b.awsAccountId &&
+    a.customerIdentifier === b.customerIdentifier &&
+    a.productCode === b.productCode
+  );
+}
+
+/** Settings the tally needs from the engine's options. */
+export interface TallySettings {
+  readonly productCode: string | undefined;
+  readonly dimensions: readonly string[] | undefined;
+  readonly maxLiveKeys: number;
+  readonly onMaxLiveKeys: 'checkpoint' | 'reject';
+}
+
+/**
+ * The request-path counter. `record()` is synchronous, does no I/O, never throws, and allocates nothing for a key it
+ * has seen this hour. Counts leave it only through {@link Tally.drain}, run by the engine off the request path.
+ */
+export class Tally {
+  private current: Generation;
+  private readonly retired: Generation[] = [];
+  /** Usage recorded with an explicit time outside the current hour, keyed by hour and key. */
+  private timed = new Map<string, { keyId: string; hourStart: number; quantity: number }>();
+  private stopped = false;
+  private fullSignalled = false;
+
+  constructor(
+    private readonly settings: TallySettings,
+    private readonly events: MeteringEventEmitter,
+    hourStart: number,
+    /** Called once when the tally fills up under the `checkpoint` policy, so the engine checkpoints early. */
+    private readonly onFull: () => void,
+  ) {
+    this.current = this.newGeneration(hourStart);
+  }
+
+  get hourStart(): number {
+    return this.current.hourStart;
+  }
+
+  get liveKeys(): number {
+    return this.current.liveKeys;
+  }
+
+  /**
+   * Counts `quantity` units of `dimension` for `customer`. Returns false (and emits `usage.rejected`) when nothing was
+   * counted.
+   */
+  record(customer: CustomerRef, dimension: string, quantity = 1, at?: number): boolean {
+    if (quantity !== 1 && !(Number.isSafeInteger(quantity) && quantity >= 0)) {
+      return this.reject('invalid-quantity', dimension, quantity, 'quantity must be a safe, non-negative integer');
+    }
+    if (this.stopped) return this.reject('shut-down', dimension, quantity, 'the engine is shutting down');
+    if (at !== undefined) return this.recordAt(customer, dimension, quantity, at);
+    const counters = this.current.dims.get(dimension);
+    if (counters === undefined) return this.recordNewDimension(customer, dimension, quantity);
+    if (customer == null) return this.reject('missing-customer', dimension, quantity, 'no customer');
+    const id = customer.licenseArn ?? customer.customerIdentifier;
+    const slot = counters.index.get(id as string);
+    if (slot === undefined || (counters.refs[slot] !== customer && !sameCustomer(counters.refs[slot], customer))) {
+      return this.recordNewKey(counters, customer, id, quantity);
+    }
+    counters.counts[slot] += quantity;
+    return true;
+  }
+
+  /**
+   * Whether `record(customer, dimension)` would count now. Adapters call it before the handler only under the `reject`
+   * policy, to answer 503 instead of serving usage they could not bill.
+   */
+  admits(customer: CustomerRef, dimension: string): boolean {
+    if (this.stopped) return false;
+    if (this.settings.onMaxLiveKeys !== 'reject' || this.current.liveKeys < this.settings.maxLiveKeys) return true;
+    const id = customer?.licenseArn ?? customer?.customerIdentifier;
+    return id !== undefined && this.current.dims.get(dimension)?.index.has(id) === true;
+  }
+
+  /** Stops counting (shutdown); later calls emit `usage.rejected` with reason `shut-down`. */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /** Starts a new generation when `hourStart` moved; the old one is drained by the next {@link drain}. */
+  rollTo(hourStart: number): void {
+    if (hourStart === this.current.hourStart) return;
+    this.retired.push(this.current);
+    this.current = this.newGeneration(hourStart);
+  }
+
+  /**
+   * Moves counts out, in slices of at most `sliceSize` keys, calling `emit` with each slice's deltas (synchronously,
+   * so a slice is read and zeroed atomically with respect to `record()`). Keys idle since the last drain are evicted.
+   * `yieldBetween` runs between slices so a million keys never block the event loop in one go.
+   */
+  async drain(sliceSize: number, emit: (deltas: UsageDelta[]) => void, yieldBetween: () => Promise<void>): Promise<void> {
+    const timed = this.timed;
+    if (timed.size > 0) {
+      this.timed = new Map();
+      emit([...timed.values()]);
+    }
+    while (this.retired.length > 0) {
+      const generation = this.retired[0] as Generation;
+      await this.drainGeneration(generation, false, sliceSize, emit, yieldBetween);
+      this.retired.shift();
+    }
+    await this.drainGeneration(this.current, true, sliceSize, emit, yieldBetween);
+    this.fullSignalled = false;
+  }
+
+  private async drainGeneration(
+    generation: Generation,
+    evictIdle: boolean,
+    sliceSize: number,
+    emit: (deltas: UsageDelta[]) => void,
+    yieldBetween: () => Promise<void>,
+  ): Promise<void> {
+    const hourStart = generation.hourStart;
+    let slice: UsageDelta[] = [];
+    let visited = 0;
+    for (const counters of [...generation.dims.values()]) {
+      for (const indexMap of [counters.index, counters.collisions]) {
+        for (const [id, slot] of indexMap) {
+          const quantity = counters.counts[slot] as number;
+          if (quantity > 0) {
+            slice.push({ keyId: counters.keyIdOf(slot), hourStart, quantity });
+            counters.counts[slot] = 0;
+          } else if (evictIdle) {
+            indexMap.delete(id);
+            counters.release(slot);
+            generation.liveKeys -= 1;
+          }
+          if (++visited >= sliceSize) {
+            visited = 0;
+            if (slice.length > 0) emit(slice);
+            slice = [];
+            await yieldBetween();
+          }
+        }
+      }
+    }
+    if (slice.length > 0) emit(slice);
+  }
+
+  private newGeneration(hourStart: number): Generation {
+    const generation = new Generation(hourStart);
+    for (const dimension of this.settings.dimensions ?? []) {
+      generation.dims.set(dimension, new DimensionCounters(dimension));
+    }
+    return generation;
+  }
+
+  private reject(reason: UsageRejectionReason, dimension: unknown, quantity: unknown, detail: string): false {
+    this.events.emit('usage.rejected', { reason, dimension, quantity, detail });
+    return false;
+  }
+
+  private recordNewDimension(customer: CustomerRef, dimension: string, quantity: number): boolean {
+    const broken = checkRule('dimension', dimension);
+    if (broken !== undefined) return this.reject('invalid-dimension', dimension, quantity, `dimension must be ${broken}`);
+    if (this.settings.dimensions !== undefined) {
+      return this.reject('undeclared-dimension', dimension, quantity, 'not one of the declared dimensions');
+    }
+    if (customer == null) return this.reject('missing-customer', dimension, quantity, 'no customer');
+    const counters = new DimensionCounters(dimension);
+    this.current.dims.set(dimension, counters);
+    const id = customer.licenseArn ?? customer.customerIdentifier;
+    return this.recordNewKey(counters, customer, id, quantity);
+  }
+
+  private recordNewKey(counters: DimensionCounters, customer: CustomerRef, id: string | undefined, quantity: number) {
+    const problem = this.checkCustomer(customer);
+    if (problem !== undefined) return this.reject('invalid-customer', counters.dimension, quantity, problem);
+    const productCode = (customer.productCode ?? this.settings.productCode) as string;
+    if (this.current.liveKeys >= this.settings.maxLiveKeys && !this.makeRoom()) {
+      return this.reject('max-live-keys', counters.dimension, quantity, `more than ${this.settings.maxLiveKeys} live keys`);
+    }
+    // makeRoom() may have started a new generation: count into the current one.
+    const target = this.current.dims.get(counters.dimension) ?? this.addDimension(counters.dimension);
+    const existing = target.index.get(id as string);
+    let slot: number | undefined;
+    if (existing === undefined) {
+      slot = target.allocate(customer, productCode);
+      target.index.set(id as string, slot);
+      this.current.liveKeys += 1;
+    } else if (sameCustomer(target.refs[existing], customer)) {
+      slot = existing;
+    } else {
+      const collisionKey = JSON.stringify([customer.awsAccountId, id, productCode]);
+      slot = target.collisions.get(collisionKey);
+      if (slot === undefined) {
+        slot = target.allocate(customer, productCode);
+        target.collisions.set(collisionKey, slot);
+        this.current.liveKeys += 1;
+      }
+    }
+    target.counts[slot] += quantity;
+    return true;
+  }
+
+  private addDimension(dimension: string): DimensionCounters {
+    const counters = new DimensionCounters(dimension);
+    this.current.dims.set(dimension, counters);
+    return counters;
+  }
+
+  /** At `maxLiveKeys`: under `checkpoint`, retire the full generation (drained soon) and go on; under `reject`, refuse. */
+  private makeRoom(): boolean {
+    if (!this.fullSignalled) {
+      this.fullSignalled = true;
+      this.events.emit('tally.full', { liveKeys: this.current.liveKeys, policy: this.settings.onMaxLiveKeys });
+      if (this.settings.onMaxLiveKeys === 'checkpoint') this.onFull();
+    }
+    if (this.settings.onMaxLiveKeys === 'reject') return false;
+    this.retired.push(this.current);
+    this.current = this.newGeneration(this.current.hourStart);
+    return true;
+  }
+
+  private recordAt(customer: CustomerRef, dimension: string, quantity: number, at: number): boolean {
+    if (typeof at !== 'number' || !Number.isFinite(at)) {
+      return this.reject('invalid-quantity', dimension, quantity, '`at` must be a finite epoch-millisecond time');
+    }
+    const hourStart = hourStartOf(at);
+    if (hourStart === this.current.hourStart) return this.record(customer, dimension, quantity);
+    if (customer == null) return this.reject('missing-customer', dimension, quantity, 'no customer');
+    const broken = checkRule('dimension', dimension);
+    if (broken !== undefined) return this.reject('invalid-dimension', dimension, quantity, `dimension must be ${broken}`);
+    if (this.settings.dimensions !== undefined && !this.settings.dimensions.includes(dimension)) {
+      return this.reject('undeclared-dimension', dimension, quantity, 'not one of the declared dimensions');
+    }
+    const problem = this.checkCustomer(customer);
+    if (problem !== undefined) return this.reject('invalid-customer', dimension, quantity, problem);
+    const productCode = (customer.productCode ?? this.settings.productCode) as string;
+    const keyId =
+      customer.licenseArn !== undefined
+        ? keyIdOf({ productCode, dimension, awsAccountId: customer.awsAccountId, licenseArn: customer.licenseArn })
+        : keyIdOf({ productCode, dimension, customerIdentifier: customer.customerIdentifier });
+    const mapKey = `${hourStart}\n${keyId}`;
+    const entry = this.timed.get(mapKey);
+    if (entry === undefined) this.timed.set(mapKey, { keyId, hourStart, quantity });
+    else entry.quantity += quantity;
+    return true;
+  }
+
+  /** Why a customer ref cannot be billed, or undefined. Runs once per new key, never for a repeated one. */
+  private checkCustomer(customer: CustomerRef): string | undefined {
+    if (customer == null || typeof customer !== 'object') return 'customer must be a CustomerRef object';
+    const productCode = customer.productCode ?? this.settings.productCode;
+    if (productCode === undefined) return 'productCode is missing (set it on the customer or the `productCode` option)';
+    const brokenProduct = checkRule('productCode', productCode);
+    if (brokenProduct !== undefined) return `productCode must be ${brokenProduct}`;
+    if (customer.licenseArn !== undefined || customer.awsAccountId !== undefined) {
+      if (customer.customerIdentifier !== undefined) {
+        return 'a customer has either customerIdentifier (legacy) or awsAccountId + licenseArn, never both';
+      }
+      const account = checkRule('awsAccountId', customer.awsAccountId);
+      if (account !== undefined) return `awsAccountId must be ${account}`;
+      const license = checkRule('licenseArn', customer.licenseArn);
+      if (license !== undefined) return `licenseArn must be ${license}`;
+      return undefined;
+    }
+    const legacy = checkRule('customerIdentifier', customer.customerIdentifier);
+    if (legacy !== undefined) return `customerIdentifier must be ${legacy} (or give awsAccountId + licenseArn)`;
+    return undefined;
+  }
+}

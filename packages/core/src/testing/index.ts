@@ -1,0 +1,3 @@
+export { type BilledEntry, InMemorySink, type InMemorySinkOptions, type SinkFault } from './in-memory-sink.js';
+export { ManualClock, settleMicrotasks } from './manual-clock.js';
+export { describeUsageStoreContract, type StoreContractOptions } from './store-contract.js';

@@ -1,0 +1,232 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { HOUR_MILLIS } from '../hours.js';
+import type { UsageStore } from '../store.js';
+import { keyIdOf, MAX_RECORD_QUANTITY } from '../usage-key.js';
+
+export interface StoreContractOptions {
+  /** For durable stores: close `store` and open a new one on the same data. */
+  reopen?: (store: UsageStore) => Promise<UsageStore>;
+  /** Called after each test with every store the test opened. */
+  cleanup?: (stores: UsageStore[]) => Promise<void>;
+}
+
+const H0 = Date.UTC(2026, 10, 26, 10);
+const H1 = H0 + HOUR_MILLIS;
+const H2 = H1 + HOUR_MILLIS;
+const LEASE = 60_000;
+const keyA = keyIdOf({ productCode: 'prod-1', dimension: 'api_calls', customerIdentifier: 'cust-a' });
+const keyB = keyIdOf({
+  productCode: 'prod-1',
+  dimension: 'api_calls',
+  awsAccountId: '123456789012',
+  licenseArn: 'arn:aws:license-manager::123456789012:license:l-0123456789abcdef',
+});
+
+/**
+ * The behaviour every `UsageStore` must have. Run it from your store's tests:
+ * `describeUsageStoreContract('MyStore', async () => new MyStore(...))`.
+ */
+export function describeUsageStoreContract(
+  name: string,
+  factory: () => Promise<UsageStore> | UsageStore,
+  options: StoreContractOptions = {},
+): void {
+  describe(`UsageStore contract: ${name}`, () => {
+    let opened: UsageStore[] = [];
+    async function make(): Promise<UsageStore> {
+      const store = await factory();
+      await store.open?.();
+      opened.push(store);
+      return store;
+    }
+    async function sealAll(store: UsageStore, closeBefore: number) {
+      const all = [];
+      for (;;) {
+        const result = await store.sealClosedHours(closeBefore, 1000);
+        all.push(...result.sealed);
+        if (!result.more) return all;
+      }
+    }
+    afterEach(async () => {
+      const stores = opened;
+      opened = [];
+      if (options.cleanup) await options.cleanup(stores);
+      else for (const s of stores) await s.close();
+    });
+
+    it('sums deltas for one key and hour into a single sealed record', async () => {
+      const store = await make();
+      await store.addDeltas([
+        { keyId: keyA, hourStart: H0, quantity: 2 },
+        { keyId: keyA, hourStart: H0, quantity: 3 },
+      ]);
+      await store.addDeltas([{ keyId: keyA, hourStart: H0, quantity: 5 }]);
+      const sealed = await sealAll(store, H1);
+      expect(sealed.map((r) => [r.keyId, r.hourStart, r.quantity])).toEqual([[keyA, H0, 10]]);
+    });
+
+    it('does not seal an hour that has not closed', async () => {
+      const store = await make();
+      await store.addDeltas([{ keyId: keyA, hourStart: H1, quantity: 1 }]);
+      expect(await sealAll(store, H1)).toEqual([]);
+      expect((await store.stats()).openUnits).toBe(1);
+    });
+
+    it('moves usage for a closed hour into the earliest open hour', async () => {
+      const store = await make();
+      await store.addDeltas([{ keyId: keyA, hourStart: H0, quantity: 1 }]);
+      await sealAll(store, H1);
+      await store.addDeltas([{ keyId: keyA, hourStart: H0, quantity: 4 }]);
+      const sealed = await sealAll(store, H2);
+      expect(sealed.map((r) => [r.hourStart, r.quantity])).toEqual([[H1, 4]]);
+    });
+
+    it('carries a total above the per-record maximum into the next hour', async () => {
+      const store = await make();
+      await store.addDeltas([{ keyId: keyA, hourStart: H0, quantity: MAX_RECORD_QUANTITY + 7 }]);
+      const first = await sealAll(store, H1);
+      expect(first.map((r) => r.quantity)).toEqual([MAX_RECORD_QUANTITY]);
+      const second = await sealAll(store, H2);
+      expect(second.map((r) => [r.hourStart, r.quantity])).toEqual([[H1, 7]]);
+    });
+
+    it('seals in slices when given a limit', async () => {
+      const store = await make();
+      await store.addDeltas(
+        Array.from({ length: 7 }, (_, i) => ({
+          keyId: keyIdOf({ productCode: 'prod-1', dimension: 'api_calls', customerIdentifier: `c${i}` }),
+          hourStart: H0,
+          quantity: 1,
+        })),
+      );
+      const first = await store.sealClosedHours(H1, 3);
+      expect(first.sealed).toHaveLength(3);
+      expect(first.more).toBe(true);
+      const rest = await sealAll(store, H1);
+      expect(rest).toHaveLength(4);
+      expect(new Set([...first.sealed, ...rest].map((r) => r.id)).size).toBe(7);
+    });
+
+    it('hands out due records oldest hour first, each under a lease', async () => {
+      const store = await make();
+      await store.addDeltas([
+        { keyId: keyA, hourStart: H1, quantity: 1 },
+        { keyId: keyB, hourStart: H0, quantity: 2 },
+      ]);
+      await sealAll(store, H2);
+      const taken = await store.takeDue(H2, 10, LEASE);
+      expect(taken.map((e) => e.record.hourStart)).toEqual([H0, H1]);
+      expect(taken.every((e) => e.attempts === 1 && e.claim.length > 0)).toBe(true);
+      expect(await store.takeDue(H2 + 1, 10, LEASE)).toEqual([]);
+    });
+
+    it('hands a record out again, identical, when its lease expires', async () => {
+      const store = await make();
+      await store.addDeltas([{ keyId: keyA, hourStart: H0, quantity: 9 }]);
+      await sealAll(store, H1);
+      const [first] = await store.takeDue(H1, 10, LEASE);
+      const [again] = await store.takeDue(H1 + LEASE, 10, LEASE);
+      expect(again?.record).toEqual(first?.record);
+      expect(again?.attempts).toBe(2);
+      expect(again?.claim).not.toBe(first?.claim);
+    });
+
+    it('ignores a settlement whose claim has been taken over', async () => {
+      const store = await make();
+      await store.addDeltas([{ keyId: keyA, hourStart: H0, quantity: 1 }]);
+      await sealAll(store, H1);
+      const [first] = await store.takeDue(H1, 10, LEASE);
+      const [second] = await store.takeDue(H1 + LEASE, 10, LEASE);
+      const stale = await store.settle([{ kind: 'carry', id: first!.record.id, claim: first!.claim, at: H1 }]);
+      expect(stale).toEqual({ applied: 0, stale: 1 });
+      const ok = await store.settle([
+        { kind: 'accepted', id: second!.record.id, claim: second!.claim, meteringRecordId: 'm-1', at: H1 },
+      ]);
+      expect(ok).toEqual({ applied: 1, stale: 0 });
+      expect((await store.stats()).openUnits).toBe(0);
+    });
+
+    it('records accepted records in the audit log and removes them from the outbox', async () => {
+      const store = await make();
+      await store.addDeltas([{ keyId: keyA, hourStart: H0, quantity: 3 }]);
+      await sealAll(store, H1);
+      const [entry] = await store.takeDue(H1, 10, LEASE);
+      await store.settle([{ kind: 'accepted', id: entry!.record.id, claim: entry!.claim, meteringRecordId: 'm-9', at: H1 }]);
+      const audit = await store.auditLog(10);
+      expect(audit).toEqual([
+        { recordId: entry!.record.id, keyId: keyA, hourStart: H0, quantity: 3, meteringRecordId: 'm-9', acceptedAt: H1 },
+      ]);
+      const stats = await store.stats();
+      expect(stats.accepted).toBe(1);
+      expect(stats.outboxReady + stats.outboxWaiting + stats.outboxLeased).toBe(0);
+    });
+
+    it('keeps a retried record back until its notBefore, then hands it out unchanged', async () => {
+      const store = await make();
+      await store.addDeltas([{ keyId: keyA, hourStart: H0, quantity: 3 }]);
+      await sealAll(store, H1);
+      const [entry] = await store.takeDue(H1, 10, LEASE);
+      await store.settle([{ kind: 'retry', id: entry!.record.id, claim: entry!.claim, notBefore: H1 + 5000, reason: 'x' }]);
+      expect(await store.takeDue(H1 + 4999, 10, LEASE)).toEqual([]);
+      const [again] = await store.takeDue(H1 + 5000, 10, LEASE);
+      expect(again?.record).toEqual(entry?.record);
+      expect(again?.attempts).toBe(2);
+    });
+
+    it('keeps dead letters with their reason and can requeue them', async () => {
+      const store = await make();
+      await store.addDeltas([{ keyId: keyA, hourStart: H0, quantity: 3 }]);
+      await sealAll(store, H1);
+      const [entry] = await store.takeDue(H1, 10, LEASE);
+      await store.settle([
+        { kind: 'dead', id: entry!.record.id, claim: entry!.claim, reason: 'customer-not-subscribed', detail: 'd', at: H1 },
+      ]);
+      const letters = await store.deadLetters(10);
+      expect(letters.map((l) => [l.record.id, l.reason, l.detail, l.attempts])).toEqual([
+        [entry!.record.id, 'customer-not-subscribed', 'd', 1],
+      ]);
+      expect(await store.requeueDeadLetters([entry!.record.id], H1 + 1)).toBe(1);
+      expect(await store.deadLetters(10)).toEqual([]);
+      const [again] = await store.takeDue(H1 + 1, 10, LEASE);
+      expect(again?.record).toEqual(entry?.record);
+    });
+
+    it('carries a record refused as a duplicate into the next open hour', async () => {
+      const store = await make();
+      await store.addDeltas([{ keyId: keyA, hourStart: H0, quantity: 6 }]);
+      await sealAll(store, H1);
+      const [entry] = await store.takeDue(H1, 10, LEASE);
+      await store.settle([{ kind: 'carry', id: entry!.record.id, claim: entry!.claim, at: H1 }]);
+      await store.addDeltas([{ keyId: keyA, hourStart: H1, quantity: 1 }]);
+      const sealed = await sealAll(store, H2);
+      expect(sealed.map((r) => [r.hourStart, r.quantity])).toEqual([[H1, 7]]);
+    });
+
+    it('lists pending records oldest first', async () => {
+      const store = await make();
+      await store.addDeltas([
+        { keyId: keyA, hourStart: H1, quantity: 1 },
+        { keyId: keyA, hourStart: H0, quantity: 1 },
+      ]);
+      await sealAll(store, H2);
+      expect((await store.pending(10)).map((r) => r.hourStart)).toEqual([H0, H1]);
+    });
+
+    if (options.reopen) {
+      const reopen = options.reopen;
+      it('keeps open hours, the outbox and dead letters across a restart', async () => {
+        const store = await make();
+        await store.addDeltas([
+          { keyId: keyA, hourStart: H0, quantity: 2 },
+          { keyId: keyB, hourStart: H1, quantity: 5 },
+        ]);
+        await sealAll(store, H1);
+        const reopened = await reopen(store);
+        opened.push(reopened);
+        const [entry] = await reopened.takeDue(H1, 10, LEASE);
+        expect([entry?.record.keyId, entry?.record.quantity]).toEqual([keyA, 2]);
+        expect((await reopened.stats()).openUnits).toBe(5);
+      });
+    }
+  });
+}

@@ -1,0 +1,69 @@
+import { createHash } from 'node:crypto';
+import { formatHour } from './hours.js';
+
+/**
+ * What AWS keeps one record of per UTC hour: the product (or license), the customer and the dimension.
+ * Exactly one of `customerIdentifier` (legacy) or `awsAccountId` + `licenseArn` (Concurrent Agreements) is set.
+ */
+export interface UsageKey {
+  readonly productCode: string;
+  readonly dimension: string;
+  readonly customerIdentifier?: string;
+  readonly awsAccountId?: string;
+  readonly licenseArn?: string;
+}
+
+/**
+ * The canonical, unambiguous string form of a key. Stores keep this string and nothing else; identifiers may contain any
+ * character, so the form is a JSON array rather than a joined string.
+ */
+export function keyIdOf(key: UsageKey): string {
+  return key.licenseArn !== undefined
+    ? JSON.stringify(['L', key.productCode, key.awsAccountId, key.licenseArn, key.dimension])
+    : JSON.stringify(['C', key.productCode, key.customerIdentifier, key.dimension]);
+}
+
+/** Inverse of {@link keyIdOf}. */
+export function keyFromId(keyId: string): UsageKey {
+  const parts = JSON.parse(keyId) as string[];
+  if (parts[0] === 'L') {
+    const [, productCode, awsAccountId, licenseArn, dimension] = parts as [string, string, string, string, string];
+    return { productCode, awsAccountId, licenseArn, dimension };
+  }
+  const [, productCode, customerIdentifier, dimension] = parts as [string, string, string, string];
+  return { productCode, customerIdentifier, dimension };
+}
+
+/**
+ * A sealed usage record: one per key and hour, immutable. Every retry sends exactly these values, so a resend is the
+ * identical record AWS deduplicates instead of a second record it would refuse as `DuplicateRecord`.
+ */
+export interface UsageRecord {
+  /** Stable id, derived from key and hour. */
+  readonly id: string;
+  readonly keyId: string;
+  readonly key: UsageKey;
+  /** Start of the UTC hour the usage belongs to; sent as the record's `Timestamp`. */
+  readonly hourStart: number;
+  /** 0..2,147,483,647 (the service's per-record maximum). */
+  readonly quantity: number;
+}
+
+/** The record id for a key and hour: readable hour, hashed key (the key holds customer identifiers). */
+export function recordIdOf(keyId: string, hourStart: number): string {
+  const digest = createHash('sha256').update(keyId).digest('base64url').slice(0, 22);
+  return `${formatHour(hourStart)}~${digest}`;
+}
+
+export function sealRecord(keyId: string, hourStart: number, quantity: number): UsageRecord {
+  return Object.freeze({
+    id: recordIdOf(keyId, hourStart),
+    keyId,
+    key: Object.freeze(keyFromId(keyId)),
+    hourStart,
+    quantity,
+  });
+}
+
+/** The most one record may carry (`UsageQuantity` in the service model); the excess moves to the next hour. */
+export const MAX_RECORD_QUANTITY = 2_147_483_647;

@@ -1,0 +1,4 @@
+import { MemoryStore } from '@meterkit/core';
+import { describeUsageStoreContract } from '@meterkit/core/testing';
+
+describeUsageStoreContract('MemoryStore', () => new MemoryStore());
