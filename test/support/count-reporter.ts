@@ -15,6 +15,8 @@ export default class CountReporter implements Reporter {
       }
       if (module.state() === 'failed' && module.children.size === 0) failed += 1;
     }
-    process.stdout.write(`\nTests: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
+    process.stdout.write(
+      `\nTests: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`,
+    );
   }
 }

@@ -52,7 +52,14 @@ export class Dispatcher {
     for (const entry of entries) {
       const reason = this.tooOld(entry.record, now);
       if (reason !== undefined) {
-        expired.push({ kind: 'dead', id: entry.record.id, claim: entry.claim, reason: 'too-old', detail: reason, at: now });
+        expired.push({
+          kind: 'dead',
+          id: entry.record.id,
+          claim: entry.claim,
+          reason: 'too-old',
+          detail: reason,
+          at: now,
+        });
         continue;
       }
       this.warnIfAging(entry.record, now);
@@ -93,7 +100,8 @@ export class Dispatcher {
     switch (response.status) {
       case 'done': {
         const outcomes = new Map<string, RecordOutcome>(response.outcomes.map((r) => [r.id, r]));
-        for (const entry of batch) settlements.push(this.settlementFor(entry, outcomes.get(entry.record.id), now));
+        for (const entry of batch)
+          settlements.push(this.settlementFor(entry, outcomes.get(entry.record.id), now));
         break;
       }
       case 'retryable': {
@@ -121,7 +129,11 @@ export class Dispatcher {
         break;
       }
       case 'failed': {
-        this.events.emit('export.failed', { code: response.code, message: response.message, records: batch.length });
+        this.events.emit('export.failed', {
+          code: response.code,
+          message: response.message,
+          records: batch.length,
+        });
         this.o.logger.error(`a call was refused for a reason no record can fix; records stay queued`, {
           code: response.code,
           message: response.message,
@@ -140,16 +152,32 @@ export class Dispatcher {
     const { id } = entry.record;
     switch (outcome?.status) {
       case 'success':
-        return { kind: 'accepted', id, claim: entry.claim, meteringRecordId: outcome.meteringRecordId, at: now };
+        return {
+          kind: 'accepted',
+          id,
+          claim: entry.claim,
+          meteringRecordId: outcome.meteringRecordId,
+          at: now,
+        };
       case 'duplicate':
         // Claimed before: an earlier call may have landed (its answer lost), so this is our own record echoed back.
-        if (entry.attempts > 1) return { kind: 'accepted', id, claim: entry.claim, meteringRecordId: undefined, at: now };
+        if (entry.attempts > 1)
+          return { kind: 'accepted', id, claim: entry.claim, meteringRecordId: undefined, at: now };
         return { kind: 'carry', id, claim: entry.claim, at: now };
       case 'not-subscribed':
         return this.dead(entry, 'customer-not-subscribed', 'CustomerNotSubscribed', now);
       default: {
-        const delay = backoffMillis(entry.attempts, this.o.retryBaseMillis, this.o.retryMaxMillis, this.o.random);
-        return this.retry(entry, now + delay, outcome === undefined ? 'missing from the response' : 'unprocessed');
+        const delay = backoffMillis(
+          entry.attempts,
+          this.o.retryBaseMillis,
+          this.o.retryMaxMillis,
+          this.o.random,
+        );
+        return this.retry(
+          entry,
+          now + delay,
+          outcome === undefined ? 'missing from the response' : 'unprocessed',
+        );
       }
     }
   }
@@ -190,7 +218,11 @@ export class Dispatcher {
         case 'dead':
           counts.deadLettered += 1;
           this.events.emit('record.dead-lettered', { record, reason: s.reason, detail: s.detail });
-          this.o.logger.warn('a record was dead-lettered', { recordId: record.id, reason: s.reason, detail: s.detail });
+          this.o.logger.warn('a record was dead-lettered', {
+            recordId: record.id,
+            reason: s.reason,
+            detail: s.detail,
+          });
           break;
         case 'carry':
           counts.carriedForward += 1;
@@ -215,7 +247,12 @@ export class Dispatcher {
     const timeout = new Promise<ExportResponse>((resolve) => {
       timer = timers.setTimeout(() => {
         controller.abort();
-        resolve({ status: 'retryable', reason: 'timeout', code: 'Timeout', message: `no answer in ${exportTimeoutMillis} ms` });
+        resolve({
+          status: 'retryable',
+          reason: 'timeout',
+          code: 'Timeout',
+          message: `no answer in ${exportTimeoutMillis} ms`,
+        });
       }, exportTimeoutMillis);
     });
     try {
@@ -240,7 +277,10 @@ export class Dispatcher {
     if (now - record.hourStart >= this.o.serviceWindowMillis) {
       return `older than the service window (${this.o.serviceWindowMillis} ms)`;
     }
-    if (this.o.monthEndCutoffHourUtc !== null && now >= monthEndCutoff(record.hourStart, this.o.monthEndCutoffHourUtc)) {
+    if (
+      this.o.monthEndCutoffHourUtc !== null &&
+      now >= monthEndCutoff(record.hourStart, this.o.monthEndCutoffHourUtc)
+    ) {
       return `past the month-end cut-off (${this.o.monthEndCutoffHourUtc}:00 UTC on the 1st)`;
     }
     return undefined;

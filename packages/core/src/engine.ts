@@ -5,7 +5,12 @@ import { MeteringError } from './errors.js';
 import { MeteringEventEmitter } from './events.js';
 import { HOUR_MILLIS, hourStartOf } from './hours.js';
 import { messages } from './messages.js';
-import { assertDimension, type MeteringOptions, parseOptions, type ResolvedMeteringOptions } from './options.js';
+import {
+  assertDimension,
+  type MeteringOptions,
+  parseOptions,
+  type ResolvedMeteringOptions,
+} from './options.js';
 import type { StoreStats, UsageDelta } from './store.js';
 import { Tally } from './tally.js';
 
@@ -168,7 +173,11 @@ export class MeteringEngine implements AsyncDisposable {
           if (delta.hourStart < this.lastCloseBefore) late += delta.quantity;
         }
         if (late > 0) {
-          this.events.emit('usage.late', { fromHour: deltas[0]?.hourStart ?? 0, toHour: this.lastCloseBefore, units: late });
+          this.events.emit('usage.late', {
+            fromHour: deltas[0]?.hourStart ?? 0,
+            toHour: this.lastCloseBefore,
+            units: late,
+          });
         }
       }
       if (written > 0) this.events.emit('usage.checkpointed', { deltas: written, units });
@@ -181,7 +190,8 @@ export class MeteringEngine implements AsyncDisposable {
    * Records waiting for a retry stay queued (`pending` in the report).
    */
   forceFlush(options: { timeoutMillis?: number } = {}): Promise<FlushReport> {
-    if (this.state === 'stopped') return Promise.reject(new MeteringError('ERR_METERING_SHUT_DOWN', messages.shutDown()));
+    if (this.state === 'stopped')
+      return Promise.reject(new MeteringError('ERR_METERING_SHUT_DOWN', messages.shutDown()));
     const deadline = this.options.clock.now() + (options.timeoutMillis ?? this.options.shutdownTimeoutMillis);
     return this.flushLane.run(() => this.flushUntil(deadline, false, false));
   }
@@ -227,7 +237,12 @@ export class MeteringEngine implements AsyncDisposable {
 
   async stats(): Promise<EngineStats> {
     const store = await this.options.store.stats();
-    return { ...store, liveKeys: this.tally.liveKeys, unwrittenDeltas: this.unwrittenCount, state: this.state };
+    return {
+      ...store,
+      liveKeys: this.tally.liveKeys,
+      unwrittenDeltas: this.unwrittenCount,
+      state: this.state,
+    };
   }
 
   /** Hours starting before this instant are closed at `now`. */
@@ -235,7 +250,11 @@ export class MeteringEngine implements AsyncDisposable {
     return hourStartOf(now - this.options.sealDelayMillis);
   }
 
-  private async flushUntil(deadline: number, sealOpenHour: boolean, waitForRetries: boolean): Promise<FlushReport> {
+  private async flushUntil(
+    deadline: number,
+    sealOpenHour: boolean,
+    waitForRetries: boolean,
+  ): Promise<FlushReport> {
     const o = this.options;
     const counts = emptyCounts();
     const checkpointedUnits = await this.checkpoint();

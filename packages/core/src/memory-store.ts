@@ -42,7 +42,9 @@ export class MemoryStore implements UsageStore {
   private readonly ready = new MinHeap<OutboxState>((a, b) =>
     a.record.hourStart !== b.record.hourStart ? a.record.hourStart < b.record.hourStart : a.seq < b.seq,
   );
-  private readonly waiting = new MinHeap<{ state: OutboxState; notBefore: number }>((a, b) => a.notBefore < b.notBefore);
+  private readonly waiting = new MinHeap<{ state: OutboxState; notBefore: number }>(
+    (a, b) => a.notBefore < b.notBefore,
+  );
   private readonly leased = new Map<string, OutboxState>();
   private readonly dead = new Map<string, DeadLetter>();
   private readonly audit: AuditEntry[] = [];
@@ -93,7 +95,11 @@ export class MemoryStore implements UsageStore {
         this.ready.push(state);
       }
     }
-    for (let next = this.waiting.peek(); next !== undefined && next.notBefore <= now; next = this.waiting.peek()) {
+    for (
+      let next = this.waiting.peek();
+      next !== undefined && next.notBefore <= now;
+      next = this.waiting.peek()
+    ) {
       this.waiting.pop();
       if (next.state.state === 'waiting' && next.state.notBefore === next.notBefore) {
         next.state.state = 'ready';
@@ -138,7 +144,8 @@ export class MemoryStore implements UsageStore {
             meteringRecordId: s.meteringRecordId,
             acceptedAt: s.at,
           });
-          if (this.audit.length > this.auditCapacity) this.audit.splice(0, this.audit.length - this.auditCapacity);
+          if (this.audit.length > this.auditCapacity)
+            this.audit.splice(0, this.audit.length - this.auditCapacity);
           break;
         case 'retry':
           state.state = 'waiting';

@@ -7,7 +7,8 @@ function withDocs(code: MeteringErrorCode, text: string): string {
 }
 
 function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
   if (typeof value === 'function') return 'a function';
   try {
     return JSON.stringify(value) ?? String(value);
@@ -39,9 +40,15 @@ export const messages = {
         .join(', ')}). Add it to \`dimensions\` or fix the name (names are case-sensitive).`,
     ),
   invalidCustomer: (field: string, value: unknown, rule: string) =>
-    withDocs('ERR_METERING_INVALID_CUSTOMER', `Customer field \`${field}\` is ${show(value)}, but it must be ${rule}.`),
+    withDocs(
+      'ERR_METERING_INVALID_CUSTOMER',
+      `Customer field \`${field}\` is ${show(value)}, but it must be ${rule}.`,
+    ),
   shutDown: () =>
-    withDocs('ERR_METERING_SHUT_DOWN', 'The metering engine has been shut down; create a new one to meter again.'),
+    withDocs(
+      'ERR_METERING_SHUT_DOWN',
+      'The metering engine has been shut down; create a new one to meter again.',
+    ),
   timeout: (operation: string, timeoutMillis: number) =>
     withDocs(
       'ERR_METERING_TIMEOUT',

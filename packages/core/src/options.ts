@@ -129,10 +129,16 @@ const optionKeys: KeysEnum<MeteringOptions> = {
 };
 
 /** Every key `MeteringOptions` accepts; adapters use it to split their own options from the engine's. */
-export const meteringOptionKeys: readonly (keyof MeteringOptions)[] = Object.keys(optionKeys) as (keyof MeteringOptions)[];
+export const meteringOptionKeys: readonly (keyof MeteringOptions)[] = Object.keys(
+  optionKeys,
+) as (keyof MeteringOptions)[];
 
 function fail(field: string, value: unknown, rule: string): never {
-  throw new MeteringConfigurationError('ERR_METERING_INVALID_OPTION', field, messages.invalidOption(field, value, rule));
+  throw new MeteringConfigurationError(
+    'ERR_METERING_INVALID_OPTION',
+    field,
+    messages.invalidOption(field, value, rule),
+  );
 }
 
 function integer(field: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -152,7 +158,11 @@ function isFunction(value: unknown): boolean {
 }
 
 /** Checks one dimension name against the service's rules (and the declared list); throws naming `where`. */
-export function assertDimension(where: string, dimension: unknown, declared: readonly string[] | undefined): string {
+export function assertDimension(
+  where: string,
+  dimension: unknown,
+  declared: readonly string[] | undefined,
+): string {
   const broken = checkRule('dimension', dimension);
   if (broken !== undefined) {
     throw new MeteringConfigurationError(
@@ -181,7 +191,11 @@ export function parseOptions(input: MeteringOptions): ResolvedMeteringOptions {
   for (const [key, value] of Object.entries(input)) {
     if (value === undefined) continue;
     if (!(key in optionKeys)) {
-      throw new MeteringConfigurationError('ERR_METERING_UNKNOWN_OPTION', key, messages.unknownOption(key, meteringOptionKeys));
+      throw new MeteringConfigurationError(
+        'ERR_METERING_UNKNOWN_OPTION',
+        key,
+        messages.unknownOption(key, meteringOptionKeys),
+      );
     }
     given[key] = value;
   }
@@ -196,7 +210,11 @@ export function parseOptions(input: MeteringOptions): ResolvedMeteringOptions {
     !Number.isInteger(sink.maxBatchSize) ||
     sink.maxBatchSize < 1
   ) {
-    fail('sink', sink, 'a UsageSink (an object with export(), estimateRecordBytes() and maxBatchSize), e.g. new MarketplaceMeteringSink()');
+    fail(
+      'sink',
+      sink,
+      'a UsageSink (an object with export(), estimateRecordBytes() and maxBatchSize), e.g. new MarketplaceMeteringSink()',
+    );
   }
   if (o.store !== undefined && (typeof o.store !== 'object' || !isFunction(o.store.takeDue))) {
     fail('store', o.store, 'a UsageStore (MemoryStore, SqliteStore, RedisStore)');
@@ -215,7 +233,12 @@ export function parseOptions(input: MeteringOptions): ResolvedMeteringOptions {
     );
   }
   const logger = o.logger ?? consoleLogger;
-  if (typeof logger !== 'object' || !isFunction(logger.warn) || !isFunction(logger.error) || !isFunction(logger.info)) {
+  if (
+    typeof logger !== 'object' ||
+    !isFunction(logger.warn) ||
+    !isFunction(logger.error) ||
+    !isFunction(logger.info)
+  ) {
     fail('logger', logger, 'an object with info(), warn() and error()');
   }
   const clock = o.clock ?? systemClock;
@@ -251,10 +274,16 @@ export function parseOptions(input: MeteringOptions): ResolvedMeteringOptions {
       `Options \`retryBaseMillis\` (${retryBaseMillis}) and \`retryMaxMillis\` (${retryMaxMillis}) conflict: the longest delay must be at least the first.`,
     );
   }
-  const serviceWindowMillis = integer('serviceWindowMillis', o.serviceWindowMillis ?? 24 * HOUR_MILLIS, HOUR_MILLIS);
+  const serviceWindowMillis = integer(
+    'serviceWindowMillis',
+    o.serviceWindowMillis ?? 24 * HOUR_MILLIS,
+    HOUR_MILLIS,
+  );
   const sealDelayMillis = integer('sealDelayMillis', o.sealDelayMillis ?? 120_000, 0, HOUR_MILLIS);
   const monthEndCutoffHourUtc =
-    o.monthEndCutoffHourUtc === null ? null : integer('monthEndCutoffHourUtc', o.monthEndCutoffHourUtc ?? 6, 0, 23);
+    o.monthEndCutoffHourUtc === null
+      ? null
+      : integer('monthEndCutoffHourUtc', o.monthEndCutoffHourUtc ?? 6, 0, 23);
 
   return Object.freeze({
     sink: sink as UsageSink,

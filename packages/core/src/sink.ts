@@ -25,7 +25,12 @@ export type ExportResponse =
       readonly message: string;
       readonly retryAfterMillis?: number;
     }
-  | { readonly status: 'rejected'; readonly code: string; readonly message: string; readonly tooOld?: boolean }
+  | {
+      readonly status: 'rejected';
+      readonly code: string;
+      readonly message: string;
+      readonly tooOld?: boolean;
+    }
   | { readonly status: 'failed'; readonly code: string; readonly message: string };
 
 /** Sends sealed records to the billing service. The AWS one lives in `@meterkit/aws-marketplace`. */

@@ -19,11 +19,7 @@ export interface OutboxEntry {
   readonly claim: string;
 }
 
-export type DeadLetterReason =
-  | 'customer-not-subscribed'
-  | 'too-old'
-  | 'rejected'
-  | 'not-billable';
+export type DeadLetterReason = 'customer-not-subscribed' | 'too-old' | 'rejected' | 'not-billable';
 
 /** A record that will not be billed, with why. Listed, exported and replayed by operators. */
 export interface DeadLetter {
@@ -54,7 +50,13 @@ export type Settlement =
       readonly meteringRecordId: string | undefined;
       readonly at: number;
     }
-  | { readonly kind: 'retry'; readonly id: string; readonly claim: string; readonly notBefore: number; readonly reason: string }
+  | {
+      readonly kind: 'retry';
+      readonly id: string;
+      readonly claim: string;
+      readonly notBefore: number;
+      readonly reason: string;
+    }
   | {
       readonly kind: 'dead';
       readonly id: string;

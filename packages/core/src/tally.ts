@@ -49,7 +49,12 @@ class DimensionCounters {
     const ref = this.refs[slot] as CustomerRef;
     const productCode = this.productCodes[slot] as string;
     return ref.licenseArn !== undefined
-      ? keyIdOf({ productCode, dimension: this.dimension, awsAccountId: ref.awsAccountId, licenseArn: ref.licenseArn })
+      ? keyIdOf({
+          productCode,
+          dimension: this.dimension,
+          awsAccountId: ref.awsAccountId,
+          licenseArn: ref.licenseArn,
+        })
       : keyIdOf({ productCode, dimension: this.dimension, customerIdentifier: ref.customerIdentifier });
   }
 }
@@ -115,7 +120,12 @@ export class Tally {
    */
   record(customer: CustomerRef, dimension: string, quantity = 1, at?: number): boolean {
     if (quantity !== 1 && !(Number.isSafeInteger(quantity) && quantity >= 0)) {
-      return this.reject('invalid-quantity', dimension, quantity, 'quantity must be a safe, non-negative integer');
+      return this.reject(
+        'invalid-quantity',
+        dimension,
+        quantity,
+        'quantity must be a safe, non-negative integer',
+      );
     }
     if (this.stopped) return this.reject('shut-down', dimension, quantity, 'the engine is shutting down');
     if (at !== undefined) return this.recordAt(customer, dimension, quantity, at);
@@ -124,7 +134,10 @@ export class Tally {
     if (customer == null) return this.reject('missing-customer', dimension, quantity, 'no customer');
     const id = customer.licenseArn ?? customer.customerIdentifier;
     const slot = counters.index.get(id as string);
-    if (slot === undefined || (counters.refs[slot] !== customer && !sameCustomer(counters.refs[slot], customer))) {
+    if (
+      slot === undefined ||
+      (counters.refs[slot] !== customer && !sameCustomer(counters.refs[slot], customer))
+    ) {
       return this.recordNewKey(counters, customer, id, quantity);
     }
     counters.counts[slot] += quantity;
@@ -137,7 +150,8 @@ export class Tally {
    */
   admits(customer: CustomerRef, dimension: string): boolean {
     if (this.stopped) return false;
-    if (this.settings.onMaxLiveKeys !== 'reject' || this.current.liveKeys < this.settings.maxLiveKeys) return true;
+    if (this.settings.onMaxLiveKeys !== 'reject' || this.current.liveKeys < this.settings.maxLiveKeys)
+      return true;
     const id = customer?.licenseArn ?? customer?.customerIdentifier;
     return id !== undefined && this.current.dims.get(dimension)?.index.has(id) === true;
   }
@@ -159,7 +173,11 @@ export class Tally {
    * so a slice is read and zeroed atomically with respect to `record()`). Keys idle since the last drain are evicted.
    * `yieldBetween` runs between slices so a million keys never block the event loop in one go.
    */
-  async drain(sliceSize: number, emit: (deltas: UsageDelta[]) => void, yieldBetween: () => Promise<void>): Promise<void> {
+  async drain(
+    sliceSize: number,
+    emit: (deltas: UsageDelta[]) => void,
+    yieldBetween: () => Promise<void>,
+  ): Promise<void> {
     const timed = this.timed;
     if (timed.size > 0) {
       this.timed = new Map();
@@ -223,7 +241,8 @@ export class Tally {
 
   private recordNewDimension(customer: CustomerRef, dimension: string, quantity: number): boolean {
     const broken = checkRule('dimension', dimension);
-    if (broken !== undefined) return this.reject('invalid-dimension', dimension, quantity, `dimension must be ${broken}`);
+    if (broken !== undefined)
+      return this.reject('invalid-dimension', dimension, quantity, `dimension must be ${broken}`);
     if (this.settings.dimensions !== undefined) {
       return this.reject('undeclared-dimension', dimension, quantity, 'not one of the declared dimensions');
     }
@@ -234,12 +253,22 @@ export class Tally {
     return this.recordNewKey(counters, customer, id, quantity);
   }
 
-  private recordNewKey(counters: DimensionCounters, customer: CustomerRef, id: string | undefined, quantity: number) {
+  private recordNewKey(
+    counters: DimensionCounters,
+    customer: CustomerRef,
+    id: string | undefined,
+    quantity: number,
+  ) {
     const problem = this.checkCustomer(customer);
     if (problem !== undefined) return this.reject('invalid-customer', counters.dimension, quantity, problem);
     const productCode = (customer.productCode ?? this.settings.productCode) as string;
     if (this.current.liveKeys >= this.settings.maxLiveKeys && !this.makeRoom()) {
-      return this.reject('max-live-keys', counters.dimension, quantity, `more than ${this.settings.maxLiveKeys} live keys`);
+      return this.reject(
+        'max-live-keys',
+        counters.dimension,
+        quantity,
+        `more than ${this.settings.maxLiveKeys} live keys`,
+      );
     }
     // makeRoom() may have started a new generation: count into the current one.
     const target = this.current.dims.get(counters.dimension) ?? this.addDimension(counters.dimension);
@@ -274,7 +303,10 @@ export class Tally {
   private makeRoom(): boolean {
     if (!this.fullSignalled) {
       this.fullSignalled = true;
-      this.events.emit('tally.full', { liveKeys: this.current.liveKeys, policy: this.settings.onMaxLiveKeys });
+      this.events.emit('tally.full', {
+        liveKeys: this.current.liveKeys,
+        policy: this.settings.onMaxLiveKeys,
+      });
       if (this.settings.onMaxLiveKeys === 'checkpoint') this.onFull();
     }
     if (this.settings.onMaxLiveKeys === 'reject') return false;
@@ -285,13 +317,19 @@ export class Tally {
 
   private recordAt(customer: CustomerRef, dimension: string, quantity: number, at: number): boolean {
     if (typeof at !== 'number' || !Number.isFinite(at)) {
-      return this.reject('invalid-quantity', dimension, quantity, '`at` must be a finite epoch-millisecond time');
+      return this.reject(
+        'invalid-quantity',
+        dimension,
+        quantity,
+        '`at` must be a finite epoch-millisecond time',
+      );
     }
     const hourStart = hourStartOf(at);
     if (hourStart === this.current.hourStart) return this.record(customer, dimension, quantity);
     if (customer == null) return this.reject('missing-customer', dimension, quantity, 'no customer');
     const broken = checkRule('dimension', dimension);
-    if (broken !== undefined) return this.reject('invalid-dimension', dimension, quantity, `dimension must be ${broken}`);
+    if (broken !== undefined)
+      return this.reject('invalid-dimension', dimension, quantity, `dimension must be ${broken}`);
     if (this.settings.dimensions !== undefined && !this.settings.dimensions.includes(dimension)) {
       return this.reject('undeclared-dimension', dimension, quantity, 'not one of the declared dimensions');
     }
@@ -300,7 +338,12 @@ export class Tally {
     const productCode = (customer.productCode ?? this.settings.productCode) as string;
     const keyId =
       customer.licenseArn !== undefined
-        ? keyIdOf({ productCode, dimension, awsAccountId: customer.awsAccountId, licenseArn: customer.licenseArn })
+        ? keyIdOf({
+            productCode,
+            dimension,
+            awsAccountId: customer.awsAccountId,
+            licenseArn: customer.licenseArn,
+          })
         : keyIdOf({ productCode, dimension, customerIdentifier: customer.customerIdentifier });
     const mapKey = `${hourStart}\n${keyId}`;
     const entry = this.timed.get(mapKey);
@@ -313,7 +356,8 @@ export class Tally {
   private checkCustomer(customer: CustomerRef): string | undefined {
     if (customer == null || typeof customer !== 'object') return 'customer must be a CustomerRef object';
     const productCode = customer.productCode ?? this.settings.productCode;
-    if (productCode === undefined) return 'productCode is missing (set it on the customer or the `productCode` option)';
+    if (productCode === undefined)
+      return 'productCode is missing (set it on the customer or the `productCode` option)';
     const brokenProduct = checkRule('productCode', productCode);
     if (brokenProduct !== undefined) return `productCode must be ${brokenProduct}`;
     if (customer.licenseArn !== undefined || customer.awsAccountId !== undefined) {
@@ -327,7 +371,8 @@ export class Tally {
       return undefined;
     }
     const legacy = checkRule('customerIdentifier', customer.customerIdentifier);
-    if (legacy !== undefined) return `customerIdentifier must be ${legacy} (or give awsAccountId + licenseArn)`;
+    if (legacy !== undefined)
+      return `customerIdentifier must be ${legacy} (or give awsAccountId + licenseArn)`;
     return undefined;
   }
 }

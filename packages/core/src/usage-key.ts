@@ -27,7 +27,13 @@ export function keyIdOf(key: UsageKey): string {
 export function keyFromId(keyId: string): UsageKey {
   const parts = JSON.parse(keyId) as string[];
   if (parts[0] === 'L') {
-    const [, productCode, awsAccountId, licenseArn, dimension] = parts as [string, string, string, string, string];
+    const [, productCode, awsAccountId, licenseArn, dimension] = parts as [
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
     return { productCode, awsAccountId, licenseArn, dimension };
   }
   const [, productCode, customerIdentifier, dimension] = parts as [string, string, string, string];

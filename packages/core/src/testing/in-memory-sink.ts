@@ -82,9 +82,19 @@ export class InMemorySink implements UsageSink {
     const fault = this.queued.shift() ?? this.options.faults?.(records, this.calls.length);
     switch (fault?.kind) {
       case 'throttle':
-        return { status: 'retryable', reason: 'throttled', code: 'ThrottlingException', message: 'Rate exceeded' };
+        return {
+          status: 'retryable',
+          reason: 'throttled',
+          code: 'ThrottlingException',
+          message: 'Rate exceeded',
+        };
       case 'server-error':
-        return { status: 'retryable', reason: 'server-error', code: 'InternalServiceErrorException', message: 'oops' };
+        return {
+          status: 'retryable',
+          reason: 'server-error',
+          code: 'InternalServiceErrorException',
+          message: 'oops',
+        };
       case 'network':
         return { status: 'retryable', reason: 'network', code: 'ECONNRESET', message: 'socket hang up' };
       case 'reject':
@@ -96,8 +106,17 @@ export class InMemorySink implements UsageSink {
     }
     const now = this.options.clock?.now();
     for (const record of records) {
-      if (now !== undefined && this.options.windowMillis !== undefined && now - record.hourStart >= this.options.windowMillis) {
-        return { status: 'rejected', code: 'TimestampOutOfBoundsException', message: 'too old', tooOld: true };
+      if (
+        now !== undefined &&
+        this.options.windowMillis !== undefined &&
+        now - record.hourStart >= this.options.windowMillis
+      ) {
+        return {
+          status: 'rejected',
+          code: 'TimestampOutOfBoundsException',
+          message: 'too old',
+          tooOld: true,
+        };
       }
       const code = this.options.invalid?.(record);
       if (code !== undefined) return { status: 'rejected', code, message: `invalid record ${record.id}` };
@@ -107,7 +126,12 @@ export class InMemorySink implements UsageSink {
       unprocessed.has(index) ? { id: record.id, status: 'unprocessed' } : this.bill(record),
     );
     if (fault?.kind === 'lost-after-commit') {
-      return { status: 'retryable', reason: 'network', code: 'ECONNRESET', message: 'answer lost after commit' };
+      return {
+        status: 'retryable',
+        reason: 'network',
+        code: 'ECONNRESET',
+        message: 'answer lost after commit',
+      };
     }
     return { status: 'done', outcomes };
   }

@@ -1,3 +1,8 @@
-export { type BilledEntry, InMemorySink, type InMemorySinkOptions, type SinkFault } from './in-memory-sink.js';
+export {
+  type BilledEntry,
+  InMemorySink,
+  type InMemorySinkOptions,
+  type SinkFault,
+} from './in-memory-sink.js';
 export { ManualClock, settleMicrotasks } from './manual-clock.js';
 export { describeUsageStoreContract, type StoreContractOptions } from './store-contract.js';

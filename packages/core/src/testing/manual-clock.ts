@@ -80,7 +80,8 @@ export class ManualClock implements Clock, Timers {
       if (next === undefined || next.at > limit) {
         await settleMicrotasks(20);
         if (settled) break;
-        if (next === undefined) throw new Error('ManualClock.run: the promise is pending and no timer is left to fire');
+        if (next === undefined)
+          throw new Error('ManualClock.run: the promise is pending and no timer is left to fire');
         throw new Error(`ManualClock.run: still pending after ${maxMillis} ms of simulated time`);
       }
       await this.advanceTo(next.at);
@@ -91,7 +92,8 @@ export class ManualClock implements Clock, Timers {
   private nextTimer(): PendingTimer | undefined {
     let next: PendingTimer | undefined;
     for (const timer of this.pending.values()) {
-      if (next === undefined || timer.at < next.at || (timer.at === next.at && timer.id < next.id)) next = timer;
+      if (next === undefined || timer.at < next.at || (timer.at === next.at && timer.id < next.id))
+        next = timer;
     }
     return next;
   }

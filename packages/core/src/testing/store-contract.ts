@@ -137,7 +137,9 @@ export function describeUsageStoreContract(
       await sealAll(store, H1);
       const [first] = await store.takeDue(H1, 10, LEASE);
       const [second] = await store.takeDue(H1 + LEASE, 10, LEASE);
-      const stale = await store.settle([{ kind: 'carry', id: first!.record.id, claim: first!.claim, at: H1 }]);
+      const stale = await store.settle([
+        { kind: 'carry', id: first!.record.id, claim: first!.claim, at: H1 },
+      ]);
       expect(stale).toEqual({ applied: 0, stale: 1 });
       const ok = await store.settle([
         { kind: 'accepted', id: second!.record.id, claim: second!.claim, meteringRecordId: 'm-1', at: H1 },
@@ -151,10 +153,19 @@ export function describeUsageStoreContract(
       await store.addDeltas([{ keyId: keyA, hourStart: H0, quantity: 3 }]);
       await sealAll(store, H1);
       const [entry] = await store.takeDue(H1, 10, LEASE);
-      await store.settle([{ kind: 'accepted', id: entry!.record.id, claim: entry!.claim, meteringRecordId: 'm-9', at: H1 }]);
+      await store.settle([
+        { kind: 'accepted', id: entry!.record.id, claim: entry!.claim, meteringRecordId: 'm-9', at: H1 },
+      ]);
       const audit = await store.auditLog(10);
       expect(audit).toEqual([
-        { recordId: entry!.record.id, keyId: keyA, hourStart: H0, quantity: 3, meteringRecordId: 'm-9', acceptedAt: H1 },
+        {
+          recordId: entry!.record.id,
+          keyId: keyA,
+          hourStart: H0,
+          quantity: 3,
+          meteringRecordId: 'm-9',
+          acceptedAt: H1,
+        },
       ]);
       const stats = await store.stats();
       expect(stats.accepted).toBe(1);
@@ -166,7 +177,9 @@ export function describeUsageStoreContract(
       await store.addDeltas([{ keyId: keyA, hourStart: H0, quantity: 3 }]);
       await sealAll(store, H1);
       const [entry] = await store.takeDue(H1, 10, LEASE);
-      await store.settle([{ kind: 'retry', id: entry!.record.id, claim: entry!.claim, notBefore: H1 + 5000, reason: 'x' }]);
+      await store.settle([
+        { kind: 'retry', id: entry!.record.id, claim: entry!.claim, notBefore: H1 + 5000, reason: 'x' },
+      ]);
       expect(await store.takeDue(H1 + 4999, 10, LEASE)).toEqual([]);
       const [again] = await store.takeDue(H1 + 5000, 10, LEASE);
       expect(again?.record).toEqual(entry?.record);
@@ -179,7 +192,14 @@ export function describeUsageStoreContract(
       await sealAll(store, H1);
       const [entry] = await store.takeDue(H1, 10, LEASE);
       await store.settle([
-        { kind: 'dead', id: entry!.record.id, claim: entry!.claim, reason: 'customer-not-subscribed', detail: 'd', at: H1 },
+        {
+          kind: 'dead',
+          id: entry!.record.id,
+          claim: entry!.claim,
+          reason: 'customer-not-subscribed',
+          detail: 'd',
+          at: H1,
+        },
       ]);
       const letters = await store.deadLetters(10);
       expect(letters.map((l) => [l.record.id, l.reason, l.detail, l.attempts])).toEqual([
