@@ -12,7 +12,11 @@ describe('MeteringEngine', () => {
     engine.record(alice, 'api_calls', 4);
     engine.record(bob, 'api_calls', 2);
     await clock.advance(HOUR_MILLIS + SEAL_DELAY);
-    const billed = [...sink.ledger.values()].map((b) => [b.record.key.customerIdentifier ?? b.record.key.awsAccountId, b.record.hourStart, b.record.quantity]);
+    const billed = [...sink.ledger.values()].map((b) => [
+      b.record.key.customerIdentifier ?? b.record.key.awsAccountId,
+      b.record.hourStart,
+      b.record.quantity,
+    ]);
     expect(billed).toEqual(
       expect.arrayContaining([
         ['cust-alice', Date.UTC(2026, 10, 26, 10), 5],
