@@ -1,0 +1,18 @@
+/**
+ * `@meterkit/express`: AWS Marketplace usage metering for Express 4 and 5. `createMetering()` sets up the engine;
+ * `meter('dimension')` counts each successfully served request for the request's customer.
+ */
+export { closeServer, type ServerCloseReport } from './close-server.js';
+export { createMetering, type ExpressMetering, type ShutdownOptions } from './create-metering.js';
+export type { MeterInput, MeterSpec, QuantityOf } from './meter-spec.js';
+export type { AdapterCounters } from './metering-context.js';
+export {
+  type CustomerResolver,
+  type ExpressAdapterOptions,
+  type ExpressMeteringOptions,
+  isSuccessStatus,
+  type MissingCustomerPolicy,
+  type SuccessPredicate,
+} from './options.js';
+export { responseBytes, responseBytesIn } from './response-bytes.js';
+export { installShutdownHooks, type ShutdownHookOptions, type ShutdownTarget } from './shutdown-hooks.js';

@@ -1,0 +1,43 @@
+import type { MeteringErrorCode } from '@meterkit/core';
+
+const DOCS = 'https://github.com/meterkit/meterkit/blob/main/packages/express/README.md#errors';
+
+function withDocs(code: MeteringErrorCode, text: string): string {
+  return `${text} (${code}, see ${DOCS})`;
+}
+
+function show(value: unknown): string {
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
+  if (typeof value === 'function') return 'a function';
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/** Message texts of the Express adapter: each names the option, the bad value and the fix. */
+export const messages = {
+  invalidOption: (field: string, value: unknown, rule: string) =>
+    withDocs('ERR_METERING_INVALID_OPTION', `Option \`${field}\` is ${show(value)}, but it must be ${rule}.`),
+  unknownOption: (field: string, known: readonly string[]) =>
+    withDocs(
+      'ERR_METERING_UNKNOWN_OPTION',
+      `Unknown option \`${field}\`. Known options: ${known.join(', ')}. Check the spelling.`,
+    ),
+  missingResolver: () =>
+    withDocs(
+      'ERR_METERING_INVALID_OPTION',
+      'Option `customer` is required: a function `(req) => CustomerRef | undefined` (sync or async) that returns the ' +
+        'authenticated customer of the request, e.g. `(req) => req.user?.billing`. meterkit never reads a client ' +
+        'header on its own.',
+    ),
+  duplicateDimension: (where: string, dimension: string) =>
+    withDocs(
+      'ERR_METERING_INVALID_OPTION',
+      `${where}: dimension ${show(dimension)} is listed twice; each dimension is counted once per request.`,
+    ),
+  emptyMeter: () =>
+    withDocs('ERR_METERING_INVALID_OPTION', "meter() needs at least one dimension, e.g. meter('api_calls')."),
+};

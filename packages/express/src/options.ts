@@ -1,0 +1,139 @@
+import {
+  type CustomerRef,
+  MeteringConfigurationError,
+  type MeteringOptions,
+  meteringOptionKeys,
+  type UsageSink,
+} from '@meterkit/core';
+import type { Request } from 'express';
+import { messages } from './messages.js';
+
+/**
+ * Returns the customer to bill for a request, from what your authentication attached to it (e.g. `req.user`).
+ * Sync or async; `undefined` (or `null`) means "no billable customer". Never read a raw client header here unless you
+ * have authenticated it: whoever controls the header would choose who is billed.
+ */
+export type CustomerResolver = (
+  req: Request,
+) => CustomerRef | undefined | null | PromiseLike<CustomerRef | undefined | null>;
+
+/** Decides whether a finished response counts, from its status code. */
+export type SuccessPredicate = (status: number) => boolean;
+
+/** What `meter()` does when the resolver finds no customer. */
+export type MissingCustomerPolicy = 'skip' | 401 | 403;
+
+/** Options of the Express adapter only; the rest of {@link ExpressMeteringOptions} goes to the engine. */
+export interface ExpressAdapterOptions {
+  /** The customer of a request (required). See {@link CustomerResolver}. */
+  customer: CustomerResolver;
+  /**
+   * Which finished responses count.
+   * @default 2xx and 3xx (`status >= 200 && status < 400`)
+   */
+  successStatus?: SuccessPredicate;
+  /**
+   * No customer for a metered request: `'skip'` serves it and counts nothing (a `usage.rejected` event with reason
+   * `missing-customer` when it succeeds, and `counters.servedWithoutCustomer`); `401` or `403` answers that status before the
+   * handler runs.
+   * @default 'skip'
+   */
+  onMissingCustomer?: MissingCustomerPolicy;
+  /**
+   * Call `engine.start()` (open the store, start the timers) right away. Turn off to start it yourself, e.g. after an
+   * async store is ready.
+   * @default true
+   */
+  autoStart?: boolean;
+}
+
+/**
+ * Options of {@link createMetering}: every engine option of `@meterkit/core` plus the Express ones.
+ * `sink` is optional here: it defaults to the AWS Marketplace sink (`new MarketplaceMeteringSink()`).
+ */
+export interface ExpressMeteringOptions extends Omit<MeteringOptions, 'sink'>, ExpressAdapterOptions {
+  /** Where sealed records go. @default new MarketplaceMeteringSink() from `@meterkit/aws-marketplace` */
+  sink?: UsageSink;
+}
+
+/** @internal The adapter's options with defaults applied. */
+export interface ResolvedAdapterOptions {
+  readonly customer: CustomerResolver;
+  readonly successStatus: SuccessPredicate;
+  readonly onMissingCustomer: MissingCustomerPolicy;
+  readonly autoStart: boolean;
+}
+
+type KeysEnum<T> = { [K in keyof Required<T>]: true };
+const adapterKeys: KeysEnum<ExpressAdapterOptions> = {
+  customer: true,
+  successStatus: true,
+  onMissingCustomer: true,
+  autoStart: true,
+};
+const engineKeys = new Set<string>(meteringOptionKeys);
+
+/** 2xx and 3xx: the customer was served. */
+export const isSuccessStatus: SuccessPredicate = (status) => status >= 200 && status < 400;
+
+function fail(field: string, value: unknown, rule: string): never {
+  throw new MeteringConfigurationError(
+    'ERR_METERING_INVALID_OPTION',
+    field,
+    messages.invalidOption(field, value, rule),
+  );
+}
+
+/**
+ * Splits the Express options from the engine's (by the engine's own key list), rejects unknown keys and checks the
+ * adapter's options. The engine's options are checked by the engine itself.
+ * @throws {MeteringConfigurationError}
+ */
+export function splitOptions(input: ExpressMeteringOptions): {
+  adapter: ResolvedAdapterOptions;
+  engine: Omit<MeteringOptions, 'sink'> & { sink?: UsageSink };
+} {
+  if (input === null || typeof input !== 'object') fail('options', input, 'an object');
+  const adapter: Record<string, unknown> = {};
+  const engine: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(input)) {
+    if (value === undefined) continue;
+    if (key in adapterKeys) adapter[key] = value;
+    else if (engineKeys.has(key)) engine[key] = value;
+    else {
+      throw new MeteringConfigurationError(
+        'ERR_METERING_UNKNOWN_OPTION',
+        key,
+        messages.unknownOption(key, [...Object.keys(adapterKeys), ...meteringOptionKeys]),
+      );
+    }
+  }
+  const a = adapter as Partial<ExpressAdapterOptions>;
+  if (a.customer === undefined) {
+    throw new MeteringConfigurationError(
+      'ERR_METERING_INVALID_OPTION',
+      'customer',
+      messages.missingResolver(),
+    );
+  }
+  if (typeof a.customer !== 'function')
+    fail('customer', a.customer, 'a function (req) => CustomerRef | undefined');
+  if (a.successStatus !== undefined && typeof a.successStatus !== 'function') {
+    fail('successStatus', a.successStatus, 'a function (status) => boolean');
+  }
+  const onMissingCustomer = a.onMissingCustomer ?? 'skip';
+  if (onMissingCustomer !== 'skip' && onMissingCustomer !== 401 && onMissingCustomer !== 403) {
+    fail('onMissingCustomer', onMissingCustomer, "one of 'skip', 401, 403");
+  }
+  if (a.autoStart !== undefined && typeof a.autoStart !== 'boolean')
+    fail('autoStart', a.autoStart, 'a boolean');
+  return {
+    adapter: Object.freeze({
+      customer: a.customer,
+      successStatus: a.successStatus ?? isSuccessStatus,
+      onMissingCustomer,
+      autoStart: a.autoStart ?? true,
+    }),
+    engine: engine as Omit<MeteringOptions, 'sink'> & { sink?: UsageSink },
+  };
+}
