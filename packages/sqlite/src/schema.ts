@@ -1,0 +1,88 @@
+import { MeteringConfigurationError } from '@meterkit/core';
+import type Database from 'better-sqlite3';
+
+/** Bumped whenever the tables change; stored in `PRAGMA user_version`. */
+export const SCHEMA_VERSION = 1;
+
+/**
+ * The tables. Open usage keeps its rowid so a closed hour is sealed in the order its keys first appeared (as the
+ * memory store does); `outbox.seq` orders records of one hour the same way.
+ */
+const DDL = `
+CREATE TABLE IF NOT EXISTS meterkit_state (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  closed_before INTEGER,
+  seq INTEGER NOT NULL,
+  accepted INTEGER NOT NULL,
+  submitter TEXT,
+  submitter_until INTEGER
+);
+INSERT OR IGNORE INTO meterkit_state (id, closed_before, seq, accepted) VALUES (1, NULL, 0, 0);
+
+CREATE TABLE IF NOT EXISTS meterkit_open (
+  hour INTEGER NOT NULL,
+  key_id TEXT NOT NULL,
+  quantity INTEGER NOT NULL,
+  UNIQUE (hour, key_id)
+);
+CREATE INDEX IF NOT EXISTS meterkit_open_by_hour ON meterkit_open (hour);
+
+CREATE TABLE IF NOT EXISTS meterkit_outbox (
+  id TEXT PRIMARY KEY,
+  key_id TEXT NOT NULL,
+  hour INTEGER NOT NULL,
+  quantity INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  attempts INTEGER NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('ready', 'waiting', 'leased')),
+  claim TEXT,
+  lease_until INTEGER,
+  not_before INTEGER
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS meterkit_outbox_ready ON meterkit_outbox (state, hour, seq);
+CREATE INDEX IF NOT EXISTS meterkit_outbox_lease ON meterkit_outbox (state, lease_until);
+CREATE INDEX IF NOT EXISTS meterkit_outbox_waiting ON meterkit_outbox (state, not_before);
+CREATE INDEX IF NOT EXISTS meterkit_outbox_order ON meterkit_outbox (hour, seq);
+
+CREATE TABLE IF NOT EXISTS meterkit_dead (
+  id TEXT PRIMARY KEY,
+  key_id TEXT NOT NULL,
+  hour INTEGER NOT NULL,
+  quantity INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  attempts INTEGER NOT NULL,
+  seq INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS meterkit_dead_order ON meterkit_dead (seq);
+
+CREATE TABLE IF NOT EXISTS meterkit_audit (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  record_id TEXT NOT NULL,
+  key_id TEXT NOT NULL,
+  hour INTEGER NOT NULL,
+  quantity INTEGER NOT NULL,
+  metering_record_id TEXT,
+  accepted_at INTEGER NOT NULL
+);
+`;
+
+/**
+ * Creates the tables on a new file, accepts a file already at this version, and refuses a file written by a newer
+ * release (its layout is unknown here, and guessing could lose usage).
+ */
+export function migrate(db: Database.Database, filename: string): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > SCHEMA_VERSION) {
+    throw new MeteringConfigurationError(
+      'ERR_METERING_INVALID_OPTION',
+      'filename',
+      `The store file ${JSON.stringify(filename)} was written by a newer @meterkit/sqlite (schema ${version}; this release reads ${SCHEMA_VERSION}). Upgrade @meterkit/sqlite; do not delete the file, it holds unbilled usage.`,
+    );
+  }
+  db.transaction(() => {
+    db.exec(DDL);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }).immediate();
+}
