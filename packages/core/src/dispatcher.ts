@@ -4,7 +4,7 @@ import { sleep } from './clock.js';
 import type { MeteringEventEmitter } from './events.js';
 import { monthEndCutoff } from './hours.js';
 import type { ResolvedMeteringOptions } from './options.js';
-import { TokenBucket } from './rate-limiter.js';
+import { SlidingWindowLimiter } from './rate-limiter.js';
 import type { ExportResponse, RecordOutcome } from './sink.js';
 import type { DeadLetterReason, OutboxEntry, Settlement } from './store.js';
 import type { UsageRecord } from './usage-key.js';
@@ -30,14 +30,19 @@ const REQUEST_OVERHEAD_BYTES = 320;
  * hour and quantity), so the service can deduplicate it.
  */
 export class Dispatcher {
-  private readonly limiter: TokenBucket;
+  private readonly limiter: SlidingWindowLimiter;
   private readonly warnedAging = new Set<string>();
+  /**
+   * Per record id, how many of its attempts this process knows AWS did not commit (throttled, unprocessed, failed).
+   * A later DuplicateRecord is our own earlier record only if some earlier attempt may have landed.
+   */
+  private readonly uncommittedAttempts = new Map<string, number>();
 
   constructor(
     private readonly o: ResolvedMeteringOptions,
     private readonly events: MeteringEventEmitter,
   ) {
-    this.limiter = new TokenBucket(o.maxCallsPerSecond, o.clock);
+    this.limiter = new SlidingWindowLimiter(o.maxCallsPerSecond, o.clock);
   }
 
   /** Claims one round of due records, sends them and settles them. Returns how many records it claimed. */
@@ -105,8 +110,11 @@ export class Dispatcher {
         break;
       }
       case 'retryable': {
-        if (response.reason === 'throttled') this.limiter.drain();
+        const throttled = response.reason === 'throttled';
+        if (throttled) this.limiter.drain();
         for (const entry of batch) {
+          // Throttling refuses the call before anything is processed; a 5xx, network error or timeout may have landed.
+          if (throttled) this.noteUncommitted(entry);
           const delay = Math.max(
             response.retryAfterMillis ?? 0,
             backoffMillis(entry.attempts, this.o.retryBaseMillis, this.o.retryMaxMillis, this.o.random),
@@ -140,6 +148,7 @@ export class Dispatcher {
           records: batch.length,
         });
         for (const entry of batch) {
+          this.noteUncommitted(entry);
           settlements.push(this.retry(entry, now + this.o.failedRetryMillis, `failed: ${response.code}`));
         }
         break;
@@ -159,14 +168,19 @@ export class Dispatcher {
           meteringRecordId: outcome.meteringRecordId,
           at: now,
         };
-      case 'duplicate':
-        // Claimed before: an earlier call may have landed (its answer lost), so this is our own record echoed back.
-        if (entry.attempts > 1)
+      case 'duplicate': {
+        // If an earlier attempt may have landed (its answer lost), AWS is echoing our own record: it is billed.
+        // Otherwise someone else billed this key and hour, and our quantity moves to the next open hour.
+        const mayHaveLanded = entry.attempts - 1 > (this.uncommittedAttempts.get(id) ?? 0);
+        if (mayHaveLanded)
           return { kind: 'accepted', id, claim: entry.claim, meteringRecordId: undefined, at: now };
         return { kind: 'carry', id, claim: entry.claim, at: now };
+      }
       case 'not-subscribed':
         return this.dead(entry, 'customer-not-subscribed', 'CustomerNotSubscribed', now);
       default: {
+        // Unprocessed is AWS saying it did not commit the record; a record missing from the answer may have landed.
+        if (outcome?.status === 'unprocessed') this.noteUncommitted(entry);
         const delay = backoffMillis(
           entry.attempts,
           this.o.retryBaseMillis,
@@ -180,6 +194,10 @@ export class Dispatcher {
         );
       }
     }
+  }
+
+  private noteUncommitted(entry: OutboxEntry): void {
+    this.uncommittedAttempts.set(entry.record.id, (this.uncommittedAttempts.get(entry.record.id) ?? 0) + 1);
   }
 
   private retry(entry: OutboxEntry, notBefore: number, reason: string): Settlement {
@@ -196,6 +214,7 @@ export class Dispatcher {
     for (const s of settlements) {
       const entry = byId.get(s.id) as OutboxEntry;
       const record = entry.record;
+      if (s.kind !== 'retry') this.uncommittedAttempts.delete(record.id);
       switch (s.kind) {
         case 'accepted':
           counts.accepted += 1;

@@ -29,7 +29,7 @@ export {
   parseOptions,
   type ResolvedMeteringOptions,
 } from './options.js';
-export { TokenBucket } from './rate-limiter.js';
+export { SlidingWindowLimiter } from './rate-limiter.js';
 export { checkRule, type RuleName, serviceRules } from './service-rules.js';
 export type { ExportResponse, RecordOutcome, UsageSink } from './sink.js';
 export type {

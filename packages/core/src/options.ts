@@ -148,6 +148,14 @@ function integer(field: string, value: unknown, min: number, max = Number.MAX_SA
   return value;
 }
 
+function conflict(field: string, other: string, why: string): never {
+  throw new MeteringConfigurationError(
+    'ERR_METERING_CONFLICTING_OPTIONS',
+    field,
+    messages.conflictingOptions(field, other, why),
+  );
+}
+
 function oneOf<T extends string>(field: string, value: unknown, allowed: readonly T[]): T {
   if (!allowed.includes(value as T)) fail(field, value, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`);
   return value as T;
@@ -250,29 +258,44 @@ export function parseOptions(input: MeteringOptions): ResolvedMeteringOptions {
   const random = o.random ?? Math.random;
   if (!isFunction(random)) fail('random', random, 'a function returning a number in [0, 1)');
 
-  const exportTimeoutMillis = integer('exportTimeoutMillis', o.exportTimeoutMillis ?? 30_000, 1);
+  // Explicit values that contradict each other throw; when one side is a default, it gives way with a log line.
+  let exportTimeoutMillis = integer('exportTimeoutMillis', o.exportTimeoutMillis ?? 30_000, 1);
   let leaseMillis = integer('leaseMillis', o.leaseMillis ?? 120_000, 1);
   if (leaseMillis <= exportTimeoutMillis) {
     if (o.leaseMillis !== undefined && o.exportTimeoutMillis !== undefined) {
-      throw new MeteringConfigurationError(
-        'ERR_METERING_CONFLICTING_OPTIONS',
+      conflict(
         'leaseMillis',
-        `Options \`leaseMillis\` (${leaseMillis}) and \`exportTimeoutMillis\` (${exportTimeoutMillis}) conflict: a lease must outlast a call, or another submitter could send the same records while the call is in flight. Make leaseMillis larger.`,
+        'exportTimeoutMillis',
+        `a lease (${leaseMillis} ms) must outlast a call (${exportTimeoutMillis} ms), or another submitter could send the same records while the call is in flight; make leaseMillis larger`,
       );
     }
-    // One side came from a default: keep the explicit value and move the default out of its way.
-    if (o.leaseMillis === undefined) leaseMillis = exportTimeoutMillis * 2;
-    else fail('leaseMillis', leaseMillis, `greater than exportTimeoutMillis (${exportTimeoutMillis})`);
-    logger.warn(`leaseMillis raised to ${leaseMillis} ms to outlast exportTimeoutMillis`);
+    if (o.leaseMillis === undefined) {
+      leaseMillis = exportTimeoutMillis * 2;
+      logger.warn(`leaseMillis raised to ${leaseMillis} ms to outlast exportTimeoutMillis`);
+    } else {
+      exportTimeoutMillis = Math.max(1, Math.floor(leaseMillis / 2));
+      logger.warn(
+        `exportTimeoutMillis lowered to ${exportTimeoutMillis} ms so a call ends within leaseMillis`,
+      );
+    }
   }
-  const retryBaseMillis = integer('retryBaseMillis', o.retryBaseMillis ?? 1_000, 1);
-  const retryMaxMillis = integer('retryMaxMillis', o.retryMaxMillis ?? 300_000, 1);
+  let retryBaseMillis = integer('retryBaseMillis', o.retryBaseMillis ?? 1_000, 1);
+  let retryMaxMillis = integer('retryMaxMillis', o.retryMaxMillis ?? 300_000, 1);
   if (retryMaxMillis < retryBaseMillis) {
-    throw new MeteringConfigurationError(
-      'ERR_METERING_CONFLICTING_OPTIONS',
-      'retryMaxMillis',
-      `Options \`retryBaseMillis\` (${retryBaseMillis}) and \`retryMaxMillis\` (${retryMaxMillis}) conflict: the longest delay must be at least the first.`,
-    );
+    if (o.retryBaseMillis !== undefined && o.retryMaxMillis !== undefined) {
+      conflict(
+        'retryMaxMillis',
+        'retryBaseMillis',
+        `the longest delay (${retryMaxMillis} ms) must be at least the first (${retryBaseMillis} ms)`,
+      );
+    }
+    if (o.retryMaxMillis === undefined) {
+      retryMaxMillis = retryBaseMillis;
+      logger.warn(`retryMaxMillis raised to ${retryMaxMillis} ms to match retryBaseMillis`);
+    } else {
+      retryBaseMillis = retryMaxMillis;
+      logger.warn(`retryBaseMillis lowered to ${retryBaseMillis} ms to match retryMaxMillis`);
+    }
   }
   const serviceWindowMillis = integer(
     'serviceWindowMillis',

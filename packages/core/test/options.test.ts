@@ -158,9 +158,30 @@ describe('parseOptions', () => {
     expect(warnings).toEqual([expect.stringContaining('leaseMillis raised to 300000')]);
   });
 
-  it('rejects an explicit lease below the default export timeout', () => {
-    const error = capture(() => parseOptions({ ...base(), leaseMillis: 20_000 }));
-    expect([error.code, error.field]).toEqual(['ERR_METERING_INVALID_OPTION', 'leaseMillis']);
+  it('lowers the default export timeout below an explicit lease and logs it', () => {
+    const { logger, warnings } = recordingLogger();
+    const o = parseOptions({ ...base(), logger, leaseMillis: 20_000 });
+    expect([o.leaseMillis, o.exportTimeoutMillis]).toEqual([20_000, 10_000]);
+    expect(warnings).toEqual([expect.stringContaining('exportTimeoutMillis lowered to 10000')]);
+  });
+
+  it('raises the default retryMaxMillis to an explicit larger retryBaseMillis and logs it', () => {
+    const { logger, warnings } = recordingLogger();
+    const o = parseOptions({ ...base(), logger, retryBaseMillis: 600_000 });
+    expect([o.retryBaseMillis, o.retryMaxMillis]).toEqual([600_000, 600_000]);
+    expect(warnings).toEqual([expect.stringContaining('retryMaxMillis raised to 600000')]);
+  });
+
+  it('lowers the default retryBaseMillis to an explicit smaller retryMaxMillis and logs it', () => {
+    const { logger, warnings } = recordingLogger();
+    const o = parseOptions({ ...base(), logger, retryMaxMillis: 500 });
+    expect([o.retryBaseMillis, o.retryMaxMillis]).toEqual([500, 500]);
+    expect(warnings).toEqual([expect.stringContaining('retryBaseMillis lowered to 500')]);
+  });
+
+  it('links conflict messages to the error-code docs', () => {
+    const error = capture(() => parseOptions({ ...base(), retryBaseMillis: 5_000, retryMaxMillis: 4_000 }));
+    expect(error.message).toContain('#error-codes');
   });
 
   it('rejects a declared dimension that breaks the service rules, naming its index', () => {
