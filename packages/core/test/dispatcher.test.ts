@@ -201,8 +201,8 @@ describe('dispatcher: retries', () => {
     const ctx = setup();
     let first = true;
     const inner = ctx.sink.export.bind(ctx.sink);
-    ctx.sink.export = async (records, options) => {
-      if (!first) return inner(records, options);
+    ctx.sink.export = async (records) => {
+      if (!first) return inner(records);
       first = false;
       return { status: 'done', outcomes: [] };
     };
@@ -217,8 +217,8 @@ describe('dispatcher: retries', () => {
     const ctx = setup();
     let first = true;
     const inner = ctx.sink.export.bind(ctx.sink);
-    ctx.sink.export = async (records, options) => {
-      if (!first) return inner(records, options);
+    ctx.sink.export = async (records) => {
+      if (!first) return inner(records);
       first = false;
       throw new Error('socket hang up');
     };

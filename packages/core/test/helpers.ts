@@ -67,12 +67,12 @@ export class HangingSink extends InMemorySink {
   }
   override export(
     records: Parameters<InMemorySink['export']>[0],
-    options: { readonly signal: AbortSignal },
+    options?: { readonly signal: AbortSignal },
   ): ReturnType<InMemorySink['export']> {
     if (this.hangs <= 0) return super.export(records);
     this.hangs -= 1;
     return new Promise((_, reject) => {
-      options.signal.addEventListener('abort', () => {
+      options?.signal.addEventListener('abort', () => {
         this.aborted.push(true);
         reject(new Error('aborted'));
       });
