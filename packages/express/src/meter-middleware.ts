@@ -136,7 +136,7 @@ function count(meter: ArmedMeter, res: MeteredResponse, claimed: readonly string
   const entries = plan.entries;
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i] as MeterPlan['entries'][number];
-    if (claimed !== undefined && claimed.includes(entry.dimension)) continue;
+    if (claimed?.includes(entry.dimension)) continue;
     try {
       if (!entry.isSuccess(status)) continue;
       if (entry.when !== undefined && !entry.when(req, res)) continue;
