@@ -1,6 +1,6 @@
 import { type CustomerRef, silentLogger } from '@meterkit/core';
 import { InMemorySink, ManualClock } from '@meterkit/core/testing';
-import express, { type Express, type Request } from 'express';
+import express, { type Request } from 'express';
 import { createMetering, type ExpressMeteringOptions } from '../../src/index.js';
 
 export const PRODUCT = 'prod-meterkit-test';
@@ -46,7 +46,7 @@ export function setup(options: Partial<ExpressMeteringOptions> = {}) {
     customer: (req) => req.customer,
     ...options,
   });
-  const app: Express = express();
+  const app = express();
   app.use(authenticate);
   async function billed(): Promise<Record<string, number>> {
     await metering.shutdown();
