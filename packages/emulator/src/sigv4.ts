@@ -183,8 +183,9 @@ function computeSignature(
   const canonicalHeaders = s.signedHeaders
     .map((name) => `${name}:${(headerValue(request.headers, name) ?? '').trim().replace(/\s+/g, ' ')}\n`)
     .join('');
-  const contentSha = headerValue(request.headers, 'x-amz-content-sha256');
-  const payloadHash = contentSha && contentSha !== 'UNSIGNED-PAYLOAD' ? contentSha : sha256Hex(request.body);
+  // Always the hash of the bytes received, never the client's x-amz-content-sha256 claim: a body
+  // changed after signing must fail verification.
+  const payloadHash = sha256Hex(request.body);
   const canonicalRequest = [
     request.method.toUpperCase(),
     canonicalPath(path),
