@@ -1,0 +1,51 @@
+import { PRELUDE } from './prelude.js';
+
+/**
+ * Closes every hour before ARGV[1] and moves up to ARGV[2] of their entries into the outbox, oldest hour first, each
+ * hour in arrival order. Returns `more` (0/1) and then `keyId, hourStart, quantity` per sealed record.
+ */
+export const SEAL = `${PRELUDE}
+local cb = closedBefore()
+local closeBefore = tonumber(ARGV[1])
+if cb == nil or closeBefore > cb then
+  cb = closeBefore
+  redis.call('HSET', meta, 'cb', ARGV[1])
+end
+local limit = tonumber(ARGV[2])
+local out = { 0 }
+local count = 0
+-- Fixed up front: an overflow that opens a new closed hour is sealed by the next call.
+local hours = redis.call('ZRANGEBYSCORE', base .. ':hours', '-inf', '(' .. int(cb))
+for _, h in ipairs(hours) do
+  if count >= limit then break end
+  local hour = tonumber(h)
+  local hk = base .. ':oh:' .. h
+  local lk = base .. ':ol:' .. h
+  local entries = redis.call('LRANGE', lk, 0, limit - count - 1)
+  for _, entry in ipairs(entries) do
+    local digest = string.sub(entry, 1, DIGEST_LENGTH)
+    local keyId = string.sub(entry, DIGEST_LENGTH + 1)
+    local quantity = tonumber(redis.call('HGET', hk, keyId))
+    redis.call('HDEL', hk, keyId)
+    redis.call('HINCRBY', meta, 'ok', -1)
+    redis.call('HINCRBY', meta, 'ou', int(-quantity))
+    if quantity > MAX_QUANTITY then
+      -- One record carries at most the service's maximum; the rest is billed in the next hour, never truncated.
+      addOpen(hour + HOUR, keyId, digest, int(quantity - MAX_QUANTITY))
+      quantity = MAX_QUANTITY
+    end
+    enqueue(hourLabel(hour) .. '~' .. digest, keyId, hour, quantity, 0)
+    out[#out + 1] = keyId
+    out[#out + 1] = h
+    out[#out + 1] = int(quantity)
+    count = count + 1
+  end
+  redis.call('LTRIM', lk, #entries, -1)
+  if redis.call('LLEN', lk) == 0 then
+    redis.call('DEL', hk, lk)
+    redis.call('ZREM', base .. ':hours', h)
+  end
+end
+if redis.call('ZCOUNT', base .. ':hours', '-inf', '(' .. int(cb)) > 0 then out[1] = 1 end
+return out
+`;
