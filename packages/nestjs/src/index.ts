@@ -1,0 +1,29 @@
+export { Meter } from './meter.decorator.js';
+export {
+  type MeterDefinition,
+  MeterMetadata,
+  type MeterOptions,
+  type MeterSpec,
+  SkipMeter,
+} from './meter.metadata.js';
+export { METERING_ENGINE, METERING_JOBS } from './metering.constants.js';
+export { MeteringExplorer } from './metering.explorer.js';
+export { MeteringInterceptor, type RouteMetering } from './metering.interceptor.js';
+export { MeteringModule } from './metering.module.js';
+export {
+  ASYNC_OPTIONS_TYPE as METERING_ASYNC_OPTIONS_TYPE,
+  METERING_MODULE_OPTIONS,
+  type MeteringModuleExtras,
+  OPTIONS_TYPE as METERING_OPTIONS_TYPE,
+} from './metering.module-definition.js';
+export { MeteringScheduler } from './metering.scheduler.js';
+export { MeteringService, type MeteringStats } from './metering.service.js';
+export type {
+  MeteringAdapterOptions,
+  MeteringJobSchedule,
+  MeteringModuleOptions,
+  MeteringScheduleOptions,
+  MissingCustomerPolicy,
+} from './metering-module-options.interface.js';
+export { nestMeteringLogger } from './nest-metering-logger.js';
+export { responseBodyBytes } from './response-body-bytes.js';

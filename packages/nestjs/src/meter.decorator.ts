@@ -1,0 +1,89 @@
+import { MeteringConfigurationError } from '@meterkit/core';
+import { UseInterceptors } from '@nestjs/common';
+import { type MeterDefinition, MeterMetadata, type MeterOptions, type MeterSpec } from './meter.metadata.js';
+import { MeteringInterceptor } from './metering.interceptor.js';
+import { messages } from './metering.messages.js';
+
+const meterOptionKeys = new Set<string>(['dimension', 'quantity', 'when', 'successStatus']);
+
+function invalid(where: string, value: unknown, rule: string): never {
+  throw new MeteringConfigurationError(
+    'ERR_METERING_INVALID_OPTION',
+    `@Meter() on ${where}`,
+    messages.invalidMeter(where, value, rule),
+  );
+}
+
+function toDefinition(spec: MeterSpec, where: string): MeterDefinition {
+  const options: MeterOptions = typeof spec === 'string' ? { dimension: spec } : spec;
+  if (options === null || typeof options !== 'object')
+    invalid(where, spec, 'a dimension name or { dimension, quantity?, when? }');
+  for (const key of Object.keys(options)) {
+    if (!meterOptionKeys.has(key))
+      invalid(where, key, `an unknown key; known: ${[...meterOptionKeys].join(', ')}`);
+  }
+  const { dimension, quantity = 1, when, successStatus } = options;
+  if (typeof dimension !== 'string' || dimension.length === 0) invalid(where, dimension, 'a dimension name');
+  if (typeof quantity !== 'function' && !(Number.isSafeInteger(quantity) && quantity >= 0)) {
+    invalid(where, quantity, 'a non-negative integer or a function (context, result) => number');
+  }
+  if (when !== undefined && typeof when !== 'function')
+    invalid(where, when, 'a function (context, result) => boolean');
+  if (successStatus !== undefined && typeof successStatus !== 'function') {
+    invalid(where, successStatus, 'a function (statusCode) => boolean');
+  }
+  return Object.freeze({ dimension, quantity, when, successStatus });
+}
+
+function describeTarget(target: object, key: string | symbol | undefined): string {
+  const className = typeof target === 'function' ? target.name : target.constructor.name;
+  return key === undefined ? className : `${className}.${String(key)}`;
+}
+
+/**
+ * Meters a handler, or every handler of a controller: each successful response counts for the given dimensions,
+ * billed to the customer your `customer` resolver returns. Nothing is counted when the handler throws, the status is
+ * not a success (200–399 by default), or the client goes away before the response has finished.
+ *
+ * Give several dimensions in one call or stack the decorator; a handler's `@Meter()` replaces its controller's.
+ * Only the routes it marks get the interceptor, so unmetered routes cost nothing. Dimensions are checked against the
+ * service's rules (and `dimensions`, when declared) at start-up; a bad one fails the app naming `Controller.method`.
+ *
+ * @example
+ * ```ts
+ * @Meter('api_calls')
+ * @Get('forecast')
+ * forecast() { ... }
+ *
+ * @Meter('api_calls', { dimension: 'rows', quantity: (_ctx, result) => (result as Row[]).length })
+ * @Get('rows')
+ * rows() { ... }
+ * ```
+ * @throws {MeteringConfigurationError} when a definition is malformed (at class definition).
+ */
+export function Meter(...meters: MeterSpec[]): ClassDecorator & MethodDecorator {
+  return (target: object, key?: string | symbol, descriptor?: PropertyDescriptor): void => {
+    const where = describeTarget(target, key);
+    if (meters.length === 0) invalid(where, [], 'at least one dimension');
+    const holder: object = descriptor?.value ?? target;
+    const stacked =
+      (Reflect.getOwnMetadata(MeterMetadata.KEY, holder) as readonly MeterDefinition[] | undefined) ?? [];
+    // Decorators apply bottom-up: put this (upper) one first to keep the order they are written in.
+    const definitions = [...meters.map((spec) => toDefinition(spec, where)), ...stacked];
+    const seen = new Set<string>();
+    for (const { dimension } of definitions) {
+      if (seen.has(dimension))
+        invalid(where, dimension, 'a dimension listed once (it would be counted twice)');
+      seen.add(dimension);
+    }
+    MeterMetadata(Object.freeze(definitions))(
+      target,
+      key as string | symbol,
+      descriptor as PropertyDescriptor,
+    );
+    // A stacked @Meter() below already attached the interceptor.
+    if (stacked.length === 0) {
+      UseInterceptors(MeteringInterceptor)(target, key as string | symbol, descriptor as PropertyDescriptor);
+    }
+  };
+}

@@ -1,0 +1,60 @@
+import type { ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+
+/** How one dimension of a metered route is counted. */
+export interface MeterOptions {
+  /** The dimension's API name, as declared in the product listing. Checked at start-up. */
+  dimension: string;
+  /**
+   * Units per successful response: a number, or a function of the execution context and the value the handler
+   * returned (rows, tokens, bytes). It runs once the response has finished, so it may read the final response
+   * headers (see {@link responseBodyBytes}).
+   * @default 1
+   */
+  quantity?: number | ((context: ExecutionContext, result: unknown) => number);
+  /** Counts only when this returns true (evaluated after the success check, when the response has finished). */
+  when?: (context: ExecutionContext, result: unknown) => boolean;
+  /**
+   * Which final status codes count as served, for this dimension on this route.
+   * @default the module's `successStatus` (200–399)
+   */
+  successStatus?: (statusCode: number) => boolean;
+}
+
+/** A dimension name (counted 1 per successful response) or full {@link MeterOptions}. */
+export type MeterSpec = string | MeterOptions;
+
+/** @internal One dimension of a route, normalized. */
+export interface MeterDefinition {
+  readonly dimension: string;
+  readonly quantity: number | ((context: ExecutionContext, result: unknown) => number);
+  readonly when: ((context: ExecutionContext, result: unknown) => boolean) | undefined;
+  readonly successStatus: ((statusCode: number) => boolean) | undefined;
+}
+
+/**
+ * The metadata `@Meter()` writes: the dimensions of a handler or controller, in declaration order. Read it the Nest
+ * way, e.g. in a subclass of `MeteringInterceptor`:
+ * `this.reflector.getAllAndOverride(MeterMetadata, [context.getHandler(), context.getClass()])`.
+ * A handler's `@Meter()` replaces its controller's.
+ */
+export const MeterMetadata = Reflector.createDecorator<readonly MeterDefinition[]>({ key: 'meterkit:meter' });
+
+/**
+ * Turns metering off for a handler (or a whole controller), e.g. one route of a metered controller.
+ *
+ * @example
+ * ```ts
+ * @Meter('api_calls')
+ * @Controller('v1')
+ * export class ApiController {
+ *   @SkipMeter()
+ *   @Get('status')
+ *   status() { ... }
+ * }
+ * ```
+ */
+export const SkipMeter = Reflector.createDecorator<boolean | undefined, boolean>({
+  key: 'meterkit:skip-meter',
+  transform: (skip) => skip ?? true,
+});

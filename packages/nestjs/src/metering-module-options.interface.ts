@@ -1,0 +1,76 @@
+import type { CustomerRef, MeteringOptions, UsageSink } from '@meterkit/core';
+import type { ExecutionContext } from '@nestjs/common';
+
+/**
+ * What happens when the customer resolver finds no customer on a metered route:
+ * - `'skip'`: serve the request and count nothing; each successful response is reported (`usage.rejected` with
+ *   reason `missing-customer`, and `MeteringService.stats().requestsWithoutCustomer`);
+ * - `401` / `403`: refuse the request before the handler runs.
+ */
+export type MissingCustomerPolicy = 'skip' | 401 | 403;
+
+/**
+ * When the background jobs run: a number is an interval in milliseconds, a string a cron expression
+ * (`@nestjs/schedule` syntax, seconds first when six fields are given).
+ */
+export type MeteringJobSchedule = number | string;
+
+/** The jobs the module registers in `SchedulerRegistry`. */
+export interface MeteringScheduleOptions {
+  /**
+   * Moves counts from memory into the store.
+   * @default the engine's `checkpointMillis` (1000)
+   */
+  checkpoint?: MeteringJobSchedule;
+  /**
+   * Seals closed hours and sends due records (`engine.tick()`).
+   * @default the engine's `dispatchIntervalMillis` (10000)
+   */
+  dispatch?: MeteringJobSchedule;
+}
+
+/** Options of the Nest adapter, next to the engine's. */
+export interface MeteringAdapterOptions {
+  /**
+   * Who is billed for a request, read from the **authenticated** request (e.g. what your auth guard attached as
+   * `req.user`). Return `undefined` when there is nobody to bill. Never return a customer id taken from a raw client
+   * header unless your app has authenticated that header.
+   *
+   * @example
+   * ```ts
+   * customer: (ctx) => ctx.switchToHttp().getRequest().user?.billing
+   * ```
+   */
+  customer: (context: ExecutionContext) => CustomerRef | undefined;
+  /**
+   * Which final status codes count as served. Applies to every route; `@Meter({ successStatus })` overrides it.
+   * @default status 200–399
+   */
+  successStatus?: (statusCode: number) => boolean;
+  /** @default 'skip' */
+  onMissingCustomer?: MissingCustomerPolicy;
+  /** Schedules of the background jobs (ignored with `scheduling: 'internal'`). */
+  schedule?: MeteringScheduleOptions;
+}
+
+/**
+ * Options of {@link MeteringModule}: the engine's `MeteringOptions` (see `@meterkit/core`) plus the adapter's.
+ *
+ * - `sink` is optional: by default a `MarketplaceMeteringSink` from `@meterkit/aws-marketplace` (AWS SDK credential
+ *   chain, region and `AWS_ENDPOINT_URL_MARKETPLACE_METERING` honoured);
+ * - `scheduling` defaults to `'external'`: the module runs the engine's background work as `@nestjs/schedule` jobs.
+ *   Pass `'internal'` to let the engine use its own timers (and injected `timers`).
+ */
+export interface MeteringModuleOptions extends Omit<MeteringOptions, 'sink'>, MeteringAdapterOptions {
+  /** @default new MarketplaceMeteringSink() */
+  sink?: UsageSink;
+}
+
+/** @internal The adapter's options with defaults applied. */
+export interface ResolvedAdapterOptions {
+  readonly customer: (context: ExecutionContext) => CustomerRef | undefined;
+  readonly successStatus: (statusCode: number) => boolean;
+  readonly onMissingCustomer: MissingCustomerPolicy;
+  readonly schedule: { readonly checkpoint: MeteringJobSchedule; readonly dispatch: MeteringJobSchedule };
+  readonly scheduling: 'internal' | 'external';
+}

@@ -1,0 +1,140 @@
+import {
+  createMeteringEngine,
+  MeteringConfigurationError,
+  type MeteringEngine,
+  type MeteringOptions,
+  meteringOptionKeys,
+  type UsageSink,
+} from '@meterkit/core';
+import { messages } from './metering.messages.js';
+import type {
+  MeteringAdapterOptions,
+  MeteringJobSchedule,
+  MeteringModuleOptions,
+  ResolvedAdapterOptions,
+} from './metering-module-options.interface.js';
+import { nestMeteringLogger } from './nest-metering-logger.js';
+
+type KeysEnum<T> = { [K in keyof Required<T>]: true };
+const adapterOptionKeys: KeysEnum<MeteringAdapterOptions> = {
+  customer: true,
+  successStatus: true,
+  onMissingCustomer: true,
+  schedule: true,
+};
+
+/** 2xx and 3xx: the customer was served. */
+function isSuccessStatus(statusCode: number): boolean {
+  return statusCode >= 200 && statusCode < 400;
+}
+
+function fail(field: string, value: unknown, rule: string): never {
+  throw new MeteringConfigurationError(
+    'ERR_METERING_INVALID_OPTION',
+    field,
+    messages.invalidOption(field, value, rule),
+  );
+}
+
+/** Splits the module's options into the engine's and the adapter's; a key neither knows is refused. */
+function split(options: MeteringModuleOptions): {
+  engine: Partial<MeteringOptions>;
+  adapter: MeteringAdapterOptions;
+} {
+  if (options === null || typeof options !== 'object') fail('options', options, 'an object');
+  const engineKeys = new Set<string>(meteringOptionKeys);
+  const engine: Record<string, unknown> = {};
+  const adapter: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(options)) {
+    if (key in adapterOptionKeys) adapter[key] = value;
+    else if (engineKeys.has(key)) engine[key] = value;
+    else {
+      throw new MeteringConfigurationError(
+        'ERR_METERING_UNKNOWN_OPTION',
+        key,
+        messages.unknownOption(key, [...Object.keys(adapterOptionKeys), ...meteringOptionKeys]),
+      );
+    }
+  }
+  return {
+    engine: engine as Partial<MeteringOptions>,
+    adapter: adapter as unknown as MeteringAdapterOptions,
+  };
+}
+
+function jobSchedule(field: string, value: unknown, fallback: number): MeteringJobSchedule {
+  if (value === undefined) return fallback;
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 10) return value;
+  if (typeof value === 'string' && value.trim().split(/\s+/).length >= 5) return value;
+  return fail(field, value, 'an interval in milliseconds (an integer ≥ 10) or a cron expression');
+}
+
+/** The AWS sink, loaded only when no sink was given (so apps with their own sink never load the AWS SDK). */
+async function defaultSink(): Promise<UsageSink> {
+  try {
+    const { MarketplaceMeteringSink } = await import('@meterkit/aws-marketplace');
+    return new MarketplaceMeteringSink();
+  } catch (error) {
+    throw new MeteringConfigurationError(
+      'ERR_METERING_INVALID_OPTION',
+      'sink',
+      messages.missingSinkPackage(error),
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
+/**
+ * @internal Validates the module's options (throwing the engine's typed errors) and creates the engine, scheduled
+ * externally unless the options say otherwise.
+ */
+export async function createEngineForModule(options: MeteringModuleOptions): Promise<MeteringEngine> {
+  const { engine } = split(options);
+  resolveAdapterOptions(options, undefined);
+  return createMeteringEngine({
+    ...engine,
+    sink: engine.sink ?? (await defaultSink()),
+    scheduling: engine.scheduling ?? 'external',
+    logger: engine.logger ?? nestMeteringLogger(),
+  });
+}
+
+/** @internal The adapter's options with defaults applied; the engine (when given) supplies the job defaults. */
+export function resolveAdapterOptions(
+  options: MeteringModuleOptions,
+  engine: MeteringEngine | undefined,
+): ResolvedAdapterOptions {
+  const { adapter } = split(options);
+  if (typeof adapter.customer !== 'function') {
+    fail('customer', adapter.customer, 'a function (context: ExecutionContext) => CustomerRef | undefined');
+  }
+  if (adapter.successStatus !== undefined && typeof adapter.successStatus !== 'function') {
+    fail('successStatus', adapter.successStatus, 'a function (statusCode: number) => boolean');
+  }
+  const onMissingCustomer = adapter.onMissingCustomer ?? 'skip';
+  if (onMissingCustomer !== 'skip' && onMissingCustomer !== 401 && onMissingCustomer !== 403) {
+    fail('onMissingCustomer', onMissingCustomer, "'skip', 401 or 403");
+  }
+  const schedule = adapter.schedule ?? {};
+  if (schedule === null || typeof schedule !== 'object') fail('schedule', schedule, 'an object');
+  return Object.freeze({
+    customer: adapter.customer,
+    successStatus: adapter.successStatus ?? isSuccessStatus,
+    onMissingCustomer,
+    schedule: Object.freeze({
+      checkpoint: jobSchedule(
+        'schedule.checkpoint',
+        schedule.checkpoint,
+        engine?.options.checkpointMillis ?? 1_000,
+      ),
+      dispatch: jobSchedule(
+        'schedule.dispatch',
+        schedule.dispatch,
+        engine?.options.dispatchIntervalMillis ?? 10_000,
+      ),
+    }),
+    scheduling: engine?.options.scheduling ?? options.scheduling ?? 'external',
+  });
+}

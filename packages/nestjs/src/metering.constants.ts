@@ -1,0 +1,19 @@
+/** DI token of the {@link MeteringEngine} the module creates. Inject it with `@Inject(METERING_ENGINE)`. */
+export const METERING_ENGINE = Symbol('METERING_ENGINE');
+
+/** @internal DI token of the module's own (non-engine) options, resolved and validated. */
+export const METERING_ADAPTER_OPTIONS = Symbol('METERING_ADAPTER_OPTIONS');
+
+/** Names of the jobs the module adds to `@nestjs/schedule`'s `SchedulerRegistry`. */
+export const METERING_JOBS = {
+  /** Moves counts from the request path into the store. */
+  checkpoint: 'meterkit:checkpoint',
+  /** Seals closed hours and sends due records. */
+  dispatch: 'meterkit:dispatch',
+} as const;
+
+/**
+ * @internal Marks a raw response as metered, so a second `MeteringInterceptor` on the same route (global + route,
+ * controller + handler) steps aside instead of counting twice.
+ */
+export const RESPONSE_METER = Symbol('meterkit.responseMeter');

@@ -1,0 +1,193 @@
+import type { CustomerRef } from '@meterkit/core';
+import {
+  type CallHandler,
+  type ExecutionContext,
+  ForbiddenException,
+  Inject,
+  Injectable,
+  type NestInterceptor,
+  ServiceUnavailableException,
+  UnauthorizedException,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { type Observable, tap } from 'rxjs';
+import { type MeterDefinition, MeterMetadata, SkipMeter } from './meter.metadata.js';
+import { METERING_ADAPTER_OPTIONS, RESPONSE_METER } from './metering.constants.js';
+import { messages } from './metering.messages.js';
+import { MeteringService } from './metering.service.js';
+import type { ResolvedAdapterOptions } from './metering-module-options.interface.js';
+
+/** A route handler, as Nest hands it over. */
+type Handler = ReturnType<ExecutionContext['getHandler']>;
+/** A controller class. */
+type Controller = ReturnType<ExecutionContext['getClass']>;
+
+/** What a route meters, worked out once per handler. */
+export interface RouteMetering {
+  /** `Controller.method`, for messages. */
+  readonly where: string;
+  readonly meters: readonly MeterDefinition[];
+}
+
+/** The raw Node response (Express: the response itself; Fastify: `reply.raw`), with our marker. */
+interface RawResponse {
+  statusCode: number;
+  on(event: 'finish', listener: (this: RawResponse) => void): unknown;
+  [RESPONSE_METER]?: ResponseMeter;
+}
+
+/** @internal The state of one metered request, from the interceptor to the response's `finish`. */
+export class ResponseMeter {
+  result: unknown = undefined;
+  failed = false;
+  constructor(
+    readonly interceptor: MeteringInterceptor,
+    readonly context: ExecutionContext,
+    readonly route: RouteMetering,
+    readonly customer: CustomerRef | undefined,
+  ) {}
+  // The tap observer: remember what the handler returned, and whether it threw.
+  next(value: unknown): void {
+    this.result = value;
+  }
+  error(): void {
+    this.failed = true;
+  }
+}
+
+/** Shared by every response, so listening costs no closure per request. */
+function onResponseFinish(this: RawResponse): void {
+  const meter = this[RESPONSE_METER];
+  if (meter !== undefined) meter.interceptor.settleResponse(meter, this.statusCode);
+}
+
+/**
+ * Counts usage for the routes `@Meter()` marks, once their response has finished with a success status. The
+ * customer is resolved before the handler runs (after guards, so it can read what authentication attached).
+ *
+ * Built to be subclassed: override {@link MeteringInterceptor.resolveCustomer | `resolveCustomer()`},
+ * {@link MeteringInterceptor.shouldSkip | `shouldSkip()`} or {@link MeteringInterceptor.getQuantity | `getQuantity()`}
+ * and register the subclass with `MeteringModule.forRoot({ globalInterceptor: MySubclass, … })`.
+ */
+@Injectable()
+export class MeteringInterceptor implements NestInterceptor {
+  private readonly routes = new WeakMap<
+    Handler,
+    { readonly controller: Controller; readonly route: RouteMetering | null }
+  >();
+
+  constructor(
+    protected readonly metering: MeteringService,
+    protected readonly reflector: Reflector,
+    @Inject(METERING_ADAPTER_OPTIONS) protected readonly options: ResolvedAdapterOptions,
+  ) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    if (context.getType() !== 'http') return next.handle();
+    const route = this.routeOf(context);
+    if (route === null || this.shouldSkip(context)) return next.handle();
+    const response = context.getArgByIndex(1) as { raw?: RawResponse } & RawResponse;
+    const raw = response.raw ?? response;
+    // Another MeteringInterceptor (global + route, or controller + handler) already meters this response.
+    if (raw[RESPONSE_METER] !== undefined) return next.handle();
+
+    const customer = this.customerOf(context, route);
+    if (customer === undefined) {
+      if (this.options.onMissingCustomer === 401) throw new UnauthorizedException();
+      if (this.options.onMissingCustomer === 403) throw new ForbiddenException();
+    } else if (!this.admits(customer, route)) {
+      throw new ServiceUnavailableException('Usage metering is at capacity; retry shortly.');
+    }
+    const meter = new ResponseMeter(this, context, route, customer);
+    raw[RESPONSE_METER] = meter;
+    raw.on('finish', onResponseFinish);
+    return next.handle().pipe(tap(meter));
+  }
+
+  /**
+   * @internal Counts a finished response. Runs from the response's `finish` event, so it must never throw.
+   */
+  settleResponse(meter: ResponseMeter, statusCode: number): void {
+    if (meter.failed) return;
+    const { context, route, customer, result } = meter;
+    const engine = this.metering.engine;
+    let unbilled = false;
+    for (const definition of route.meters) {
+      if (!(definition.successStatus ?? this.options.successStatus)(statusCode)) continue;
+      let quantity: number;
+      try {
+        if (definition.when !== undefined && !definition.when(context, result)) continue;
+        quantity = this.getQuantity(context, definition, result);
+      } catch (error) {
+        engine.options.logger.error(messages.quantityFailed(route.where, definition.dimension), {
+          error: error instanceof Error ? error.message : String(error),
+        });
+        continue;
+      }
+      if (customer === undefined) {
+        unbilled = true;
+        // The engine reports a record without customer as `usage.rejected` (reason `missing-customer`).
+        engine.record(undefined as unknown as CustomerRef, definition.dimension, quantity);
+      } else {
+        engine.record(customer, definition.dimension, quantity);
+      }
+    }
+    if (unbilled) this.metering.noteRequestWithoutCustomer();
+  }
+
+  /**
+   * Who is billed for this request. By default the module's `customer` resolver; return `undefined` for nobody.
+   * Read the authenticated request, never a raw client header.
+   */
+  protected resolveCustomer(context: ExecutionContext): CustomerRef | undefined {
+    return this.options.customer(context);
+  }
+
+  /** Return true to serve this request without metering it (checked after `@SkipMeter()`). */
+  protected shouldSkip(_context: ExecutionContext): boolean {
+    return false;
+  }
+
+  /** Units of `definition` for this finished response. Must return a non-negative integer. */
+  protected getQuantity(context: ExecutionContext, definition: MeterDefinition, result: unknown): number {
+    const quantity = definition.quantity;
+    return typeof quantity === 'number' ? quantity : quantity(context, result);
+  }
+
+  /** What the route meters (null: nothing), cached per handler. */
+  protected routeOf(context: ExecutionContext): RouteMetering | null {
+    const handler = context.getHandler();
+    const controller = context.getClass();
+    const cached = this.routes.get(handler);
+    if (cached !== undefined && cached.controller === controller) return cached.route;
+    const route = this.readRoute(handler, controller);
+    this.routes.set(handler, { controller, route });
+    return route;
+  }
+
+  private readRoute(handler: Handler, controller: Controller): RouteMetering | null {
+    if (this.reflector.getAllAndOverride(SkipMeter, [handler, controller]) === true) return null;
+    const meters = this.reflector.getAllAndOverride(MeterMetadata, [handler, controller]);
+    if (meters === undefined || meters.length === 0) return null;
+    return { where: `${controller.name}.${handler.name}`, meters };
+  }
+
+  private customerOf(context: ExecutionContext, route: RouteMetering): CustomerRef | undefined {
+    try {
+      return this.resolveCustomer(context) ?? undefined;
+    } catch (error) {
+      this.metering.engine.options.logger.error(messages.customerResolverFailed(route.where), {
+        error: error instanceof Error ? error.message : String(error),
+      });
+      return undefined;
+    }
+  }
+
+  /** Under `onMaxLiveKeys: 'reject'`, refuse what could not be billed; otherwise always true. */
+  private admits(customer: CustomerRef, route: RouteMetering): boolean {
+    const engine = this.metering.engine;
+    if (engine.options.onMaxLiveKeys !== 'reject') return true;
+    for (const { dimension } of route.meters) if (!engine.admits(customer, dimension)) return false;
+    return true;
+  }
+}

@@ -1,0 +1,43 @@
+import type { MeteringErrorCode } from '@meterkit/core';
+
+const DOCS = 'https://github.com/meterkit/meterkit/blob/main/packages/nestjs/README.md';
+
+function withDocs(code: MeteringErrorCode, text: string): string {
+  return `${text} (${code}, see ${DOCS})`;
+}
+
+function show(value: unknown): string {
+  if (typeof value === 'function') return 'a function';
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/** @internal Message text of the adapter's errors and log lines; each says how to fix the problem. */
+export const messages = {
+  invalidOption: (field: string, value: unknown, rule: string) =>
+    withDocs(
+      'ERR_METERING_INVALID_OPTION',
+      `MeteringModule option \`${field}\` is ${show(value)}, but it must be ${rule}.`,
+    ),
+  unknownOption: (field: string, known: readonly string[]) =>
+    withDocs(
+      'ERR_METERING_UNKNOWN_OPTION',
+      `Unknown MeteringModule option \`${field}\`. Known options: ${known.join(', ')}. Check the spelling.`,
+    ),
+  missingSinkPackage: (cause: unknown) =>
+    withDocs(
+      'ERR_METERING_INVALID_OPTION',
+      `MeteringModule has no \`sink\` and the default one could not be loaded (${String(cause)}). ` +
+        'Install @aws-sdk/client-marketplace-metering, or pass `sink` (e.g. InMemorySink from @meterkit/core/testing in tests).',
+    ),
+  invalidMeter: (where: string, value: unknown, rule: string) =>
+    withDocs('ERR_METERING_INVALID_OPTION', `@Meter() on ${where}: ${show(value)} is not valid: ${rule}.`),
+  customerResolverFailed: (where: string) =>
+    `the customer resolver threw on ${where}; the request is treated as having no customer`,
+  quantityFailed: (where: string, dimension: string) =>
+    `@Meter() on ${where}: computing the quantity or condition of '${dimension}' threw; nothing counted for it`,
+  jobFailed: (job: string) => `background job ${job} failed; it runs again on its next turn`,
+};

@@ -1,0 +1,140 @@
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { MeteringService } from '@meterkit/nestjs';
+import request from 'supertest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ACME, type Harness, held, INITECH, platforms, startHarness } from './fixture.js';
+
+describe.each(platforms)('@meterkit/nestjs counting on %s', (platform) => {
+  let harness: Harness;
+  afterEach(async () => {
+    await harness?.close();
+  });
+
+  function http() {
+    return request(harness.app.getHttpServer());
+  }
+
+  it('bills one unit per successful response to the authenticated customer', async () => {
+    // Prepare
+    harness = await startHarness(platform);
+    // Act
+    for (let i = 0; i < 3; i++) await http().get('/v1/calls').set('x-api-key', 'key-acme').expect(200);
+    await http().get('/v1/calls').set('x-api-key', 'key-initech').expect(200);
+    await harness.close();
+    // Assess
+    expect(harness.billed(ACME, 'api_calls')).toBe(3);
+    expect(harness.billed(INITECH, 'api_calls')).toBe(1);
+  });
+
+  it('bills every dimension of a handler with several', async () => {
+    harness = await startHarness(platform);
+    await http().post('/v1/reports').set('x-api-key', 'key-acme').send({ title: 'q3' }).expect(201);
+    await http().post('/v1/reports').set('x-api-key', 'key-acme').send({ title: 'q4' }).expect(201);
+    await harness.close();
+    expect(harness.billed(ACME, 'api_calls')).toBe(2);
+    expect(harness.billed(ACME, 'reports')).toBe(2);
+  });
+
+  it('takes the quantity from what the handler returned', async () => {
+    harness = await startHarness(platform);
+    await http().get('/v1/rows?n=7').set('x-api-key', 'key-acme').expect(200);
+    await http().get('/v1/rows?n=5').set('x-api-key', 'key-acme').expect(200);
+    await harness.close();
+    expect(harness.billed(ACME, 'rows')).toBe(12);
+  });
+
+  it('takes the quantity from the size of the response body', async () => {
+    harness = await startHarness(platform);
+    const response = await http().get('/v1/export?kb=3').set('x-api-key', 'key-acme').expect(200);
+    await harness.close();
+    const bytes = Buffer.byteLength(response.text);
+    expect(harness.billed(ACME, 'export_kb')).toBe(Math.ceil(bytes / 1024));
+    expect(harness.billed(ACME, 'export_kb')).toBe(4); // 3 KiB of data plus the JSON around it
+  });
+
+  it('counts nothing for 4xx and 5xx responses', async () => {
+    harness = await startHarness(platform);
+    await http().get('/v1/bad-request').set('x-api-key', 'key-acme').expect(400);
+    await http().get('/v1/crash').set('x-api-key', 'key-acme').expect(500);
+    await http().get('/v1/calls').set('x-api-key', 'key-acme').expect(200);
+    await harness.close();
+    expect(harness.billed(ACME, 'api_calls')).toBe(1);
+  });
+
+  it('counts nothing for an error status set without throwing', async () => {
+    harness = await startHarness(platform);
+    await http().get('/v1/gone').set('x-api-key', 'key-acme').expect(410);
+    await harness.close();
+    expect(harness.billed(ACME, 'api_calls')).toBe(0);
+  });
+
+  it('counts nothing when the request is refused before metering (unknown API key)', async () => {
+    harness = await startHarness(platform);
+    await http().get('/v1/calls').set('x-api-key', 'key-stolen').expect(401);
+    await harness.close();
+    expect(harness.emulator.ledger.records()).toEqual([]);
+  });
+
+  it('counts a dimension only when its condition holds', async () => {
+    harness = await startHarness(platform);
+    await http().get('/v1/maybe?billable=yes').set('x-api-key', 'key-acme').expect(200);
+    await http().get('/v1/maybe?billable=no').set('x-api-key', 'key-acme').expect(200);
+    await harness.close();
+    expect(harness.billed(ACME, 'reports')).toBe(1);
+  });
+
+  it('meters every handler of a metered controller, except skipped ones, and lets a handler override', async () => {
+    harness = await startHarness(platform);
+    await http().get('/v2/a').set('x-api-key', 'key-acme').expect(200);
+    await http().get('/v2/free').set('x-api-key', 'key-acme').expect(200);
+    await http().get('/v2/override').set('x-api-key', 'key-acme').expect(200);
+    await http().get('/health').set('x-api-key', 'key-acme').expect(200);
+    await harness.close();
+    expect(harness.billed(ACME, 'api_calls')).toBe(1);
+    expect(harness.billed(ACME, 'reports')).toBe(1);
+  });
+
+  it('counts nothing when the client goes away before the response has finished', async () => {
+    // Prepare
+    harness = await startHarness(platform);
+    held.reset();
+    const { port } = harness.app.getHttpServer().address() as AddressInfo;
+    // Act: the client aborts while the handler runs; the handler then answers into a closed connection.
+    const req = httpRequest({
+      host: '127.0.0.1',
+      port,
+      path: '/v1/held',
+      headers: { 'x-api-key': 'key-acme' },
+    });
+    req.on('error', () => undefined);
+    req.end();
+    await held.entered;
+    req.destroy();
+    await http().get('/v1/calls').set('x-api-key', 'key-acme').expect(200);
+    await harness.close();
+    // Assess: only the completed call
+    expect(harness.billed(ACME, 'api_calls')).toBe(1);
+  });
+
+  it('bills usage recorded through MeteringService outside HTTP', async () => {
+    harness = await startHarness(platform);
+    const metering = harness.app.get(MeteringService);
+    expect(metering.record(ACME, 'reports', 4)).toBe(true);
+    await harness.close();
+    expect(harness.billed(ACME, 'reports')).toBe(4);
+  });
+
+  it('sends closed hours on flush, stamped with the hour start', async () => {
+    harness = await startHarness(platform);
+    const metering = harness.app.get(MeteringService);
+    const hourStart = harness.clock.now() - (harness.clock.now() % 3_600_000);
+    await http().get('/v1/calls').set('x-api-key', 'key-acme').expect(200);
+    await harness.clock.advance(3_600_000 + 120_000);
+    const report = await metering.flush();
+    expect(report.sealedRecords).toBe(1);
+    expect(
+      harness.emulator.ledger.records().map((r) => [r.dimension, r.quantity, r.hourStartMillis]),
+    ).toEqual([['api_calls', 1, hourStart]]);
+  });
+});
