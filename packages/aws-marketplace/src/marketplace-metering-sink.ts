@@ -74,9 +74,11 @@ export class MarketplaceMeteringSink implements UsageSink {
 
   /**
    * Sends one batch. Usually one call; a batch mixing Concurrent Agreements and legacy records is two calls (their
-   * ProductCode rules differ). If a later call of such a batch does not go through after an earlier one did, the
-   * earlier outcomes are reported and the rest come back `unprocessed`, so nothing already billed is resent at once
-   * (a bisection would), while the rest is resent, identical, later.
+   * ProductCode rules differ). When a later call of such a batch does not go through after an earlier one did, the
+   * earlier outcomes are reported rather than one answer for the whole batch (a bisection would resend what was
+   * just billed). The later records come back `unprocessed` when AWS certainly did not apply them (throttled,
+   * refused, or never sent), and are left out of the answer when they may have landed (5xx, network, timeout), so
+   * a later `DuplicateRecord` for them is read as our own record echoed back.
    */
   async export(
     records: readonly UsageRecord[],
@@ -92,12 +94,18 @@ export class MarketplaceMeteringSink implements UsageSink {
       }
       // Nothing of this batch reached the service yet: the answer stands for the whole batch.
       if (index === 0) return answer;
-      const rest = calls.slice(index).flatMap((c) => c.records);
-      this.#logger.warn('part of a mixed batch did not go through; it will be sent again', {
-        code: answer.code,
-        records: rest.length,
-      });
-      for (const record of rest) outcomes.push({ id: record.id, status: 'unprocessed' });
+      const mayHaveLanded = answer.status === 'retryable' && answer.reason !== 'throttled';
+      const notSent = calls.slice(index + 1).flatMap((c) => c.records);
+      const notApplied = mayHaveLanded ? notSent : [...call.records, ...notSent];
+      for (const record of notApplied) outcomes.push({ id: record.id, status: 'unprocessed' });
+      this.#logger.warn(
+        'part of a mixed legacy and license batch did not go through; it will be sent again',
+        {
+          status: answer.status,
+          code: answer.code,
+          records: call.records.length + notSent.length,
+        },
+      );
       break;
     }
     return { status: 'done', outcomes };

@@ -121,6 +121,20 @@ describe('MarketplaceMeteringSink requests', () => {
     });
   });
 
+  it('leaves out the rest of a mixed batch when its second call may have landed (connection lost)', async () => {
+    // Prepare: the second call's answer never arrives, so AWS may have billed it.
+    const { sink } = await setup((call, index) => (index === 0 ? allSucceed(call) : 'hang-up'));
+    const legacy = legacyRecord();
+    const license = licenseRecord();
+    // Act
+    const response = await sink.export([legacy, license], noSignal);
+    // Assess: not 'unprocessed', which would tell the dispatcher it was certainly not billed.
+    expect(response).toEqual({
+      status: 'done',
+      outcomes: [{ id: legacy.id, status: 'success', meteringRecordId: 'mr-0' }],
+    });
+  });
+
   it('reports a rejection of the first call of a mixed batch for the whole batch without sending the second', async () => {
     const { sink, service } = await setup(() => ({ error: 'InvalidUsageDimensionException' }));
     const response = await sink.export([legacyRecord(), licenseRecord()], noSignal);
