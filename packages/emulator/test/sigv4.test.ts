@@ -1,4 +1,8 @@
-import { BatchMeterUsageCommand, MarketplaceMeteringClient } from '@aws-sdk/client-marketplace-metering';
+import {
+  BatchMeterUsageCommand,
+  MarketplaceMeteringClient,
+  type MarketplaceMeteringClientConfig,
+} from '@aws-sdk/client-marketplace-metering';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, signRequest } from '../src/index.js';
 import { at, CREDENTIALS, NOW, rawCall, start } from './helpers.js';
@@ -27,7 +31,7 @@ describe('SigV4 without configured credentials', () => {
       credentials: CREDENTIALS,
       maxAttempts: 1,
       signingName: 'metering.marketplace',
-    } as ConstructorParameters<typeof MarketplaceMeteringClient>[0]);
+    } as MarketplaceMeteringClientConfig);
     const error = await c.send(new BatchMeterUsageCommand(input)).catch((e) => e);
     expect([error.name, error.message, error.$metadata.httpStatusCode]).toEqual([
       'InvalidSignatureException',
