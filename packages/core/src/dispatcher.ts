@@ -171,7 +171,9 @@ export class Dispatcher {
       case 'duplicate': {
         // If an earlier attempt may have landed (its answer lost), AWS is echoing our own record: it is billed.
         // Otherwise someone else billed this key and hour, and our quantity moves to the next open hour.
-        const mayHaveLanded = entry.attempts - 1 > (this.uncommittedAttempts.get(id) ?? 0);
+        const mayHaveLanded =
+          this.o.sink.identicalResendIsDuplicate !== false &&
+          entry.attempts - 1 > (this.uncommittedAttempts.get(id) ?? 0);
         if (mayHaveLanded)
           return { kind: 'accepted', id, claim: entry.claim, meteringRecordId: undefined, at: now };
         return { kind: 'carry', id, claim: entry.claim, at: now };

@@ -44,5 +44,12 @@ export interface UsageSink {
   estimateRecordBytes(record: UsageRecord): number;
   /** Sends one batch; all records share one product. Must honour `signal`. */
   export(records: readonly UsageRecord[], options: { readonly signal: AbortSignal }): Promise<ExportResponse>;
+  /**
+   * Whether the service may answer `DuplicateRecord` to an identical resend of a record it already billed (AWS's
+   * sources disagree). When `false`, `DuplicateRecord` always means another quantity holds that key and hour, so the
+   * engine carries the usage forward; otherwise it is carried only if no earlier attempt could have landed.
+   * @default true
+   */
+  readonly identicalResendIsDuplicate?: boolean;
   shutdown?(): Promise<void>;
 }

@@ -367,6 +367,28 @@ describe('dispatcher: rejections', () => {
     await ctx.engine.shutdown();
   });
 
+  it('carries DuplicateRecord after a lost answer when the service answers identical resends with Success', async () => {
+    const ctx = setup({}, { identicalResendIsDuplicate: false });
+    const aliceKey = keyIdOf({
+      productCode: PRODUCT,
+      dimension: 'api_calls',
+      customerIdentifier: 'cust-alice',
+    });
+    ctx.sink.ledger.set(`${aliceKey}\n${H10}`, {
+      record: { id: 'foreign', keyId: aliceKey, key: alice as never, hourStart: H10, quantity: 99 },
+      meteringRecordId: 'm-foreign',
+    });
+    ctx.sink.enqueue({ kind: 'network' });
+    await ctx.engine.start();
+    ctx.engine.record(alice, 'api_calls', 3);
+    await ctx.clock.advance(TO_SEAL + HOUR_MILLIS);
+    expect(billed(ctx.sink)).toEqual([
+      ['cust-alice', H10, 99],
+      ['cust-alice', H10 + HOUR_MILLIS, 3],
+    ]);
+    await ctx.engine.shutdown();
+  });
+
   it('dead-letters a record older than the service window without sending it', async () => {
     const ctx = setup();
     const dead: [string, string][] = [];

@@ -52,7 +52,11 @@ export class InMemorySink implements UsageSink {
   readonly unsubscribed = new Set<string>();
   private readonly queued: SinkFault[] = [];
 
-  constructor(private readonly options: InMemorySinkOptions = {}) {}
+  readonly identicalResendIsDuplicate: boolean;
+
+  constructor(private readonly options: InMemorySinkOptions = {}) {
+    this.identicalResendIsDuplicate = options.identicalResendIsDuplicate ?? false;
+  }
 
   /** Queues faults for the next calls, one per call, before any `faults` function is asked. */
   enqueue(...faults: SinkFault[]): void {
@@ -146,7 +150,7 @@ export class InMemorySink implements UsageSink {
       this.ledger.set(slot, { record, meteringRecordId });
       return { id: record.id, status: 'success', meteringRecordId };
     }
-    if (billed.record.quantity === record.quantity && !this.options.identicalResendIsDuplicate) {
+    if (billed.record.quantity === record.quantity && !this.identicalResendIsDuplicate) {
       return { id: record.id, status: 'success', meteringRecordId: billed.meteringRecordId };
     }
     return { id: record.id, status: 'duplicate' };
