@@ -79,11 +79,12 @@ class FlakyStore extends MemoryStore {
 
 describe('start()', () => {
   it('is idempotent: opens the store once and arms one timer', async () => {
-    const store = new MemoryStore();
     let opens = 0;
-    store.open = async () => {
-      opens += 1;
-    };
+    const store = Object.assign(new MemoryStore(), {
+      open: async () => {
+        opens += 1;
+      },
+    });
     const { logger, lines } = recordingLogger();
     const ctx = setup({ store, logger });
     await ctx.engine.start();
@@ -179,9 +180,11 @@ describe('shutdown()', () => {
   it('is idempotent: a second call returns the first report and shuts the sink down once', async () => {
     const ctx = setup();
     let sinkShutdowns = 0;
-    ctx.sink.shutdown = async () => {
-      sinkShutdowns += 1;
-    };
+    Object.assign(ctx.sink, {
+      shutdown: async () => {
+        sinkShutdowns += 1;
+      },
+    });
     await ctx.engine.start();
     ctx.engine.record(alice, 'api_calls', 7);
     const [a, b] = await Promise.all([ctx.engine.shutdown(), ctx.engine.shutdown()]);

@@ -94,7 +94,7 @@ const worldArb = fc
     world.identicalResendIsDuplicate ? { ...world, foreign: [] } : world,
   );
 
-type World = fc.RecordValue<typeof worldArb extends fc.Arbitrary<infer W> ? W : never>;
+type World = typeof worldArb extends fc.Arbitrary<infer W> ? W : never;
 
 async function simulate(world: World) {
   const clock = new ManualClock(H0);
