@@ -94,7 +94,10 @@ export async function startHarness(options: HarnessOptions = {}) {
    * Moves simulated time until `promise` settles. Time stands still while a call is on the wire, so timeouts on the
    * manual clock never cut real I/O short; otherwise it moves in small steps, firing rate-limit and backoff timers.
    */
-  async function drive<T>(promise: Promise<T>, maxSteps = 20_000): Promise<T> {
+  async function drive<T>(
+    promise: Promise<T>,
+    { holdWhileInFlight = true, maxSteps = 20_000 }: { holdWhileInFlight?: boolean; maxSteps?: number } = {},
+  ): Promise<T> {
     let settled = false;
     const tracked = promise.finally(() => {
       settled = true;
@@ -102,7 +105,7 @@ export async function startHarness(options: HarnessOptions = {}) {
     tracked.catch(() => undefined);
     for (let step = 0; !settled; step++) {
       if (step > maxSteps) throw new Error(`drive: not settled after ${maxSteps} steps`);
-      if (sink.inFlight > 0) await new Promise((resolve) => setTimeout(resolve, 1));
+      if (holdWhileInFlight && sink.inFlight > 0) await new Promise((resolve) => setTimeout(resolve, 1));
       else await clock.advance(STEP_MILLIS);
     }
     return tracked;
