@@ -2,6 +2,7 @@ import {
   createMeteringEngine,
   MeteringConfigurationError,
   type MeteringEngine,
+  type MeteringLogger,
   type MeteringOptions,
   meteringOptionKeys,
   type UsageSink,
@@ -70,10 +71,10 @@ function jobSchedule(field: string, value: unknown, fallback: number): MeteringJ
 }
 
 /** The AWS sink, loaded only when no sink was given (so apps with their own sink never load the AWS SDK). */
-async function defaultSink(): Promise<UsageSink> {
+async function defaultSink(logger: MeteringLogger): Promise<UsageSink> {
   try {
     const { MarketplaceMeteringSink } = await import('@meterkit/aws-marketplace');
-    return new MarketplaceMeteringSink();
+    return new MarketplaceMeteringSink({ logger });
   } catch (error) {
     throw new MeteringConfigurationError(
       'ERR_METERING_INVALID_OPTION',
@@ -93,11 +94,12 @@ async function defaultSink(): Promise<UsageSink> {
 export async function createEngineForModule(options: MeteringModuleOptions): Promise<MeteringEngine> {
   const { engine } = split(options);
   resolveAdapterOptions(options, undefined);
+  const logger = engine.logger ?? nestMeteringLogger();
   return createMeteringEngine({
     ...engine,
-    sink: engine.sink ?? (await defaultSink()),
+    sink: engine.sink ?? (await defaultSink(logger)),
     scheduling: engine.scheduling ?? 'external',
-    logger: engine.logger ?? nestMeteringLogger(),
+    logger,
   });
 }
 

@@ -1,7 +1,6 @@
 import type { MeteringEngine } from '@meterkit/core';
 import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import { ScheduleModule } from '@nestjs/schedule';
 import { METERING_ADAPTER_OPTIONS, METERING_ENGINE } from './metering.constants.js';
 import { MeteringExplorer } from './metering.explorer.js';
 import { MeteringInterceptor } from './metering.interceptor.js';
@@ -15,7 +14,8 @@ import { createEngineForModule, resolveAdapterOptions } from './metering-options
  * Usage metering for AWS Marketplace in a Nest app: `@Meter()` on routes, `MeteringService` everywhere, background
  * sealing and sending as `@nestjs/schedule` jobs, and a final drain at shutdown (call `app.enableShutdownHooks()`).
  *
- * Imports `ScheduleModule.forRoot()` itself (importing it in your app as well is fine). Global by default.
+ * Its jobs go to the app's `SchedulerRegistry` when the app imports `ScheduleModule.forRoot()`, and to a registry of
+ * its own otherwise. Global by default.
  *
  * @example
  * ```ts
@@ -33,7 +33,7 @@ import { createEngineForModule, resolveAdapterOptions } from './metering-options
  * @throws {MeteringConfigurationError} at start-up, for invalid options or a bad `@Meter()` dimension.
  */
 @Module({
-  imports: [DiscoveryModule, ScheduleModule.forRoot()],
+  imports: [DiscoveryModule],
   providers: [
     {
       provide: METERING_ENGINE,

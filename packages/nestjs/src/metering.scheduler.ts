@@ -1,5 +1,11 @@
 import { MeteringConfigurationError, type MeteringEngine } from '@meterkit/core';
-import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+  Optional,
+} from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { loadCronJob, type RegistryCronJob } from './load-cron-job.js';
 import { METERING_ADAPTER_OPTIONS, METERING_ENGINE, METERING_JOBS } from './metering.constants.js';
@@ -9,20 +15,25 @@ import type { MeteringJobSchedule, ResolvedAdapterOptions } from './metering-mod
 type JobName = (typeof METERING_JOBS)[keyof typeof METERING_JOBS];
 
 /**
- * Runs the engine's life in Nest's: starts it and adds its jobs to `SchedulerRegistry` at bootstrap, and drains it at
- * shutdown. The drain runs in `onApplicationShutdown`, after Nest has closed the HTTP server, so every response has
+ * Runs the engine's life in Nest's: starts it and adds its jobs to `SchedulerRegistry` at bootstrap (the app's, when
+ * it imports `ScheduleModule.forRoot()`), and drains it at shutdown. The drain runs in `onApplicationShutdown`, after Nest has closed the HTTP server, so every response has
  * been counted by then; it needs `app.enableShutdownHooks()` to run on SIGTERM.
  */
 @Injectable()
 export class MeteringScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly jobs: { name: JobName; kind: 'interval' | 'cron' }[] = [];
   private readonly running = new Set<JobName>();
+  private readonly registry: SchedulerRegistry;
 
   constructor(
     @Inject(METERING_ENGINE) private readonly engine: MeteringEngine,
     @Inject(METERING_ADAPTER_OPTIONS) private readonly options: ResolvedAdapterOptions,
-    private readonly registry: SchedulerRegistry,
-  ) {}
+    // The app's registry when it imports ScheduleModule.forRoot(); otherwise one of our own. Importing
+    // ScheduleModule.forRoot() here instead would give the app a second ScheduleModule running its @Cron jobs twice.
+    @Optional() registry?: SchedulerRegistry,
+  ) {
+    this.registry = registry ?? new SchedulerRegistry();
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     await this.engine.start();

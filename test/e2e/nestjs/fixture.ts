@@ -23,6 +23,7 @@ import {
   Injectable,
   Module,
   Post,
+  type Provider,
   Query,
   Req,
   Res,
@@ -203,6 +204,7 @@ export interface HarnessOptions {
   module?: (options: MeteringModuleOptions) => DynamicModule;
   controllers?: Type[];
   imports?: DynamicModule[];
+  providers?: Provider[];
 }
 
 /** The fixture app on one platform, metering into the emulator, with a manual clock for engine and emulator. */
@@ -224,7 +226,7 @@ export async function startHarness(platform: Platform, harness: HarnessOptions =
   @Module({
     imports: [(harness.module ?? ((o) => MeteringModule.forRoot(o)))(options), ...(harness.imports ?? [])],
     controllers: harness.controllers ?? [HealthController, ApiController, MeteredController],
-    providers: [{ provide: APP_GUARD, useClass: ApiKeyGuard }],
+    providers: [{ provide: APP_GUARD, useClass: ApiKeyGuard }, ...(harness.providers ?? [])],
   })
   class AppModule {}
 

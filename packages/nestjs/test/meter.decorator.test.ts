@@ -1,0 +1,82 @@
+import { MeteringConfigurationError } from '@meterkit/core';
+import { Controller, Get } from '@nestjs/common';
+import { INTERCEPTORS_METADATA } from '@nestjs/common/constants.js';
+import { describe, expect, it } from 'vitest';
+import { Meter, MeteringInterceptor, MeterMetadata, SkipMeter } from '../src/index.js';
+
+function defineBroken(spec: Parameters<typeof Meter>[0]): unknown {
+  try {
+    class BillingController {
+      @Meter(spec)
+      export() {}
+    }
+    return BillingController;
+  } catch (error) {
+    return error;
+  }
+}
+
+describe('@Meter()', () => {
+  it('keeps stacked dimensions in the order they are written', () => {
+    class ReportsController {
+      @Meter('api_calls')
+      @Meter({ dimension: 'reports', quantity: 2 })
+      create() {}
+    }
+    const meters = Reflect.getMetadata(MeterMetadata.KEY, ReportsController.prototype.create);
+    expect(meters.map((m: { dimension: string; quantity: number }) => [m.dimension, m.quantity])).toEqual([
+      ['api_calls', 1],
+      ['reports', 2],
+    ]);
+  });
+
+  it('attaches the interceptor once to the route it marks, however many times it is stacked', () => {
+    class ReportsController {
+      @Meter('api_calls')
+      @Meter('reports')
+      create() {}
+      unmetered() {}
+    }
+    expect(Reflect.getMetadata(INTERCEPTORS_METADATA, ReportsController.prototype.create)).toEqual([
+      MeteringInterceptor,
+    ]);
+    expect(Reflect.getMetadata(INTERCEPTORS_METADATA, ReportsController.prototype.unmetered)).toBeUndefined();
+  });
+
+  it('refuses a dimension listed twice on one route, naming Controller.method', () => {
+    let twice: unknown;
+    try {
+      class BillingController {
+        @Meter('api_calls', 'api_calls')
+        export() {}
+      }
+      twice = BillingController;
+    } catch (caught) {
+      twice = caught;
+    }
+    expect(twice).toBeInstanceOf(MeteringConfigurationError);
+    expect((twice as MeteringConfigurationError).field).toBe('@Meter() on BillingController.export');
+  });
+
+  it('refuses a negative or fractional quantity at class definition', () => {
+    expect(defineBroken({ dimension: 'rows', quantity: -1 })).toBeInstanceOf(MeteringConfigurationError);
+    expect(defineBroken({ dimension: 'rows', quantity: 1.5 })).toBeInstanceOf(MeteringConfigurationError);
+  });
+
+  it('refuses an unknown key in its options', () => {
+    const error = defineBroken({ dimension: 'rows', quantiy: 2 } as never);
+    expect((error as Error).message).toContain('quantiy');
+  });
+
+  it('marks a whole controller, and @SkipMeter() reads true without an argument', () => {
+    @Meter('api_calls')
+    @Controller()
+    class ApiController {
+      @SkipMeter()
+      @Get('health')
+      health() {}
+    }
+    expect(Reflect.getMetadata(MeterMetadata.KEY, ApiController)).toHaveLength(1);
+    expect(Reflect.getMetadata(SkipMeter.KEY, ApiController.prototype.health)).toBe(true);
+  });
+});
