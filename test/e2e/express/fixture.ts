@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { MarketplaceMeteringSink } from '@meterkit/aws-marketplace';
 import { type CustomerRef, HOUR_MILLIS, silentLogger } from '@meterkit/core';
@@ -23,14 +24,17 @@ export const initech = {
 } as const satisfies CustomerRef;
 const customersByKey: Record<string, CustomerRef> = { 'demo-key-acme': acme, 'demo-key-initech': initech };
 
+const require = createRequire(import.meta.url);
+const versionOf = (name: string) => (require(`${name}/package.json`) as { version: string }).version;
+
 /** Both Express majors, run through every scenario. */
 export const expressVersions = [
-  { name: 'Express 5', express: express5 as unknown as typeof express4 },
-  { name: 'Express 4', express: express4 },
+  { name: 'Express 5', express: express5, version: versionOf('express') },
+  { name: 'Express 4', express: express4, version: versionOf('express4') },
 ] as const;
 
-type ExpressModule = (typeof expressVersions)[number]['express'];
-type Req = express4.Request & { customer?: CustomerRef };
+type ExpressModule = typeof express5;
+type Req = express5.Request & { customer?: CustomerRef };
 
 /**
  * The demo API (the same routes as the example apps) plus test-only routes, on one Express major. Authentication
@@ -100,7 +104,7 @@ export interface AppHooks {
   /** Lets requests without a known key through to the meter (to test onMissingCustomer). */
   skipAuthentication?: boolean;
   /** Called when /v1/stream has written its first chunk; the test ends or abandons the response. */
-  onStream?: (res: express4.Response) => void;
+  onStream?: (res: express5.Response) => void;
 }
 
 /**

@@ -8,14 +8,25 @@ import { buildApp, expressVersions, HOUR_MILLIS, startStack } from './fixture.js
 const ACME = '111122223333';
 const INITECH = 'cust-initech-0001';
 
-describe.each(expressVersions)('@meterkit/express on $name, billed through the emulator', ({ express }) => {
-  let stack: Awaited<ReturnType<typeof startStack>>;
-  afterEach(async () => {
-    await stack?.stop();
+describe.each(expressVersions)('$name under test', ({ name, version }) => {
+  it('is the Express major it names', () => {
+    expect(version.split('.')[0]).toBe(name.slice(-1));
   });
+});
+
+describe.each(expressVersions)('@meterkit/express on $name, billed through the emulator', ({ express }) => {
+  const running: Awaited<ReturnType<typeof startStack>>[] = [];
+  afterEach(async () => {
+    for (const stack of running.splice(0)) await stack.stop();
+  });
+  async function start(options?: Parameters<typeof startStack>[0]) {
+    const stack = await startStack(options);
+    running.push(stack);
+    return stack;
+  }
 
   it('bills each customer once per dimension and hour, after the hour closes', async () => {
-    stack = await startStack();
+    const stack = await start();
     const app = buildApp(express, stack.metering);
     for (let i = 0; i < 3; i++) {
       await request(app).get('/v1/forecast?city=Paris').set('x-api-key', 'demo-key-acme').expect(200);
@@ -27,7 +38,7 @@ describe.each(expressVersions)('@meterkit/express on $name, billed through the e
   });
 
   it('bills the export in kilobytes of response body', async () => {
-    stack = await startStack();
+    const stack = await start();
     const app = buildApp(express, stack.metering);
     const response = await request(app)
       .get('/v1/export?rows=500')
@@ -40,7 +51,7 @@ describe.each(expressVersions)('@meterkit/express on $name, billed through the e
   });
 
   it('bills several dimensions for one route', async () => {
-    stack = await startStack();
+    const stack = await start();
     const app = buildApp(express, stack.metering);
     await request(app)
       .post('/v1/reports')
@@ -57,7 +68,7 @@ describe.each(expressVersions)('@meterkit/express on $name, billed through the e
   });
 
   it('meters every route under a router-level meter and nothing outside it', async () => {
-    stack = await startStack();
+    const stack = await start();
     const app = buildApp(express, stack.metering);
     await request(app).get('/metered/a').set('x-api-key', 'demo-key-acme').expect(200);
     await request(app).get('/metered/b').set('x-api-key', 'demo-key-acme').expect(200);
@@ -67,7 +78,7 @@ describe.each(expressVersions)('@meterkit/express on $name, billed through the e
   });
 
   it('bills nothing for 4xx, 5xx, thrown errors or an unknown API key', async () => {
-    stack = await startStack();
+    const stack = await start();
     const app = buildApp(express, stack.metering);
     await request(app).get('/v1/forecast').set('x-api-key', 'demo-key-acme').expect(400);
     await request(app).get('/v1/boom').set('x-api-key', 'demo-key-acme').expect(500);
@@ -78,7 +89,7 @@ describe.each(expressVersions)('@meterkit/express on $name, billed through the e
   });
 
   it('bills nothing for a request aborted before its response finished', async () => {
-    stack = await startStack();
+    const stack = await start();
     let served = 0;
     const closedEarly = new Promise<void>((resolve) => {
       const app = buildApp(express, stack.metering, {
@@ -104,7 +115,7 @@ describe.each(expressVersions)('@meterkit/express on $name, billed through the e
   });
 
   it('serves a request without a customer, bills nothing and reports it', async () => {
-    stack = await startStack();
+    const stack = await start();
     const rejected: MeteringEvents['usage.rejected'][] = [];
     stack.metering.engine.events.on('usage.rejected', (event) => rejected.push(event));
     const app = buildApp(express, stack.metering, { skipAuthentication: true });
@@ -118,7 +129,7 @@ describe.each(expressVersions)('@meterkit/express on $name, billed through the e
   it.each([401, 403] as const)(
     'answers %i for a request without a customer under that policy',
     async (status) => {
-      stack = await startStack({ onMissingCustomer: status });
+      const stack = await start({ onMissingCustomer: status });
       const app = buildApp(express, stack.metering, { skipAuthentication: true });
       const response = await request(app).get('/v1/forecast?city=Paris').expect(status);
       expect(response.body).not.toHaveProperty('forecast');
@@ -128,7 +139,7 @@ describe.each(expressVersions)('@meterkit/express on $name, billed through the e
   );
 
   it('refuses an undeclared dimension when the route is declared', async () => {
-    stack = await startStack();
+    const stack = await start();
     const app = express();
     const declare = () => app.get('/x', stack.metering.meter('api-calls'), (_req, res) => res.end());
     expect(declare).toThrow(MeteringConfigurationError);
