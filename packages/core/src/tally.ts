@@ -345,6 +345,8 @@ export class Tally {
             licenseArn: customer.licenseArn,
           })
         : keyIdOf({ productCode, dimension, customerIdentifier: customer.customerIdentifier });
+    // Nothing to bill: keep it out of the store, or the hour would seal an empty record for this key.
+    if (quantity === 0) return true;
     const mapKey = `${hourStart}\n${keyId}`;
     const entry = this.timed.get(mapKey);
     if (entry === undefined) this.timed.set(mapKey, { keyId, hourStart, quantity });

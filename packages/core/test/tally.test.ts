@@ -164,6 +164,12 @@ describe('record()', () => {
     ]);
   });
 
+  it('seals no empty record for a zero quantity stamped `at` another hour', async () => {
+    const ctx = setup();
+    expect(ctx.engine.record(alice, 'api_calls', 0, H10 - HOUR_MILLIS)).toBe(true);
+    expect(await billAll(ctx)).toEqual([]);
+  });
+
   it('refuses an `at` that is not a finite time', () => {
     const ctx = setup();
     const seen = rejections(ctx);
