@@ -22,6 +22,8 @@ local MAX_QUANTITY = 2147483647
 local DIGEST_LENGTH = 22
 
 local function int(n)
+  -- '%.0f' writes negative zero as '-0', which HINCRBY refuses.
+  if n == 0 then return '0' end
   return string.format('%.0f', n)
 end
 

@@ -1,0 +1,11 @@
+import { afterAll, describe } from 'vitest';
+import { itBehavesLikeTheMemoryStore } from '../../../test/support/store-differential.js';
+import { openStore, scratchDir } from './helpers.js';
+
+describe('SqliteStore semantics', () => {
+  const dir = scratchDir();
+  let files = 0;
+  afterAll(() => dir.remove());
+
+  itBehavesLikeTheMemoryStore(() => openStore(dir.file(`run-${files++}.sqlite`), { synchronous: 'normal' }));
+});

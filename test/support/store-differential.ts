@@ -1,0 +1,208 @@
+import {
+  type DeadLetterReason,
+  HOUR_MILLIS,
+  keyIdOf,
+  MAX_RECORD_QUANTITY,
+  MemoryStore,
+  type OutboxEntry,
+  type Settlement,
+  type UsageStore,
+} from '@meterkit/core';
+import fc from 'fast-check';
+import { expect, it } from 'vitest';
+
+const H0 = Date.UTC(2026, 10, 26, 10);
+const LEASE = 60_000;
+const KEYS = [
+  keyIdOf({ productCode: 'prod-1', dimension: 'api_calls', customerIdentifier: 'cust-a' }),
+  keyIdOf({ productCode: 'prod-1', dimension: 'api_calls', customerIdentifier: 'cust-b' }),
+  keyIdOf({ productCode: 'prod-1', dimension: 'gb_stored', customerIdentifier: 'cust-a' }),
+  keyIdOf({
+    productCode: 'prod-2',
+    dimension: 'api_calls',
+    awsAccountId: '123456789012',
+    licenseArn: 'arn:aws:license-manager::123456789012:license:l-0123456789abcdef',
+  }),
+];
+
+type Op =
+  | { op: 'add'; deltas: { key: number; hour: number; quantity: number }[] }
+  | { op: 'seal'; hour: number; limit: number }
+  | { op: 'take'; elapse: number; limit: number }
+  | { op: 'settle'; picks: { claim: number; kind: Settlement['kind']; delay: number }[] }
+  | { op: 'requeue' }
+  | { op: 'read' };
+
+const quantity = fc.oneof(
+  { weight: 8, arbitrary: fc.integer({ min: 0, max: 5 }) },
+  { weight: 1, arbitrary: fc.integer({ min: MAX_RECORD_QUANTITY - 3, max: MAX_RECORD_QUANTITY + 3 }) },
+);
+const op: fc.Arbitrary<Op> = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      op: fc.constant('add' as const),
+      deltas: fc.array(
+        fc.record({ key: fc.nat(KEYS.length - 1), hour: fc.integer({ min: 0, max: 3 }), quantity }),
+        { minLength: 1, maxLength: 5 },
+      ),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant('seal' as const),
+      hour: fc.integer({ min: 0, max: 5 }),
+      limit: fc.integer({ min: 1, max: 4 }),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      op: fc.constant('take' as const),
+      elapse: fc.constantFrom(0, 1_000, LEASE, 2 * LEASE),
+      limit: fc.integer({ min: 1, max: 4 }),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      op: fc.constant('settle' as const),
+      picks: fc.array(
+        fc.record({
+          claim: fc.nat(30),
+          kind: fc.constantFrom('accepted', 'retry', 'dead', 'carry'),
+          delay: fc.constantFrom(0, 5_000, 3 * LEASE),
+        }),
+        { minLength: 1, maxLength: 3 },
+      ),
+    }),
+  },
+  { weight: 1, arbitrary: fc.constant({ op: 'requeue' as const }) },
+  { weight: 1, arbitrary: fc.constant({ op: 'read' as const }) },
+);
+
+function settlementFor(
+  pick: { kind: Settlement['kind']; delay: number },
+  entry: OutboxEntry,
+  now: number,
+): Settlement {
+  const { id } = entry.record;
+  switch (pick.kind) {
+    case 'accepted':
+      return {
+        kind: 'accepted',
+        id,
+        claim: entry.claim,
+        meteringRecordId: pick.delay ? `m-${id}` : undefined,
+        at: now,
+      };
+    case 'retry':
+      return { kind: 'retry', id, claim: entry.claim, notBefore: now + pick.delay, reason: 'throttled' };
+    case 'dead': {
+      const reason: DeadLetterReason = pick.delay ? 'customer-not-subscribed' : 'rejected';
+      return { kind: 'dead', id, claim: entry.claim, reason, detail: `detail ${id}`, at: now };
+    }
+    case 'carry':
+      return { kind: 'carry', id, claim: entry.claim, at: now };
+  }
+}
+
+/** Applies one random history to the memory store and `candidate` side by side, comparing every answer. */
+async function compare(ops: readonly Op[], candidate: UsageStore): Promise<void> {
+  const memory = new MemoryStore();
+  const stores = [memory, candidate] as const;
+  const claims: [OutboxEntry, OutboxEntry][] = [];
+  let now = H0;
+  const both = async <T>(
+    step: string,
+    call: (store: UsageStore, side: 0 | 1) => Promise<T>,
+  ): Promise<[T, T]> => {
+    const expected = await call(memory, 0);
+    const actual = await call(candidate, 1);
+    expect(actual, `${step} differs from the memory store`).toEqual(expected);
+    return [expected, actual];
+  };
+  for (const [index, step] of ops.entries()) {
+    const label = `step ${index} ${JSON.stringify(step)}`;
+    switch (step.op) {
+      case 'add': {
+        const deltas = step.deltas.map((d) => ({
+          keyId: KEYS[d.key] as string,
+          hourStart: H0 + d.hour * HOUR_MILLIS,
+          quantity: d.quantity,
+        }));
+        await both(label, (store) => store.addDeltas(deltas));
+        break;
+      }
+      case 'seal':
+        await both(label, (store) => store.sealClosedHours(H0 + step.hour * HOUR_MILLIS, step.limit));
+        break;
+      case 'take': {
+        now += step.elapse;
+        const taken = await Promise.all(stores.map((store) => store.takeDue(now, step.limit, LEASE)));
+        const strip = (entries: OutboxEntry[]) =>
+          entries.map((e) => ({ record: e.record, attempts: e.attempts }));
+        expect(strip(taken[1]), `${label} differs from the memory store`).toEqual(strip(taken[0]));
+        taken[0].forEach((entry, i) => claims.push([entry, taken[1][i] as OutboxEntry]));
+        break;
+      }
+      case 'settle': {
+        const chosen = step.picks.filter((p) => p.claim < claims.length);
+        if (chosen.length === 0) break;
+        const ids = new Set<string>();
+        const picks = chosen.filter((p) => {
+          const id = (claims[p.claim] as [OutboxEntry, OutboxEntry])[0].record.id;
+          if (ids.has(id)) return false;
+          ids.add(id);
+          return true;
+        });
+        await both(label, (store, side) =>
+          store.settle(
+            picks.map((p) => settlementFor(p, (claims[p.claim] as [OutboxEntry, OutboxEntry])[side], now)),
+          ),
+        );
+        break;
+      }
+      case 'requeue': {
+        const letters = await memory.deadLetters(100);
+        await both(label, (store) =>
+          store.requeueDeadLetters(
+            letters.map((l) => l.record.id),
+            now,
+          ),
+        );
+        break;
+      }
+      case 'read':
+        await both(`${label} pending`, (store) => store.pending(100));
+        await both(`${label} deadLetters`, (store) => store.deadLetters(100));
+        await both(`${label} auditLog`, (store) => store.auditLog(100));
+        break;
+    }
+    await both(`${label} stats`, (store) => store.stats());
+  }
+  await both('final pending', (store) => store.pending(1000));
+  await both('final dead letters', (store) => store.deadLetters(1000));
+  await both('final audit log', (store) => store.auditLog(1000));
+}
+
+/**
+ * A property test: random histories of checkpoints, seals, claims, settlements (stale ones included), requeues and
+ * reads give exactly the answers the memory store gives. `open` must return a fresh, empty store each time.
+ */
+export function itBehavesLikeTheMemoryStore(open: () => Promise<UsageStore> | UsageStore, runs = 60): void {
+  it('answers every call exactly as the memory store does, over random histories', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 40 }), async (ops) => {
+        const store = await open();
+        try {
+          await compare(ops, store);
+        } finally {
+          await store.close();
+        }
+      }),
+      { numRuns: runs },
+    );
+  }, 120_000);
+}
