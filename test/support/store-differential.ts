@@ -144,7 +144,7 @@ async function compare(ops: readonly Op[], candidate: UsageStore): Promise<void>
         const strip = (entries: OutboxEntry[]) =>
           entries.map((e) => ({ record: e.record, attempts: e.attempts }));
         expect(strip(taken[1]), `${label} differs from the memory store`).toEqual(strip(taken[0]));
-        taken[0].forEach((entry, i) => claims.push([entry, taken[1][i] as OutboxEntry]));
+        for (const [i, entry] of taken[0].entries()) claims.push([entry, taken[1][i] as OutboxEntry]);
         break;
       }
       case 'settle': {
