@@ -1,0 +1,10 @@
+import { Controller, Get } from '@nestjs/common';
+
+/** Unmetered and unauthenticated. */
+@Controller()
+export class HealthController {
+  @Get('health')
+  health() {
+    return { status: 'ok' };
+  }
+}

@@ -1,0 +1,67 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { MarketplaceMeteringSink } from '@meterkit/aws-marketplace';
+import type { UsageSink, UsageStore } from '@meterkit/core';
+import { type Emulator, startEmulator } from '@meterkit/emulator';
+import type { ExampleConfig } from './config.js';
+
+export const DIMENSIONS = ['api_calls', 'reports', 'export_kb'] as const;
+
+/** Where usage goes: AWS (the SDK's own configuration), or the in-process emulator when nothing is configured. */
+export interface MeteringBackend {
+  /** Undefined: let `MeteringModule` build the AWS sink from the environment. */
+  readonly sink: UsageSink | undefined;
+  readonly store: UsageStore | undefined;
+  readonly emulator: Emulator | undefined;
+}
+
+export async function startMeteringBackend(
+  config: ExampleConfig,
+  log: (line: string) => void,
+): Promise<MeteringBackend> {
+  const store = await openStore(config);
+  if (!config.useEmulator) return { sink: undefined, store, emulator: undefined };
+  const emulator = await startEmulator({
+    port: 0,
+    products: [{ productCode: config.productCode, dimensions: DIMENSIONS }],
+  });
+  log(
+    `no AWS endpoint or credentials configured: metering goes to an in-process Marketplace Metering emulator at ${emulator.endpoint} (fake credentials); set AWS_* variables to talk to AWS`,
+  );
+  const sink = new MarketplaceMeteringSink({
+    clientConfig: {
+      endpoint: emulator.endpoint,
+      region: config.region,
+      credentials: { accessKeyId: 'AKIDMETERKITDEMO', secretAccessKey: 'meterkit-demo-secret' },
+      maxAttempts: 1,
+    },
+  });
+  return { sink, store, emulator };
+}
+
+async function openStore(config: ExampleConfig): Promise<UsageStore | undefined> {
+  switch (config.store) {
+    case 'memory':
+      return undefined;
+    case 'sqlite': {
+      const { SqliteStore } = await importStorePackage<typeof import('@meterkit/sqlite')>('@meterkit/sqlite');
+      mkdirSync(dirname(config.sqliteFile), { recursive: true });
+      return new SqliteStore({ filename: config.sqliteFile });
+    }
+    case 'redis': {
+      const { RedisStore } = await importStorePackage<typeof import('@meterkit/redis')>('@meterkit/redis');
+      return new RedisStore({ url: config.redisUrl });
+    }
+  }
+}
+
+async function importStorePackage<T>(name: string): Promise<T> {
+  try {
+    return (await import(name)) as T;
+  } catch (error) {
+    throw new Error(
+      `METERKIT_STORE needs ${name}, which could not be loaded (${String(error)}). Build the workspace (npm run build) or install ${name}.`,
+      { cause: error },
+    );
+  }
+}
