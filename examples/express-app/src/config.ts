@@ -1,0 +1,41 @@
+/** The example's settings, read from environment variables only (listed in the README). */
+export interface ExampleConfig {
+  readonly port: number;
+  readonly store: 'memory' | 'sqlite' | 'redis';
+  readonly sqliteFile: string;
+  readonly redisUrl: string | undefined;
+  readonly productCode: string;
+  readonly region: string;
+  /** No AWS endpoint and no AWS credentials configured: metering goes to an in-process emulator. */
+  readonly useEmulator: boolean;
+}
+
+/** Any of these set means AWS (or an endpoint of the operator's own) is configured; the app then uses it unchanged. */
+export const AWS_SETTINGS = [
+  'AWS_ENDPOINT_URL_MARKETPLACE_METERING',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_PROFILE',
+  'AWS_WEB_IDENTITY_TOKEN_FILE',
+  'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
+  'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+] as const;
+
+/** @throws {Error} naming the variable when one is invalid. */
+export function readConfig(env: NodeJS.ProcessEnv = process.env): ExampleConfig {
+  const port = Number(env.PORT ?? 3001);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new Error(`PORT must be a TCP port, got ${env.PORT}`);
+  const store = env.METERKIT_STORE ?? 'memory';
+  if (store !== 'memory' && store !== 'sqlite' && store !== 'redis') {
+    throw new Error(`METERKIT_STORE must be memory, sqlite or redis, got ${store}`);
+  }
+  return {
+    port,
+    store,
+    sqliteFile: env.METERKIT_SQLITE_FILE ?? '.meterkit/usage.sqlite',
+    redisUrl: env.REDIS_URL,
+    productCode: env.METERKIT_PRODUCT_CODE ?? 'prod-meterkit-demo',
+    region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    useEmulator: AWS_SETTINGS.every((name) => (env[name] ?? '') === ''),
+  };
+}

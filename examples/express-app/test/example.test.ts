@@ -1,0 +1,62 @@
+import request from 'supertest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { billFromEmulator } from '../src/billing-report.js';
+import { readConfig } from '../src/config.js';
+import { type RunningExample, startExample } from '../src/server.js';
+
+const quiet = () => undefined;
+
+describe('readConfig', () => {
+  it('uses the in-process emulator when no AWS endpoint or credentials are set', () => {
+    expect(readConfig({}).useEmulator).toBe(true);
+  });
+
+  it.each([
+    'AWS_ENDPOINT_URL_MARKETPLACE_METERING',
+    'AWS_ACCESS_KEY_ID',
+    'AWS_PROFILE',
+    'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+  ])('talks to AWS when %s is set', (name) => {
+    expect(readConfig({ [name]: 'x' }).useEmulator).toBe(false);
+  });
+
+  it('defaults to port 3001, the memory store and the demo product', () => {
+    expect(readConfig({})).toMatchObject({ port: 3001, store: 'memory', productCode: 'prod-meterkit-demo' });
+  });
+
+  it('refuses an unknown store', () => {
+    expect(() => readConfig({ METERKIT_STORE: 'postgres' })).toThrow(/METERKIT_STORE/);
+  });
+});
+
+describe('the Express example against its in-process emulator', () => {
+  let running: RunningExample | undefined;
+  afterEach(async () => {
+    await running?.metering.shutdown({ server: running.server });
+    await running?.backend.emulator?.close();
+    running = undefined;
+  });
+
+  it('serves the demo API and bills successful calls per customer on shutdown', async () => {
+    running = await startExample(readConfig({ PORT: '0' }), quiet);
+    const api = request(running.url);
+    await api.get('/health').expect(200, { status: 'ok' });
+    await api.get('/v1/forecast?city=Paris').set('x-api-key', 'demo-key-acme').expect(200);
+    await api.get('/v1/forecast').set('x-api-key', 'demo-key-acme').expect(400);
+    await api.get('/v1/forecast?city=Paris').set('x-api-key', 'no-such-key').expect(401);
+    await api.post('/v1/reports').set('x-api-key', 'demo-key-globex').send({ title: 'Q3' }).expect(201);
+    const exported = await api.get('/v1/export?rows=500').set('x-api-key', 'demo-key-initech').expect(200);
+    await running.metering.shutdown({ server: running.server });
+    const bill = billFromEmulator(running.backend.emulator!, running.customers).map((l) => [
+      l.customer,
+      l.dimension,
+      l.quantity,
+    ]);
+    expect(bill).toEqual([
+      ['Acme Corp', 'api_calls', 1],
+      ['Globex', 'api_calls', 1],
+      ['Globex', 'reports', 1],
+      ['Initech (legacy listing)', 'export_kb', Math.ceil(Buffer.byteLength(exported.text) / 1024)],
+    ]);
+  });
+});
