@@ -1,3 +1,4 @@
+import type { ManualClock } from '@meterkit/core/testing';
 import { RedisStore, type RedisStoreOptions } from '@meterkit/redis';
 import { Redis } from 'ioredis';
 import { uniquePrefix } from '../../../test/support/redis.js';
@@ -31,5 +32,37 @@ export class StoreFactory {
     } finally {
       client.disconnect();
     }
+  }
+}
+
+const realPause = () => new Promise((resolve) => setTimeout(resolve, 2));
+
+/**
+ * `ManualClock.run` for engines whose store does real network I/O: between steps of simulated time it lets real
+ * time pass, so replies from Redis arrive before the clock moves on.
+ */
+export async function runWithIo<T>(clock: ManualClock, promise: Promise<T>, stepMillis = 1_000): Promise<T> {
+  let settled = false;
+  const tracked = promise.finally(() => {
+    settled = true;
+  });
+  tracked.catch(() => undefined);
+  for (let step = 0; !settled; step++) {
+    if (step > 100_000) throw new Error('runWithIo: still pending after 100000 steps');
+    await realPause();
+    if (!settled) await clock.advance(stepMillis);
+  }
+  return tracked;
+}
+
+/** Moves `clock` to `epochMillis` in steps, letting real I/O finish between them. */
+export async function advanceWithIo(
+  clock: ManualClock,
+  epochMillis: number,
+  stepMillis = 1_000,
+): Promise<void> {
+  while (clock.now() < epochMillis) {
+    await clock.advance(Math.min(stepMillis, epochMillis - clock.now()));
+    await realPause();
   }
 }
