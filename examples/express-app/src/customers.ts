@@ -19,14 +19,8 @@ export interface Customer {
   readonly billing: CustomerRef;
 }
 
-declare global {
-  namespace Express {
-    interface Request {
-      /** Set by {@link authenticate} from the API key; the metering resolver reads it. */
-      customer?: Customer;
-    }
-  }
-}
+/** A request once {@link authenticate} has run: `customer` is the caller its API key belongs to. */
+export type AuthenticatedRequest = Request & { customer?: Customer };
 
 /** The customer table shipped with the example. */
 export const customersFile = new URL('../customers.json', import.meta.url);
@@ -59,7 +53,7 @@ function toBilling(record: CustomerRecord): CustomerRef {
  * customer id would not.)
  */
 export function authenticate(customers: ReadonlyMap<string, Customer>) {
-  return (req: Request, res: Response, next: NextFunction): void => {
+  return (req: AuthenticatedRequest, res: Response, next: NextFunction): void => {
     const key = req.get('x-api-key');
     const customer = key === undefined ? undefined : customers.get(key);
     if (customer === undefined) {

@@ -4,7 +4,7 @@ import { createMetering, type ExpressMetering } from '@meterkit/express';
 import { createApp, DIMENSIONS } from './app.js';
 import { type MeteringBackend, openBackend } from './backend.js';
 import type { ExampleConfig } from './config.js';
-import { type Customer, loadCustomers } from './customers.js';
+import { type AuthenticatedRequest, type Customer, loadCustomers } from './customers.js';
 
 /** The example, listening. */
 export interface RunningExample {
@@ -26,7 +26,7 @@ export async function startExample(
     productCode: config.productCode,
     dimensions: DIMENSIONS,
     // The authenticated caller, attached by the API-key check; never a header naming a customer.
-    customer: (req) => req.customer?.billing,
+    customer: (req: AuthenticatedRequest) => req.customer?.billing,
     ...(backend.sink !== undefined && { sink: backend.sink }),
     ...(backend.store !== undefined && { store: backend.store }),
   });

@@ -3,7 +3,7 @@ import { MeteringConfigurationError } from '@meterkit/core';
 import express from 'express';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { setup } from './helpers/setup.js';
+import { type AuthenticatedRequest, setup } from './helpers/setup.js';
 
 const ACME = '111122223333';
 const INITECH = 'cust-initech-0001';
@@ -130,7 +130,7 @@ describe('meter()', () => {
   });
 
   it('resolves the customer with an async resolver', async () => {
-    const { app, metering, billed } = setup({ customer: async (req) => req.customer });
+    const { app, metering, billed } = setup({ customer: async (req: AuthenticatedRequest) => req.customer });
     app.get('/things', metering.meter('api_calls'), (_req, res) => {
       res.end('ok');
     });

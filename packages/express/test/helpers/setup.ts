@@ -13,16 +13,11 @@ export const initech: CustomerRef = { customerIdentifier: 'cust-initech-0001' };
 /** Customers by the API key a test request sends; the test app "authenticates" with it before metering. */
 export const customersByKey: Record<string, CustomerRef> = { 'key-acme': acme, 'key-initech': initech };
 
-declare global {
-  namespace Express {
-    interface Request {
-      customer?: CustomerRef;
-    }
-  }
-}
+/** A request after the test authentication ran. */
+export type AuthenticatedRequest = Request & { customer?: CustomerRef };
 
 /** Test authentication: attaches the customer of a known key, and nothing for others. */
-export function authenticate(req: Request, _res: unknown, next: () => void): void {
+export function authenticate(req: AuthenticatedRequest, _res: unknown, next: () => void): void {
   const key = req.get('x-api-key');
   if (key !== undefined) req.customer = customersByKey[key];
   next();
@@ -43,7 +38,7 @@ export function setup(options: Partial<ExpressMeteringOptions> = {}) {
     random: () => 0.5,
     productCode: PRODUCT,
     dimensions: ['api_calls', 'reports', 'export_kb', 'egress_bytes'],
-    customer: (req) => req.customer,
+    customer: (req: AuthenticatedRequest) => req.customer,
     ...options,
   });
   const app = express();
