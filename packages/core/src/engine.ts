@@ -179,6 +179,8 @@ export class MeteringEngine implements AsyncDisposable {
             units: late,
           });
         }
+        // A store that answers at once (memory) would otherwise write every slice without letting requests run.
+        if (this.unwritten.length > 0) await yieldToEventLoop();
       }
       if (written > 0) this.events.emit('usage.checkpointed', { deltas: written, units });
       return units;
@@ -309,6 +311,8 @@ export class MeteringEngine implements AsyncDisposable {
     while (o.clock.now() < deadline) {
       const claimed = await this.dispatcher.pass(counts);
       if (claimed === 0) break;
+      // With a fast sink and an idle rate limit, passes chain as microtasks: let requests in between them.
+      await yieldToEventLoop();
     }
   }
 

@@ -24,18 +24,20 @@ function recordingLogger() {
   return { logger, lines };
 }
 
-/** A sink whose calls wait until the test lets them go, counting how many are in flight. */
+/** A sink whose calls wait until the test opens it, counting how many are in flight. */
 class GatedSink extends InMemorySink {
   inFlight = 0;
-  private gates: (() => void)[] = [];
+  private opened = false;
+  private waiting: (() => void)[] = [];
   override async export(records: Parameters<InMemorySink['export']>[0]) {
     this.inFlight += 1;
-    await new Promise<void>((resolve) => this.gates.push(resolve));
+    if (!this.opened) await new Promise<void>((resolve) => this.waiting.push(resolve));
     this.inFlight -= 1;
     return super.export(records);
   }
-  release(): void {
-    for (const open of this.gates.splice(0)) open();
+  open(): void {
+    this.opened = true;
+    for (const resume of this.waiting.splice(0)) resume();
   }
 }
 
@@ -168,10 +170,8 @@ describe('forceFlush()', () => {
     const second = engine.forceFlush();
     for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
     expect(store.overlapped).toBe(false);
-    sink.release();
-    await first;
-    sink.release();
-    await second;
+    sink.open();
+    await Promise.all([first, second]);
     expect(store.overlapped).toBe(false);
   });
 });
