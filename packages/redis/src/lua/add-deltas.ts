@@ -13,5 +13,6 @@ for i = 3, #ARGV, 4 do
   if cb ~= nil and hour < cb then hour = cb end
   addOpen(hour, ARGV[i], ARGV[i + 1], ARGV[i + 3])
 end
+flushOpen()
 return 1
 `;

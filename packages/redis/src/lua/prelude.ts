@@ -7,7 +7,7 @@
  *
  * Key layout under `base`:
  * - `:meta` hash: `cb` closedBefore, `seq` outbox order, `dseq` dead-letter order, `acc` accepted, `ok`/`ou` open keys/units
- * - `:hours` zset of open hours; `:oh:<hour>` hash keyId -> quantity; `:ol:<hour>` list of `<digest><keyId>` in arrival order
+ * - `:hours` zset of open hours; `:oh:<hour>` hash keyId -> 1 + quantity; `:ol:<hour>` list of `<digest><keyId>` in arrival order
  * - `:r:<id>` hash per outbox record or dead letter: `k` keyId, `h` hour, `q` quantity, `a` attempts,
  *   `st` r(eady)/w(aiting)/l(eased)/d(ead), `c` claim, `m` order member; dead letters add `rs` reason, `dt` detail, `at`
  * - `:outbox` and `:ready` zsets (score hour, member `<16-digit seq>|<id>`), `:waiting` (score notBefore),
@@ -51,17 +51,53 @@ local function closedBefore()
   return nil
 end
 
+-- Changes to the open hours made by this script, written once at the end (flushOpen): open-key and open-unit
+-- counts, and per hour the keys that arrived (appended to the hour's order list in one RPUSH per 500).
+local openKeysDelta = 0
+local openUnitsDelta = 0
+local touchedHours = {}
+local touchedOrder = {}
+
+local function hourOf(hour)
+  local entry = touchedHours[hour]
+  if entry == nil then
+    local h = int(hour)
+    entry = { label = h, hash = base .. ':oh:' .. h, list = base .. ':ol:' .. h, hour = hour, arrived = {} }
+    touchedHours[hour] = entry
+    touchedOrder[#touchedOrder + 1] = entry
+  end
+  return entry
+end
+
 -- Adds usage to one open hour, remembering the key's arrival order for sealing.
 local function addOpen(hour, keyId, digest, quantity)
-  local h = int(hour)
-  local hk = base .. ':oh:' .. h
-  if redis.call('HSETNX', hk, keyId, 0) == 1 then
-    redis.call('RPUSH', base .. ':ol:' .. h, digest .. keyId)
-    redis.call('ZADD', base .. ':hours', hour, h)
-    redis.call('HINCRBY', meta, 'ok', 1)
+  local entry = hourOf(hour)
+  local added = tonumber(quantity)
+  -- Stored totals carry +1, so a result equal to what was added means the key is new to this hour: one call for a
+  -- key already there (the common case), two for a new one.
+  if redis.call('HINCRBY', entry.hash, keyId, quantity) == added then
+    redis.call('HINCRBY', entry.hash, keyId, 1)
+    entry.arrived[#entry.arrived + 1] = digest .. keyId
+    openKeysDelta = openKeysDelta + 1
   end
-  redis.call('HINCRBY', hk, keyId, quantity)
-  redis.call('HINCRBY', meta, 'ou', quantity)
+  openUnitsDelta = openUnitsDelta + added
+end
+
+local function flushOpen()
+  for _, entry in ipairs(touchedOrder) do
+    local arrived = entry.arrived
+    if #arrived > 0 then
+      for from = 1, #arrived, 500 do
+        redis.call('RPUSH', entry.list, unpack(arrived, from, math.min(from + 499, #arrived)))
+      end
+      redis.call('ZADD', base .. ':hours', entry.hour, entry.label)
+      entry.arrived = {}
+    end
+  end
+  if openKeysDelta ~= 0 then redis.call('HINCRBY', meta, 'ok', int(openKeysDelta)) end
+  if openUnitsDelta ~= 0 then redis.call('HINCRBY', meta, 'ou', int(openUnitsDelta)) end
+  openKeysDelta = 0
+  openUnitsDelta = 0
 end
 
 -- Puts a sealed (or requeued) record in the outbox, ready, after everything already there for its hour.

@@ -18,6 +18,8 @@ local count = 0
 local hours = redis.call('ZRANGEBYSCORE', base .. ':hours', '-inf', '(' .. int(cb))
 for _, h in ipairs(hours) do
   if count >= limit then break end
+  -- Overflow carried into this hour from the previous one must be in its order list before it is read.
+  flushOpen()
   local hour = tonumber(h)
   local hk = base .. ':oh:' .. h
   local lk = base .. ':ol:' .. h
@@ -25,10 +27,10 @@ for _, h in ipairs(hours) do
   for _, entry in ipairs(entries) do
     local digest = string.sub(entry, 1, DIGEST_LENGTH)
     local keyId = string.sub(entry, DIGEST_LENGTH + 1)
-    local quantity = tonumber(redis.call('HGET', hk, keyId))
+    local quantity = tonumber(redis.call('HGET', hk, keyId)) - 1
     redis.call('HDEL', hk, keyId)
-    redis.call('HINCRBY', meta, 'ok', -1)
-    redis.call('HINCRBY', meta, 'ou', int(-quantity))
+    openKeysDelta = openKeysDelta - 1
+    openUnitsDelta = openUnitsDelta - quantity
     if quantity > MAX_QUANTITY then
       -- One record carries at most the service's maximum; the rest is billed in the next hour, never truncated.
       addOpen(hour + HOUR, keyId, digest, int(quantity - MAX_QUANTITY))
@@ -46,6 +48,7 @@ for _, h in ipairs(hours) do
     redis.call('ZREM', base .. ':hours', h)
   end
 end
+flushOpen()
 if redis.call('ZCOUNT', base .. ':hours', '-inf', '(' .. int(cb)) > 0 then out[1] = 1 end
 return out
 `;

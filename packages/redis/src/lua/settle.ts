@@ -45,5 +45,6 @@ for i = 2, #ARGV, 6 do
     end
   end
 end
+flushOpen()
 return { applied, stale }
 `;
