@@ -114,7 +114,11 @@ export function createMetering(options: ExpressMeteringOptions): ExpressMetering
         }
       }
       await started?.catch(() => undefined);
-      return engine.shutdown({ timeoutMillis: Math.max(0, total - (o.clock.now() - begun)) });
+      try {
+        return await engine.shutdown({ timeoutMillis: Math.max(0, total - (o.clock.now() - begun)) });
+      } finally {
+        context.releaseFinishChannels();
+      }
     })();
     return shuttingDown;
   };

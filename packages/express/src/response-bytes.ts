@@ -2,50 +2,48 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MeteringConfigurationError } from '@meterkit/core';
 import { messages } from './messages.js';
 
-/** @internal Bytes of body written so far, on responses whose meter counts bytes. */
-export const BYTES_WRITTEN = Symbol('meterkit.bytesWritten');
-const ORIGINAL_WRITE = Symbol('meterkit.originalWrite');
-const ORIGINAL_END = Symbol('meterkit.originalEnd');
 /** @internal Marks a quantity function that needs the body counted (see {@link responseBytesIn}). */
 export const NEEDS_BYTE_COUNT = Symbol('meterkit.needsByteCount');
 
 type Write = ServerResponse['write'];
 type End = ServerResponse['end'];
-/** @internal A response carrying the byte counter. */
-export interface CountedResponse extends ServerResponse {
-  [BYTES_WRITTEN]?: number;
-  [ORIGINAL_WRITE]?: Write;
-  [ORIGINAL_END]?: End;
+
+/** Body bytes written so far, and the methods the counters wrap, per counted response (kept off the response). */
+interface ByteCount {
+  bytes: number;
+  readonly write: Write;
+  readonly end: End;
 }
+const counts = new WeakMap<object, ByteCount>();
 
 function sizeOf(chunk: unknown, encoding: unknown): number {
-  if (typeof chunk === 'string')
+  if (typeof chunk === 'string') {
     return Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
+  }
   if (chunk instanceof Uint8Array) return chunk.byteLength;
   return 0;
 }
 
 // Shared functions reading their state from `this`: installing them allocates no closure per response.
-function countingWrite(this: CountedResponse, ...args: Parameters<Write>): boolean {
-  this[BYTES_WRITTEN] = (this[BYTES_WRITTEN] ?? 0) + sizeOf(args[0], args[1]);
-  return (this[ORIGINAL_WRITE] as Write).apply(this, args);
+function countingWrite(this: ServerResponse, ...args: Parameters<Write>): boolean {
+  const count = counts.get(this) as ByteCount;
+  count.bytes += sizeOf(args[0], args[1]);
+  return count.write.apply(this, args);
 }
 
-function countingEnd(this: CountedResponse, ...args: unknown[]): ServerResponse {
-  if (typeof args[0] !== 'function')
-    this[BYTES_WRITTEN] = (this[BYTES_WRITTEN] ?? 0) + sizeOf(args[0], args[1]);
-  return (this[ORIGINAL_END] as (...a: unknown[]) => ServerResponse).apply(this, args);
+function countingEnd(this: ServerResponse, ...args: unknown[]): ServerResponse {
+  const count = counts.get(this) as ByteCount;
+  if (typeof args[0] !== 'function') count.bytes += sizeOf(args[0], args[1]);
+  return (count.end as (...a: unknown[]) => ServerResponse).apply(this, args);
 }
 
 /**
  * @internal Counts the body bytes the app writes on this response from now on (before any compression added later in
  * the chain). Installed once per response, only by meters whose quantity needs it.
  */
-export function countBodyBytes(res: CountedResponse): void {
-  if (res[BYTES_WRITTEN] !== undefined) return;
-  res[BYTES_WRITTEN] = 0;
-  res[ORIGINAL_WRITE] = res.write;
-  res[ORIGINAL_END] = res.end;
+export function countBodyBytes(res: ServerResponse): void {
+  if (counts.has(res)) return;
+  counts.set(res, { bytes: 0, write: res.write, end: res.end });
   res.write = countingWrite as Write;
   res.end = countingEnd as End;
 }
@@ -65,8 +63,8 @@ export function countBodyBytes(res: CountedResponse): void {
 export function responseBytes(res: ServerResponse): number {
   const req = (res as ServerResponse<IncomingMessage>).req as IncomingMessage | undefined;
   if (req?.method === 'HEAD') return 0;
-  const counted = (res as CountedResponse)[BYTES_WRITTEN];
-  if (counted !== undefined) return counted;
+  const counted = counts.get(res);
+  if (counted !== undefined) return counted.bytes;
   const header = res.getHeader('content-length');
   const length = typeof header === 'string' ? Number(header) : header;
   return typeof length === 'number' && Number.isSafeInteger(length) && length >= 0 ? length : Number.NaN;
