@@ -114,11 +114,7 @@ export function createMetering(options: ExpressMeteringOptions): ExpressMetering
         }
       }
       await started?.catch(() => undefined);
-      try {
-        return await engine.shutdown({ timeoutMillis: Math.max(0, total - (o.clock.now() - begun)) });
-      } finally {
-        context.releaseFinishChannels();
-      }
+      return engine.shutdown({ timeoutMillis: Math.max(0, total - (o.clock.now() - begun)) });
     })();
     return shuttingDown;
   };

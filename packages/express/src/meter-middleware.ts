@@ -1,10 +1,8 @@
-import type { ServerResponse } from 'node:http';
 import type { CustomerRef } from '@meterkit/core';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { MeterEntry, MeterPlan } from './meter-spec.js';
 import type { MeteringContext } from './metering-context.js';
 import { countBodyBytes } from './response-bytes.js';
-import { type FinishHandler, whenFinished } from './response-finish.js';
 
 /** A `meter()` bound to its metering. */
 interface ArmedMeter {
@@ -19,18 +17,32 @@ interface ArmedOnRequest {
 }
 
 /**
- * The metering state of one request, kept off the request and response objects (see `response-finish.ts` for why).
- * One object per metered request; a second meter on the same request (router-level plus route-level) adds to it.
+ * Where a request's metering state lives: `res.locals`, a plain object Express creates per request. Express swaps the
+ * prototype of `req` and `res` per request, so V8 cannot cache their shape and every property access on them is slow
+ * (measured: adding one property costs more than the rest of the metering); reads and writes on `res.locals` are not.
  */
-class MeteredRequest implements FinishHandler {
+const STATE = Symbol('meterkit.request');
+
+type Locals = Record<symbol, MeteredRequest | undefined>;
+
+/**
+ * The metering state of one request: one object and one `finish` listener per metered request. A second meter on the
+ * same request (router-level plus route-level) adds to it.
+ */
+class MeteredRequest implements ArmedOnRequest {
   /** Meters after the first; rare. */
   more: ArmedOnRequest[] | undefined = undefined;
+  /** Runs once the whole response has been handed to the OS; a request aborted before that never gets here. */
+  readonly onFinish: () => void;
 
   constructor(
-    readonly req: Request,
+    req: Request,
+    res: Response,
     readonly meter: ArmedMeter,
     readonly customer: CustomerRef | undefined,
-  ) {}
+  ) {
+    this.onFinish = () => this.settle(req, res);
+  }
 
   /** The customer an earlier meter of `context` resolved on this request, if any did. */
   resolvedBy(context: MeteringContext): ArmedOnRequest | undefined {
@@ -44,44 +56,35 @@ class MeteredRequest implements FinishHandler {
     else if (!this.more.some((armed) => armed.meter === meter)) this.more.push({ meter, customer });
   }
 
-  /** Runs once the response has finished. Never throws: an exception here would crash the process. */
-  finished(res: ServerResponse): void {
-    const response = res as Response;
-    const status = response.statusCode;
+  /** Counts what the finished response earned. Never throws: an exception in a `finish` listener would crash. */
+  private settle(req: Request, res: Response): void {
+    const status = res.statusCode;
     if (this.more === undefined) {
-      count(this.meter, this.customer, this.req, response, status, undefined);
+      count(this.meter, this.customer, req, res, status, undefined);
       return;
     }
     // Several meters on one request: each dimension counts once per metering, and the innermost meter (the last to
     // run) decides.
     const all: ArmedOnRequest[] = [this, ...this.more];
-    const claimed: string[] = [];
+    const claimed: [MeteringContext, string][] = [];
     for (let i = all.length - 1; i >= 0; i--) {
       const { meter, customer } = all[i] as ArmedOnRequest;
-      count(meter, customer, this.req, response, status, claimed);
-      const id = contextIds.get(meter.context);
-      for (const entry of meter.plan.entries) claimed.push(`${id}\n${entry.dimension}`);
+      count(meter, customer, req, res, status, claimed);
+      for (const entry of meter.plan.entries) claimed.push([meter.context, entry.dimension]);
     }
   }
 }
 
-/** Tells meterings apart in the dedupe keys of a request metered by more than one (rare). */
-const contextIds = new WeakMap<MeteringContext, number>();
-let nextContextId = 0;
-
-/** The metering state of each metered request, by response. */
-const meteredRequests = new WeakMap<object, MeteredRequest>();
-
 /** @internal Builds the middleware of one `meter(...)` call. */
 export function meterMiddleware(context: MeteringContext, plan: MeterPlan): RequestHandler {
   const meter: ArmedMeter = { plan, context };
-  if (!contextIds.has(context)) contextIds.set(context, nextContextId++);
   const resolve = context.adapter.customer;
   return function meterkitMeter(req: Request, res: Response, next: NextFunction): void {
-    const earlier = meteredRequests.get(res);
+    const locals = localsOf(res);
+    const earlier = locals[STATE];
     const resolved = earlier?.resolvedBy(context);
     if (resolved !== undefined) {
-      admit(meter, req, res, next, resolved.customer, earlier);
+      admit(meter, req, res, next, resolved.customer, locals);
       return;
     }
     let customer: ReturnType<typeof resolve>;
@@ -93,13 +96,23 @@ export function meterMiddleware(context: MeteringContext, plan: MeterPlan): Requ
     }
     if (customer != null && typeof (customer as PromiseLike<unknown>).then === 'function') {
       (customer as PromiseLike<CustomerRef | undefined | null>).then(
-        (value) => admit(meter, req, res, next, value, meteredRequests.get(res)),
+        (value) => admit(meter, req, res, next, value, locals),
         (error: unknown) => next(error),
       );
       return;
     }
-    admit(meter, req, res, next, customer as CustomerRef | undefined | null, earlier);
+    admit(meter, req, res, next, customer as CustomerRef | undefined | null, locals);
   };
+}
+
+/** `res.locals`, which Express 4 and 5 create for every request; made here when something else built `res`. */
+function localsOf(res: Response): Locals {
+  let locals = res.locals as Locals | undefined;
+  if (locals == null || typeof locals !== 'object') {
+    locals = Object.create(null) as Locals;
+    res.locals = locals as Response['locals'];
+  }
+  return locals;
 }
 
 function admit(
@@ -108,7 +121,7 @@ function admit(
   res: Response,
   next: NextFunction,
   customer: CustomerRef | undefined | null,
-  earlier: MeteredRequest | undefined,
+  locals: Locals,
 ): void {
   const context = meter.context;
   if (customer == null) {
@@ -131,10 +144,11 @@ function admit(
     }
   }
   const billed = customer ?? undefined;
+  const earlier = locals[STATE];
   if (earlier === undefined) {
-    const state = new MeteredRequest(req, meter, billed);
-    meteredRequests.set(res, state);
-    whenFinished(res, state);
+    const state = new MeteredRequest(req, res, meter, billed);
+    locals[STATE] = state;
+    res.on('finish', state.onFinish);
   } else {
     earlier.add(meter, billed);
   }
@@ -148,13 +162,13 @@ function count(
   req: Request,
   res: Response,
   status: number,
-  claimed: readonly string[] | undefined,
+  claimed: readonly [MeteringContext, string][] | undefined,
 ): void {
   const { context, plan } = meter;
   const entries = plan.entries;
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i] as MeterEntry;
-    if (claimed?.includes(`${contextIds.get(context)}\n${entry.dimension}`)) continue;
+    if (claimed?.some(([c, dimension]) => c === context && dimension === entry.dimension)) continue;
     try {
       if (!entry.isSuccess(status)) continue;
       if (entry.when !== undefined && !entry.when(req, res)) continue;

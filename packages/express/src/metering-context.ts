@@ -1,7 +1,6 @@
 import type { MeteringEngine, MeteringLogger } from '@meterkit/core';
 import type { MeterEntry } from './meter-spec.js';
 import type { ResolvedAdapterOptions } from './options.js';
-import { holdFinishChannels } from './response-finish.js';
 
 /** Things the adapter counted that the engine never saw. Live values; read them any time. */
 export interface AdapterCounters {
@@ -30,8 +29,6 @@ export class MeteringContext {
   readonly rejectsWhenFull: boolean;
   /** Seconds a client should wait after a 503: the tally empties at the next checkpoint. */
   readonly retryAfterSeconds: string;
-  /** Gives up this metering's hold on the HTTP server's finish channel (at shutdown). */
-  readonly releaseFinishChannels: () => void;
   private readonly logger: MeteringLogger;
   private readonly warned = new Set<string>();
 
@@ -39,7 +36,6 @@ export class MeteringContext {
     readonly engine: MeteringEngine,
     readonly adapter: ResolvedAdapterOptions,
   ) {
-    this.releaseFinishChannels = holdFinishChannels();
     this.logger = engine.options.logger;
     this.rejectsWhenFull = engine.options.onMaxLiveKeys === 'reject';
     this.retryAfterSeconds = String(Math.max(1, Math.ceil(engine.options.checkpointMillis / 1000)));

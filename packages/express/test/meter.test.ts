@@ -1,3 +1,4 @@
+import { createServer } from 'node:http';
 import type { MeteringEvents } from '@meterkit/core';
 import { MeteringConfigurationError } from '@meterkit/core';
 import express from 'express';
@@ -212,6 +213,16 @@ describe('meter()', () => {
     await request(app).get('/things').set('x-api-key', 'key-acme').expect(200);
     expect(metering.counters.callbackErrors).toBe(1);
     expect(await billed()).toEqual({});
+  });
+
+  it('counts a response that Express did not build (no res.locals), e.g. under a plain Node server', async () => {
+    const { metering, billed } = setup({ customer: () => ({ customerIdentifier: INITECH }) });
+    const middleware = metering.meter('api_calls');
+    const server = createServer((req, res) => {
+      middleware(req as never, res as never, () => res.end('ok'));
+    });
+    await request(server).get('/anything').expect(200);
+    expect(await billed()).toEqual({ [`${INITECH}/api_calls`]: 1 });
   });
 
   it('counts usage recorded outside a request', async () => {
