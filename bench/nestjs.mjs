@@ -137,7 +137,9 @@ async function runServer() {
     MeteredController,
     'guarded',
     Get('guarded'),
-    MeterMetadata([{ dimension: 'api_calls', quantity: 1, when: undefined, successStatus: undefined }]),
+    MeterMetadata([
+      { dimension: 'api_calls', quantity: 1, when: undefined, successStatus: undefined, usesResult: false },
+    ]),
     UseGuards(FinishMeteringGuard),
   );
   Controller()(MeteredController);

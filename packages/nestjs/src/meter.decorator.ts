@@ -1,10 +1,16 @@
 import { MeteringConfigurationError } from '@meterkit/core';
 import { UseInterceptors } from '@nestjs/common';
-import { type MeterDefinition, MeterMetadata, type MeterOptions, type MeterSpec } from './meter.metadata.js';
+import {
+  type MeterDefinition,
+  MeterMetadata,
+  type MeterOptions,
+  type MeterSpec,
+  usesResult as usesResultOf,
+} from './meter.metadata.js';
 import { MeteringInterceptor } from './metering.interceptor.js';
 import { messages } from './metering.messages.js';
 
-const meterOptionKeys = new Set<string>(['dimension', 'quantity', 'when', 'successStatus']);
+const meterOptionKeys = new Set<string>(['dimension', 'quantity', 'when', 'successStatus', 'usesResult']);
 
 function invalid(where: string, value: unknown, rule: string): never {
   throw new MeteringConfigurationError(
@@ -22,7 +28,7 @@ function toDefinition(spec: MeterSpec, where: string): MeterDefinition {
     if (!meterOptionKeys.has(key))
       invalid(where, key, `an unknown key; known: ${[...meterOptionKeys].join(', ')}`);
   }
-  const { dimension, quantity = 1, when, successStatus } = options;
+  const { dimension, quantity = 1, when, successStatus, usesResult } = options;
   if (typeof dimension !== 'string' || dimension.length === 0) invalid(where, dimension, 'a dimension name');
   if (typeof quantity !== 'function' && !(Number.isSafeInteger(quantity) && quantity >= 0)) {
     invalid(where, quantity, 'a non-negative integer or a function (context, result) => number');
@@ -32,7 +38,14 @@ function toDefinition(spec: MeterSpec, where: string): MeterDefinition {
   if (successStatus !== undefined && typeof successStatus !== 'function') {
     invalid(where, successStatus, 'a function (statusCode) => boolean');
   }
-  return Object.freeze({ dimension, quantity, when, successStatus });
+  if (usesResult !== undefined && typeof usesResult !== 'boolean') invalid(where, usesResult, 'a boolean');
+  return Object.freeze({
+    dimension,
+    quantity,
+    when,
+    successStatus,
+    usesResult: usesResultOf({ quantity, when, usesResult }),
+  });
 }
 
 function describeTarget(target: object, key: string | symbol | undefined): string {

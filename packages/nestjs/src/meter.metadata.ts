@@ -19,6 +19,18 @@ export interface MeterOptions {
    * @default the module's `successStatus` (200–399)
    */
   successStatus?: (statusCode: number) => boolean;
+  /**
+   * Whether `quantity` or `when` reads the handler's result. Only then does the interceptor subscribe to what the
+   * handler returns (about a microsecond per request); otherwise it leaves the handler alone and learns of a thrown
+   * exception from the error status its exception filter answers.
+   *
+   * Inferred from the functions' declared parameters: `(ctx, result) => …` uses it, `(ctx) => …` does not. Set it
+   * when that misleads: `true` for `(ctx, result = []) => …` or `(...args) => …` (JavaScript does not count those
+   * parameters), or to have a thrown exception count nothing even when one of your exception filters answers it
+   * with a success status.
+   * @default inferred
+   */
+  usesResult?: boolean;
 }
 
 /** A dimension name (counted 1 per successful response) or full {@link MeterOptions}. */
@@ -30,6 +42,20 @@ export interface MeterDefinition {
   readonly quantity: number | ((context: ExecutionContext, result: unknown) => number);
   readonly when: ((context: ExecutionContext, result: unknown) => boolean) | undefined;
   readonly successStatus: ((statusCode: number) => boolean) | undefined;
+  /** Counting this dimension needs the handler's result (see {@link MeterOptions.usesResult}). */
+  readonly usesResult: boolean;
+}
+
+/** @internal Whether counting `definition` needs the handler's result: its `usesResult`, else inferred from arity. */
+export function usesResult(
+  definition: Pick<MeterDefinition, 'quantity' | 'when'> & { readonly usesResult?: boolean },
+): boolean {
+  if (definition.usesResult !== undefined) return definition.usesResult;
+  // A `(context, result)` function that declares its second parameter reads the result.
+  return (
+    (typeof definition.quantity === 'function' && definition.quantity.length >= 2) ||
+    (definition.when !== undefined && definition.when.length >= 2)
+  );
 }
 
 /**

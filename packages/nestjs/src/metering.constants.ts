@@ -11,9 +11,3 @@ export const METERING_JOBS = {
   /** Seals closed hours and sends due records. */
   dispatch: 'meterkit:dispatch',
 } as const;
-
-/**
- * @internal Marks a raw response as metered, so a second `MeteringInterceptor` on the same route (global + route,
- * controller + handler) steps aside instead of counting twice.
- */
-export const RESPONSE_METER = Symbol('meterkit.responseMeter');

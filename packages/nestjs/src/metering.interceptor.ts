@@ -11,11 +11,12 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { type Observable, tap } from 'rxjs';
-import { type MeterDefinition, MeterMetadata, SkipMeter } from './meter.metadata.js';
-import { METERING_ADAPTER_OPTIONS, RESPONSE_METER } from './metering.constants.js';
+import { type MeterDefinition, MeterMetadata, SkipMeter, usesResult } from './meter.metadata.js';
+import { METERING_ADAPTER_OPTIONS } from './metering.constants.js';
 import { messages } from './metering.messages.js';
 import { MeteringService } from './metering.service.js';
 import type { ResolvedAdapterOptions } from './metering-module-options.interface.js';
+import { type FinishWatcher, isWatched, type RawResponse, watchFinish } from './response-finish.js';
 
 /** A route handler, as Nest hands it over. */
 type Handler = ReturnType<ExecutionContext['getHandler']>;
@@ -27,17 +28,15 @@ export interface RouteMetering {
   /** `Controller.method`, for messages. */
   readonly where: string;
   readonly meters: readonly MeterDefinition[];
-}
-
-/** The raw Node response (Express: the response itself; Fastify: `reply.raw`), with our marker. */
-interface RawResponse {
-  statusCode: number;
-  on(event: 'finish', listener: (this: RawResponse) => void): unknown;
-  [RESPONSE_METER]?: ResponseMeter;
+  /**
+   * Whether counting needs the value the handler returned: then the interceptor watches the handler's observable,
+   * which also tells it when the handler threw. Otherwise it leaves the observable untouched (the fast path).
+   */
+  readonly usesResult: boolean;
 }
 
 /** @internal The state of one metered request, from the interceptor to the response's `finish`. */
-export class ResponseMeter {
+export class ResponseMeter implements FinishWatcher {
   result: unknown = undefined;
   failed = false;
   constructor(
@@ -46,19 +45,16 @@ export class ResponseMeter {
     readonly route: RouteMetering,
     readonly customer: CustomerRef | undefined,
   ) {}
-  // The tap observer: remember what the handler returned, and whether it threw.
+  // The tap observer, on routes that use the result: remember what the handler returned, and whether it threw.
   next(value: unknown): void {
     this.result = value;
   }
   error(): void {
     this.failed = true;
   }
-}
-
-/** Shared by every response, so listening costs no closure per request. */
-function onResponseFinish(this: RawResponse): void {
-  const meter = this[RESPONSE_METER];
-  if (meter !== undefined) meter.interceptor.settleResponse(meter, this.statusCode);
+  finished(statusCode: number): void {
+    this.interceptor.settleResponse(this, statusCode);
+  }
 }
 
 /**
@@ -76,32 +72,41 @@ export class MeteringInterceptor implements NestInterceptor {
     { readonly controller: Controller; readonly route: RouteMetering | null }
   >();
 
+  /** Under the engine's `onMaxLiveKeys: 'reject'`, requests that could not be billed are refused (503). */
+  private readonly rejectsAtCapacity: boolean;
+  /** A subclass's `getQuantity()` may read the result: then every route hands it over. */
+  private readonly quantityMayUseResult: boolean;
+
   constructor(
     protected readonly metering: MeteringService,
     protected readonly reflector: Reflector,
     @Inject(METERING_ADAPTER_OPTIONS) protected readonly options: ResolvedAdapterOptions,
-  ) {}
+  ) {
+    this.rejectsAtCapacity = metering.engine.options.onMaxLiveKeys === 'reject';
+    this.quantityMayUseResult = this.getQuantity !== MeteringInterceptor.prototype.getQuantity;
+  }
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() !== 'http') return next.handle();
     const route = this.routeOf(context);
     if (route === null || this.shouldSkip(context)) return next.handle();
-    const response = context.getArgByIndex(1) as { raw?: RawResponse } & RawResponse;
+    const response = context.getArgByIndex<{ raw?: RawResponse } & RawResponse>(1);
     const raw = response.raw ?? response;
     // Another MeteringInterceptor (global + route, or controller + handler) already meters this response.
-    if (raw[RESPONSE_METER] !== undefined) return next.handle();
+    if (isWatched(raw)) return next.handle();
 
     const customer = this.customerOf(context, route);
     if (customer === undefined) {
       if (this.options.onMissingCustomer === 401) throw new UnauthorizedException();
       if (this.options.onMissingCustomer === 403) throw new ForbiddenException();
-    } else if (!this.admits(customer, route)) {
+    } else if (this.rejectsAtCapacity && !this.admits(customer, route)) {
       throw new ServiceUnavailableException('Usage metering is at capacity; retry shortly.');
     }
     const meter = new ResponseMeter(this, context, route, customer);
-    raw[RESPONSE_METER] = meter;
-    raw.on('finish', onResponseFinish);
-    return next.handle().pipe(tap(meter));
+    watchFinish(raw, meter);
+    // No quantity needs the result: leave the handler's observable alone. A thrown exception then shows as the
+    // error status its exception filter answers, which counts nothing.
+    return route.usesResult ? next.handle().pipe(tap(meter)) : next.handle();
   }
 
   /**
@@ -113,13 +118,13 @@ export class MeteringInterceptor implements NestInterceptor {
     const engine = this.metering.engine;
     let unbilled = false;
     for (const definition of route.meters) {
-      if (!(definition.successStatus ?? this.options.successStatus)(statusCode)) continue;
       let quantity: number;
       try {
+        if (!(definition.successStatus ?? this.options.successStatus)(statusCode)) continue;
         if (definition.when !== undefined && !definition.when(context, result)) continue;
         quantity = this.getQuantity(context, definition, result);
       } catch (error) {
-        engine.options.logger.error(messages.quantityFailed(route.where, definition.dimension), {
+        engine.options.logger.error(messages.countingFailed(route.where, definition.dimension), {
           error: error instanceof Error ? error.message : String(error),
         });
         continue;
@@ -169,7 +174,8 @@ export class MeteringInterceptor implements NestInterceptor {
     if (this.reflector.getAllAndOverride(SkipMeter, [handler, controller]) === true) return null;
     const meters = this.reflector.getAllAndOverride(MeterMetadata, [handler, controller]);
     if (meters === undefined || meters.length === 0) return null;
-    return { where: `${controller.name}.${handler.name}`, meters };
+    const needsResult = this.quantityMayUseResult || meters.some(usesResult);
+    return { where: `${controller.name}.${handler.name}`, meters, usesResult: needsResult };
   }
 
   private customerOf(context: ExecutionContext, route: RouteMetering): CustomerRef | undefined {
@@ -183,10 +189,9 @@ export class MeteringInterceptor implements NestInterceptor {
     }
   }
 
-  /** Under `onMaxLiveKeys: 'reject'`, refuse what could not be billed; otherwise always true. */
+  /** Whether the engine can count every dimension of the route for this customer (it can be full). */
   private admits(customer: CustomerRef, route: RouteMetering): boolean {
     const engine = this.metering.engine;
-    if (engine.options.onMaxLiveKeys !== 'reject') return true;
     for (const { dimension } of route.meters) if (!engine.admits(customer, dimension)) return false;
     return true;
   }

@@ -5,8 +5,9 @@ import type {
   MeteringEngine,
   MeteringEventEmitter,
 } from '@meterkit/core';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { METERING_ENGINE } from './metering.constants.js';
+import { holdFinishChannel } from './response-finish.js';
 
 /** The engine's statistics plus what the Nest adapter counts itself. */
 export interface MeteringStats extends EngineStats {
@@ -33,8 +34,9 @@ export interface MeteringStats extends EngineStats {
  * ```
  */
 @Injectable()
-export class MeteringService {
+export class MeteringService implements OnModuleInit, OnApplicationShutdown {
   #requestsWithoutCustomer = 0;
+  #releaseFinishChannel: (() => void) | undefined;
 
   constructor(@Inject(METERING_ENGINE) readonly engine: MeteringEngine) {}
 
@@ -61,6 +63,17 @@ export class MeteringService {
 
   async stats(): Promise<MeteringStats> {
     return { ...(await this.engine.stats()), requestsWithoutCustomer: this.#requestsWithoutCustomer };
+  }
+
+  /** @internal Metered responses of Node's HTTP server are told finished through its diagnostics channel. */
+  onModuleInit(): void {
+    this.#releaseFinishChannel ??= holdFinishChannel();
+  }
+
+  /** @internal Runs after Nest has closed the HTTP server: no metered response is still waiting. */
+  onApplicationShutdown(): void {
+    this.#releaseFinishChannel?.();
+    this.#releaseFinishChannel = undefined;
   }
 
   /** @internal Called by the interceptor for a served response nobody can be billed for. */

@@ -79,4 +79,38 @@ describe('@Meter()', () => {
     expect(Reflect.getMetadata(MeterMetadata.KEY, ApiController)).toHaveLength(1);
     expect(Reflect.getMetadata(SkipMeter.KEY, ApiController.prototype.health)).toBe(true);
   });
+
+  it('marks a dimension as using the result when its quantity or condition declares a result parameter', () => {
+    class RowsController {
+      @Meter({ dimension: 'rows', quantity: (_context, result) => (result as unknown[]).length })
+      @Meter({ dimension: 'reports', when: (_context, result) => result !== null })
+      @Meter({ dimension: 'export_kb', quantity: (context) => (context === undefined ? 0 : 1) })
+      @Meter('api_calls')
+      list() {}
+    }
+    const meters = Reflect.getMetadata(MeterMetadata.KEY, RowsController.prototype.list);
+    expect(
+      meters.map((m: { dimension: string; usesResult: boolean }) => [m.dimension, m.usesResult]),
+    ).toEqual([
+      ['rows', true],
+      ['reports', true],
+      ['export_kb', false],
+      ['api_calls', false],
+    ]);
+  });
+
+  it('takes an explicit usesResult over the inferred one, and refuses a non-boolean', () => {
+    class RowsController {
+      @Meter({
+        dimension: 'rows',
+        quantity: (...args: unknown[]) => (args[1] as unknown[]).length,
+        usesResult: true,
+      })
+      list() {}
+    }
+    expect(Reflect.getMetadata(MeterMetadata.KEY, RowsController.prototype.list)[0].usesResult).toBe(true);
+    expect(defineBroken({ dimension: 'rows', usesResult: 'yes' } as never)).toBeInstanceOf(
+      MeteringConfigurationError,
+    );
+  });
 });

@@ -1,6 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MeteringService } from '@meterkit/nestjs';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ACME, type Harness, held, INITECH, platforms, startHarness } from './fixture.js';
@@ -52,6 +53,40 @@ describe.each(platforms)('@meterkit/nestjs counting on %s', (platform) => {
     expect(harness.billed(ACME, 'export_kb')).toBe(Math.ceil(bytes / 1024));
     expect(harness.billed(ACME, 'export_kb')).toBe(4); // 3 KiB of data plus the JSON around it
   });
+
+  it('hands the result to a quantity that says it uses it, whatever its declared parameters', async () => {
+    harness = await startHarness(platform);
+    await http().get('/v1/rows-variadic?n=4').set('x-api-key', 'key-acme').expect(200);
+    await harness.close();
+    expect(harness.billed(ACME, 'rows')).toBe(4);
+  });
+
+  it('counts nothing for a thrown exception that a filter answers with 200, on a route that watches its handler', async () => {
+    harness = await startHarness(platform);
+    const response = await http().get('/v1/fallback').set('x-api-key', 'key-acme').expect(200);
+    await http().get('/v1/calls').set('x-api-key', 'key-acme').expect(200);
+    await harness.close();
+    expect(response.body).toEqual({ fallback: true });
+    expect(harness.billed(ACME, 'api_calls')).toBe(1);
+  });
+
+  it.runIf(platform === 'fastify')(
+    'counts responses injected without a network (Fastify inject)',
+    async () => {
+      harness = await startHarness(platform);
+      const app = harness.app as NestFastifyApplication;
+      const injected = await app.inject({
+        method: 'GET',
+        url: '/v1/export?kb=1',
+        headers: { 'x-api-key': 'key-acme' },
+      });
+      await app.inject({ method: 'GET', url: '/v1/rows?n=3', headers: { 'x-api-key': 'key-acme' } });
+      await harness.close();
+      expect(injected.statusCode).toBe(200);
+      expect(harness.billed(ACME, 'export_kb')).toBe(Math.ceil(Buffer.byteLength(injected.body) / 1024));
+      expect(harness.billed(ACME, 'rows')).toBe(3);
+    },
+  );
 
   it('counts nothing for 4xx and 5xx responses', async () => {
     harness = await startHarness(platform);

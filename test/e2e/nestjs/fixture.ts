@@ -11,11 +11,14 @@ import {
   SkipMeter,
 } from '@meterkit/nestjs';
 import {
+  type ArgumentsHost,
   BadRequestException,
   Body,
   type CanActivate,
+  Catch,
   Controller,
   type DynamicModule,
+  type ExceptionFilter,
   type ExecutionContext,
   Get,
   HttpCode,
@@ -29,8 +32,9 @@ import {
   Res,
   type Type,
   UnauthorizedException,
+  UseFilters,
 } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import { APP_GUARD, HttpAdapterHost } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
@@ -69,6 +73,16 @@ export class ApiKeyGuard implements CanActivate {
 
 export const customerFromRequest = (context: ExecutionContext): CustomerRef | undefined =>
   context.switchToHttp().getRequest<{ customer?: CustomerRef }>().customer;
+
+/** Answers every exception with a 200 fallback page: the rare filter that hides a failure behind a success. */
+@Catch()
+@Injectable()
+export class FallbackPageFilter implements ExceptionFilter {
+  constructor(private readonly adapterHost: HttpAdapterHost) {}
+  catch(_exception: unknown, host: ArgumentsHost): void {
+    this.adapterHost.httpAdapter.reply(host.switchToHttp().getResponse(), { fallback: true }, 200);
+  }
+}
 
 /** Tells a test when the held handler has started, so it can abort the request meanwhile. */
 export const held = {
@@ -147,6 +161,25 @@ export class ApiController {
     held.enter();
     await closed;
     return { data: 'too late' };
+  }
+
+  /** Its quantity hides the result parameter from `Function.length`, so it says it uses the result. */
+  @Meter({
+    dimension: 'rows',
+    quantity: (...args: unknown[]) => (args[1] as { rows: unknown[] }).rows.length,
+    usesResult: true,
+  })
+  @Get('rows-variadic')
+  rowsVariadic(@Query('n') n: string) {
+    return { rows: Array.from({ length: Number(n) }, (_, i) => ({ i })) };
+  }
+
+  /** Throws, and its filter answers 200: the route watches its handler so that this counts nothing. */
+  @Meter({ dimension: 'api_calls', usesResult: true })
+  @UseFilters(FallbackPageFilter)
+  @Get('fallback')
+  fallback() {
+    throw new Error('backend down');
   }
 
   @Meter({ dimension: 'reports', when: (_context, result) => (result as { billable: boolean }).billable })

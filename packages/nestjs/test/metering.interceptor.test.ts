@@ -1,0 +1,67 @@
+import { EventEmitter } from 'node:events';
+import { type CustomerRef, createMeteringEngine, silentLogger } from '@meterkit/core';
+import { InMemorySink, ManualClock } from '@meterkit/core/testing';
+import { Reflector } from '@nestjs/core';
+import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
+import { lastValueFrom, of } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import { Meter, MeteringInterceptor, MeteringService } from '../src/index.js';
+import { resolveAdapterOptions } from '../src/metering-options.js';
+
+const ACME: CustomerRef = { customerIdentifier: 'cust-acme-0001' };
+
+class RowsController {
+  @Meter({ dimension: 'export_kb', quantity: () => 2 })
+  export() {}
+
+  @Meter({ dimension: 'rows', quantity: (_context, result) => (result as unknown[]).length })
+  rows() {}
+}
+
+describe('MeteringInterceptor', () => {
+  /** Runs `handler` of RowsController through a real engine, returning `value`, finishes with 200, drains. */
+  async function serve(handler: keyof RowsController, value: unknown) {
+    const clock = new ManualClock();
+    const sink = new InMemorySink();
+    const engine = createMeteringEngine({
+      productCode: 'prod-meterkit-unit',
+      sink,
+      clock,
+      timers: clock,
+      scheduling: 'external',
+      logger: silentLogger,
+    });
+    const options = resolveAdapterOptions(
+      { productCode: 'prod-meterkit-unit', customer: () => ACME },
+      engine,
+    );
+    const interceptor = new MeteringInterceptor(new MeteringService(engine), new Reflector(), options);
+    const response = Object.assign(new EventEmitter(), { statusCode: 200 });
+    const context = new ExecutionContextHost(
+      [{}, response, undefined],
+      RowsController,
+      RowsController.prototype[handler],
+    );
+    context.setType('http');
+    const handled = of(value);
+    // Act
+    const observable = interceptor.intercept(context, { handle: () => handled });
+    await lastValueFrom(observable);
+    response.emit('finish');
+    await clock.run(engine.shutdown());
+    const billed = [...sink.ledger.values()].map(({ record }) => [record.key.dimension, record.quantity]);
+    return { observable, handled, billed };
+  }
+
+  it("leaves the handler's observable untouched when no quantity reads the result", async () => {
+    const { observable, handled, billed } = await serve('export', { data: 'x' });
+    expect(observable).toBe(handled);
+    expect(billed).toEqual([['export_kb', 2]]);
+  });
+
+  it('watches the handler when a quantity reads the result, and counts from it', async () => {
+    const { observable, handled, billed } = await serve('rows', [1, 2, 3]);
+    expect(observable).not.toBe(handled);
+    expect(billed).toEqual([['rows', 3]]);
+  });
+});
