@@ -43,6 +43,8 @@ const scripts = {
  * twice; the engine retries within seconds.
  */
 const CHECKPOINT_MEMORY_MILLIS = 3_600_000;
+/** Deltas per checkpoint script: about 5 ms of Redis time for new keys, less for known ones. */
+const CHECKPOINT_CHUNK = 1_000;
 /** Digests cached on the client so a checkpoint does not hash every key again; cleared when it reaches this size. */
 const DIGEST_CACHE_SIZE = 100_000;
 
@@ -100,11 +102,15 @@ export class RedisStore implements UsageStore {
       batch = randomUUID();
       this.checkpointIds.set(deltas, batch);
     }
-    const args: (string | number)[] = [batch, CHECKPOINT_MEMORY_MILLIS];
-    for (const delta of deltas) {
-      args.push(delta.keyId, this.digestOf(delta.keyId), delta.hourStart, delta.quantity);
+    // Chunks keep each script short (Redis runs nothing else meanwhile); each chunk is remembered on its own, so a
+    // retry after a partial failure applies only the chunks that did not land.
+    for (let from = 0, chunk = 0; from < deltas.length; from += CHECKPOINT_CHUNK, chunk++) {
+      const args: (string | number)[] = [`${batch}:${chunk}`, CHECKPOINT_MEMORY_MILLIS];
+      for (const delta of deltas.slice(from, from + CHECKPOINT_CHUNK)) {
+        args.push(delta.keyId, this.digestOf(delta.keyId), delta.hourStart, delta.quantity);
+      }
+      await this.run('addDeltas', scripts.addDeltas, args);
     }
-    await this.run('addDeltas', scripts.addDeltas, args);
   }
 
   async sealClosedHours(closeBefore: number, limit: number): Promise<SealResult> {

@@ -137,6 +137,18 @@ describe.skipIf(redis.url === undefined)('RedisStore', () => {
     expect((await store.stats()).openUnits).toBe(10);
   });
 
+  it('counts a checkpoint larger than one script once when it is retried', async () => {
+    const store = stores.open();
+    const checkpoint = Array.from({ length: 2_500 }, (_, i) => ({
+      keyId: key(`c${i}`),
+      hourStart: H0,
+      quantity: 1,
+    }));
+    await store.addDeltas(checkpoint);
+    await store.addDeltas(checkpoint);
+    expect(await store.stats()).toMatchObject({ openKeys: 2_500, openUnits: 2_500 });
+  });
+
   it('names records exactly as core does, for any hour', async () => {
     const store = stores.open();
     const hours = [
