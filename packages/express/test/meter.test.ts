@@ -225,6 +225,21 @@ describe('meter()', () => {
     expect(await billed()).toEqual({ [`${INITECH}/api_calls`]: 1 });
   });
 
+  it('calls next() synchronously when the resolver is synchronous (no promise on the request path)', async () => {
+    const { metering } = setup({ customer: () => ({ customerIdentifier: INITECH }) });
+    const middleware = metering.meter('api_calls');
+    const server = createServer((req, res) => {
+      let nextCalled = false;
+      middleware(req as never, res as never, () => {
+        nextCalled = true;
+      });
+      res.end(String(nextCalled));
+    });
+    const response = await request(server).get('/');
+    expect(response.text).toBe('true');
+    await metering.shutdown();
+  });
+
   it('counts usage recorded outside a request', async () => {
     const { metering, billed } = setup();
     expect(metering.record({ customerIdentifier: INITECH }, 'reports', 3)).toBe(true);
