@@ -23,6 +23,9 @@ export class ReplicaProcess {
   readonly summaries: ReplicaSummary[] = [];
   readonly events: unknown[] = [];
   stderr = '';
+  /** Real epoch ms at which the current life started, and at which each of its checkpoints was written. */
+  startedAt = 0;
+  checkpoints: number[] = [];
   private child: ChildProcess | undefined;
 
   constructor(
@@ -41,6 +44,8 @@ export class ReplicaProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
+    this.startedAt = Date.now();
+    this.checkpoints = [];
     let buffered = '';
     child.stderr?.on('data', (chunk) => {
       this.stderr += chunk;
@@ -61,7 +66,8 @@ export class ReplicaProcess {
           if (word === 'READY') {
             this.port = Number(payload);
             resolve(this.port);
-          } else if (word === 'EVENT') this.events.push(JSON.parse(payload));
+          } else if (word === 'CHECKPOINTED') this.checkpoints.push(Number(payload));
+          else if (word === 'EVENT') this.events.push(JSON.parse(payload));
           else if (word === 'SUMMARY') this.summaries.push(JSON.parse(payload) as ReplicaSummary);
         }
       });
@@ -79,12 +85,19 @@ export class ReplicaProcess {
       throw new Error(`${this.name} did not stop cleanly (exit ${code}): ${this.stderr.slice(-2000)}`);
   }
 
-  /** SIGKILL: the process dies at once, whatever it was doing. */
-  async kill(): Promise<void> {
+  /**
+   * SIGKILL: the process dies at once, whatever it was doing. Resolves with the real time from which its counts may
+   * be lost: the counts it drained for its last completed checkpoint were all there when the one before it was written
+   * (checkpoints run one at a time), so everything counted since that earlier write may be gone. A checkpoint written
+   * but not yet reported only makes the window larger, never smaller.
+   */
+  async kill(): Promise<number> {
     const child = this.child;
-    if (child === undefined || !this.running) return;
+    const lossFrom = this.checkpoints.at(-2) ?? this.startedAt;
+    if (child === undefined || !this.running) return lossFrom;
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGKILL');
     await exited;
+    return lossFrom;
   }
 }

@@ -3,7 +3,8 @@
 //
 // Environment: CHAOS_STORE (redis | sqlite), REDIS_URL + CHAOS_KEY_PREFIX or CHAOS_SQLITE_FILE, CHAOS_EMULATOR
 // (endpoint), CHAOS_REPLICA (name), CHAOS_CLOCK_* (see accelerated-clock.mjs), CHAOS_ENGINE (JSON engine options).
-// Stdout protocol, one line each: `READY <port>`, `EVENT <json>` (dead letters, carries), `SUMMARY <json>` at exit.
+// Stdout protocol, one line each: `READY <port>`, `CHECKPOINTED <epoch ms>`, `EVENT <json>` (dead letters, carries),
+// `SUMMARY <json>` at a graceful exit.
 import { createServer } from 'node:http';
 import { MarketplaceMeteringSink } from '@meterkit/aws-marketplace';
 import { createMetering } from '@meterkit/express';
@@ -65,7 +66,11 @@ const counts = { accepted: 0, retrying: 0, deadLettered: 0, carriedForward: 0, c
 const events = metering.engine.events;
 events.on('record.accepted', () => counts.accepted++);
 events.on('record.retrying', () => counts.retrying++);
-events.on('usage.checkpointed', () => counts.checkpoints++);
+events.on('usage.checkpointed', () => {
+  counts.checkpoints++;
+  // When each checkpoint was written, on the wall clock the harness shares: it bounds what a kill can lose.
+  say(`CHECKPOINTED ${Date.now()}`);
+});
 events.on('engine.error', () => counts.errors++);
 events.on('record.dead-lettered', (e) => {
   counts.deadLettered++;

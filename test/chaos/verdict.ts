@@ -2,11 +2,11 @@ import type { BilledRecord, CallRecord } from '@meterkit/emulator';
 import { customerIndexOf } from './customers.mjs';
 import type { ServedRequest } from './traffic.js';
 
-/** A replica killed with SIGKILL: its name and the real time window in which it died. */
+/** A replica killed with SIGKILL: its name and the real time window in which its counts may have been lost. */
 export interface Kill {
   readonly replica: string;
-  /** Real epoch ms when SIGKILL was sent. */
-  readonly at: number;
+  /** Real epoch ms from which what it counted may be lost (see `ReplicaProcess.kill`). */
+  readonly lossFrom: number;
   /** Real epoch ms when the harness saw the process gone. */
   readonly gone: number;
 }
@@ -24,15 +24,11 @@ export interface Expected {
 export const keyOf = (customer: number, dimension: string) => `customer ${customer} / ${dimension}`;
 
 /**
- * Per (customer, dimension): served units, and the bounds a kill allows. A replica killed at `at` loses what it
- * counted after its last completed checkpoint, so everything it answered within `lossWindowMillis` (real) before it
- * died (up to when it was seen gone) may be lost.
+ * Per (customer, dimension): served units, and the bounds a kill allows. A killed replica loses what it counted after
+ * its last completed checkpoint: everything it answered between the kill's `lossFrom` and its death may be lost,
+ * and requests whose connection died with it may have been counted or not.
  */
-export function expectedUsage(
-  log: readonly ServedRequest[],
-  kills: readonly Kill[],
-  lossWindowMillis: number,
-) {
+export function expectedUsage(log: readonly ServedRequest[], kills: readonly Kill[]) {
   const expected = new Map<string, Expected>();
   for (const request of log) {
     const key = keyOf(request.customer, request.dimension);
@@ -42,8 +38,7 @@ export function expectedUsage(
       expected.set(key, entry);
     }
     const kill = kills.find(
-      (k) =>
-        k.replica === request.replica && request.at >= k.at - lossWindowMillis && request.at <= k.gone + 50,
+      (k) => k.replica === request.replica && request.at >= k.lossFrom && request.at <= k.gone + 50,
     );
     if (request.ok) {
       entry.served += request.units;
