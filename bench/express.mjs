@@ -314,8 +314,11 @@ function summarize(runs, customerCounts) {
     );
     const meterNanos = median(r.timed.map((t) => t.meterNanos));
     const promNanos = median(r.timed.map((t) => t.promNanos));
+    // The 1 us target is set at 10,000 customers; the other two apply to both runs.
     const checks = [
-      { name: 'metering cost <= 1 us per request', pass: customerCount !== CUSTOMERS || meterNanos <= 1000 },
+      ...(customerCount === CUSTOMERS
+        ? [{ name: 'metering cost <= 1 us per request', pass: meterNanos <= 1000 }]
+        : []),
       { name: "metering cost below prom-client's", pass: meterNanos < promNanos },
       { name: 'req/s >= 98 % of bare', pass: variants.meter.rpsRatio >= 0.98 },
     ];
