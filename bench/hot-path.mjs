@@ -170,14 +170,22 @@ async function flushStall(customers, keys) {
   now = START + HOUR_MILLIS + 150_000; // the hour has closed and its seal delay has passed
 
   const histogram = monitorEventLoopDelay({ resolution: 1 });
+  // Two probes between event-loop turns: wall time (what a request waits, but it includes the OS descheduling this
+  // process on a busy machine) and this process's CPU time (the engine's own synchronous work, immune to that noise).
   let probeMax = 0;
+  let cpuMax = 0;
   let last = process.hrtime.bigint();
+  let lastCpu = process.cpuUsage();
   let probing = true;
   const probe = () => {
     const t = process.hrtime.bigint();
     const gap = Number(t - last) / 1e6;
     if (gap > probeMax) probeMax = gap;
     last = t;
+    const cpu = process.cpuUsage(lastCpu);
+    const cpuGap = (cpu.user + cpu.system) / 1e3;
+    if (cpuGap > cpuMax) cpuMax = cpuGap;
+    lastCpu = process.cpuUsage();
     if (probing) setImmediate(probe);
   };
   histogram.enable();
@@ -192,6 +200,7 @@ async function flushStall(customers, keys) {
   return {
     seconds,
     probeMaxMillis: probeMax,
+    cpuMaxMillis: cpuMax,
     histogramMaxMillis: histogram.max / 1e6,
     p99Millis: histogram.percentile(99) / 1e6,
     calls: sink.calls.length,
@@ -238,7 +247,12 @@ async function main() {
   }
   console.log(`\n| flush of ${k(STALL_KEYS)} keys (memory store, in-memory sink) | value |`);
   console.log('|---|---:|');
-  console.log(`| longest event-loop stall (setImmediate probe) | ${fmt(stall.probeMaxMillis)} ms |`);
+  console.log(
+    `| longest synchronous run between event-loop turns (process CPU time) | ${fmt(stall.cpuMaxMillis)} ms |`,
+  );
+  console.log(
+    `| longest event-loop stall, wall clock (setImmediate probe) | ${fmt(stall.probeMaxMillis)} ms |`,
+  );
   console.log(
     `| longest event-loop stall (monitorEventLoopDelay max) | ${fmt(stall.histogramMaxMillis)} ms |`,
   );
@@ -246,7 +260,6 @@ async function main() {
   console.log(`| checkpoint + seal + send, wall time | ${fmt(stall.seconds, 2)} s |`);
   console.log(`| BatchMeterUsage calls | ${stall.calls.toLocaleString('en')} |`);
 
-  const last = TIMING_KEYS.length - 1;
   const targets = [
     ['≤ 25 ns per record for a repeated key', timing.meterkit.every((ns) => ns <= 25)],
     [
@@ -257,12 +270,12 @@ async function main() {
       `≤ 80 bytes per live key at ${k(MEMORY_KEYS[MEMORY_KEYS.length - 1])} keys`,
       memory.meterkit[MEMORY_KEYS.length - 1] <= 80,
     ],
-    ['event-loop stall ≤ 10 ms during a flush', stall.probeMaxMillis <= 10],
+    ['event-loop stall ≤ 10 ms during a flush (CPU time between turns)', stall.cpuMaxMillis <= 10],
+    ['event-loop stall ≤ 10 ms during a flush (wall clock)', stall.probeMaxMillis <= 10],
   ];
   console.log('\n| target | met |');
   console.log('|---|---|');
   for (const [target, met] of targets) console.log(`| ${target} | ${met ? 'yes' : '**no**'} |`);
-  void last;
 }
 
 await main();

@@ -213,7 +213,11 @@ export class MeteringEngine implements AsyncDisposable {
       this.tally.stop();
       const deadline = o.clock.now() + (options.timeoutMillis ?? o.shutdownTimeoutMillis);
       const keepsOpenHours = o.store.scope !== 'process';
-      const report = await this.flushLane.run(() => this.flushUntil(deadline, !keepsOpenHours, true));
+      // A store that outlives the process keeps what is not sent yet (and, when shared, another replica may be the one
+      // sending it), so only the memory store waits for retries until the deadline.
+      const report = await this.flushLane.run(() =>
+        this.flushUntil(deadline, !keepsOpenHours, !keepsOpenHours),
+      );
       if (!keepsOpenHours) {
         const unsent = await o.store.pending(Number.MAX_SAFE_INTEGER);
         const stats = await o.store.stats();

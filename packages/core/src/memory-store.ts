@@ -37,6 +37,8 @@ export class MemoryStore implements UsageStore {
   readonly scope = 'process' as const;
   readonly name = 'memory';
   private readonly openHours = new Map<number, Map<string, number>>();
+  /** Where sealing stopped in each closed hour, so slices of a large hour never rescan what they sealed. */
+  private readonly sealCursors = new Map<number, Iterator<[string, number]>>();
   private closedBefore = Number.NEGATIVE_INFINITY;
   private readonly outbox = new Map<string, OutboxState>();
   private readonly ready = new MinHeap<OutboxState>((a, b) =>
@@ -66,8 +68,16 @@ export class MemoryStore implements UsageStore {
     const hours = [...this.openHours.keys()].filter((h) => h < this.closedBefore).sort((a, b) => a - b);
     for (const hourStart of hours) {
       const entries = this.openHours.get(hourStart) as Map<string, number>;
-      for (const [keyId, total] of entries) {
-        if (sealed.length >= limit) return { sealed, more: true };
+      // Resume where the last slice stopped: a fresh iterator would walk past every entry already sealed.
+      let cursor = this.sealCursors.get(hourStart);
+      if (cursor === undefined) {
+        cursor = entries.entries();
+        this.sealCursors.set(hourStart, cursor);
+      }
+      while (sealed.length < limit) {
+        const next = cursor.next();
+        if (next.done === true) break;
+        const [keyId, total] = next.value;
         let quantity = total;
         if (quantity > MAX_RECORD_QUANTITY) {
           // One record may carry at most the service's maximum; the rest is billed in the next hour, never truncated.
@@ -79,7 +89,9 @@ export class MemoryStore implements UsageStore {
         this.enqueue(record, 0);
         sealed.push(record);
       }
+      if (sealed.length >= limit && entries.size > 0) return { sealed, more: true };
       this.openHours.delete(hourStart);
+      this.sealCursors.delete(hourStart);
     }
     // An overflow carry may have opened an hour that is itself already closed.
     const more = [...this.openHours.keys()].some((h) => h < this.closedBefore);
@@ -144,8 +156,10 @@ export class MemoryStore implements UsageStore {
             meteringRecordId: s.meteringRecordId,
             acceptedAt: s.at,
           });
-          if (this.audit.length > this.auditCapacity)
+          // Trim in bulk: dropping one entry per accepted record would shift the whole log every time.
+          if (this.audit.length >= 2 * this.auditCapacity) {
             this.audit.splice(0, this.audit.length - this.auditCapacity);
+          }
           break;
         case 'retry':
           state.state = 'waiting';
@@ -197,7 +211,8 @@ export class MemoryStore implements UsageStore {
   }
 
   async auditLog(limit: number): Promise<AuditEntry[]> {
-    return this.audit.slice(-limit);
+    const count = Math.min(limit, this.auditCapacity);
+    return count > 0 ? this.audit.slice(-count) : [];
   }
 
   async stats(): Promise<StoreStats> {

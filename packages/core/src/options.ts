@@ -57,7 +57,7 @@ export interface MeteringOptions {
   onMaxLiveKeys?: 'checkpoint' | 'reject';
   /** Bound on `shutdown()`. @default 30000 */
   shutdownTimeoutMillis?: number;
-  /** Entries sealed or drained per slice before yielding to the event loop. @default 5000 */
+  /** Entries sealed or drained per slice before yielding to the event loop (a slice takes a few ms). @default 1000 */
   sliceSize?: number;
   /** `internal`: the engine runs its own timers. `external`: a scheduler (Nest's) calls `tick()`. @default 'internal' */
   scheduling?: 'internal' | 'external';
@@ -329,7 +329,7 @@ export function parseOptions(input: MeteringOptions): ResolvedMeteringOptions {
     maxLiveKeys: integer('maxLiveKeys', o.maxLiveKeys ?? 1_000_000, 1),
     onMaxLiveKeys: oneOf('onMaxLiveKeys', o.onMaxLiveKeys ?? 'checkpoint', ['checkpoint', 'reject'] as const),
     shutdownTimeoutMillis: integer('shutdownTimeoutMillis', o.shutdownTimeoutMillis ?? 30_000, 0),
-    sliceSize: integer('sliceSize', o.sliceSize ?? 5_000, 1),
+    sliceSize: integer('sliceSize', o.sliceSize ?? 1_000, 1),
     scheduling: oneOf('scheduling', o.scheduling ?? 'internal', ['internal', 'external'] as const),
     clock,
     timers,

@@ -6,6 +6,12 @@ import type { UsageDelta } from './store.js';
 import { keyIdOf } from './usage-key.js';
 
 const INITIAL_SLOTS = 64;
+/**
+ * A key stays live (its next request pays no new-key cost) until it has been idle for this many checkpoints in a row
+ * (a minute at the default 1 s), or until the hour rolls. Evicting after one idle checkpoint made customers who call
+ * every few seconds pay the new-key path (validation, Map insert) on almost every request.
+ */
+const IDLE_CHECKPOINTS_BEFORE_EVICTION = 60;
 
 /**
  * Counters of one dimension in one generation. A key lives in a slot: `index` maps the customer's primary id (license
@@ -19,6 +25,8 @@ class DimensionCounters {
   refs: (CustomerRef | undefined)[] = [];
   productCodes: string[] = [];
   counts = new Float64Array(INITIAL_SLOTS);
+  /** Checkpoints in a row that found the slot's count at zero. */
+  idleCheckpoints = new Uint8Array(INITIAL_SLOTS);
   readonly free: number[] = [];
   highWater = 0;
 
@@ -32,11 +40,15 @@ class DimensionCounters {
         const grown = new Float64Array(this.counts.length * 2);
         grown.set(this.counts);
         this.counts = grown;
+        const grownIdle = new Uint8Array(grown.length);
+        grownIdle.set(this.idleCheckpoints);
+        this.idleCheckpoints = grownIdle;
       }
     }
     this.refs[slot] = customer;
     this.productCodes[slot] = productCode;
     this.counts[slot] = 0;
+    this.idleCheckpoints[slot] = 0;
     return slot;
   }
 
@@ -170,7 +182,8 @@ export class Tally {
 
   /**
    * Moves counts out, in slices of at most `sliceSize` keys, calling `emit` with each slice's deltas (synchronously,
-   * so a slice is read and zeroed atomically with respect to `record()`). Keys idle since the last drain are evicted.
+   * so a slice is read and zeroed atomically with respect to `record()`). Keys idle for a minute of checkpoints are
+   * evicted.
    * `yieldBetween` runs between slices so a million keys never block the event loop in one go.
    */
   async drain(
@@ -209,7 +222,11 @@ export class Tally {
           if (quantity > 0) {
             slice.push({ keyId: counters.keyIdOf(slot), hourStart, quantity });
             counters.counts[slot] = 0;
-          } else if (evictIdle) {
+            counters.idleCheckpoints[slot] = 0;
+          } else if (
+            evictIdle &&
+            ++(counters.idleCheckpoints[slot] as number) >= IDLE_CHECKPOINTS_BEFORE_EVICTION
+          ) {
             indexMap.delete(id);
             counters.release(slot);
             generation.liveKeys -= 1;

@@ -49,7 +49,7 @@ describe('parseOptions', () => {
       maxLiveKeys: 1_000_000,
       onMaxLiveKeys: 'checkpoint',
       shutdownTimeoutMillis: 30_000,
-      sliceSize: 5_000,
+      sliceSize: 1_000,
       scheduling: 'internal',
     });
     expect(o.clock).toBe(systemClock);
