@@ -8,7 +8,7 @@ import { keyIdOf } from './usage-key.js';
 const INITIAL_SLOTS = 64;
 /**
  * A key stays live (its next request pays no new-key cost) until it has been idle for this many checkpoints in a row
- * (a minute at the default 1 s), or until the hour rolls. Evicting after one idle checkpoint made customers who call
+ * (a minute at the default 1 s), or until the hour rolls; near `maxLiveKeys`, after one. Evicting after one idle checkpoint made customers who call
  * every few seconds pay the new-key path (validation, Map insert) on almost every request.
  */
 const IDLE_CHECKPOINTS_BEFORE_EVICTION = 60;
@@ -213,6 +213,9 @@ export class Tally {
     yieldBetween: () => Promise<void>,
   ): Promise<void> {
     const hourStart = generation.hourStart;
+    // Near the bound, idle keys make room at once instead of after a minute.
+    const evictAfter =
+      generation.liveKeys >= this.settings.maxLiveKeys * 0.9 ? 1 : IDLE_CHECKPOINTS_BEFORE_EVICTION;
     let slice: UsageDelta[] = [];
     let visited = 0;
     for (const counters of [...generation.dims.values()]) {
@@ -223,10 +226,7 @@ export class Tally {
             slice.push({ keyId: counters.keyIdOf(slot), hourStart, quantity });
             counters.counts[slot] = 0;
             counters.idleCheckpoints[slot] = 0;
-          } else if (
-            evictIdle &&
-            ++(counters.idleCheckpoints[slot] as number) >= IDLE_CHECKPOINTS_BEFORE_EVICTION
-          ) {
+          } else if (evictIdle && ++(counters.idleCheckpoints[slot] as number) >= evictAfter) {
             indexMap.delete(id);
             counters.release(slot);
             generation.liveKeys -= 1;
