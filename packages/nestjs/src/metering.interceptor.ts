@@ -16,7 +16,7 @@ import { METERING_ADAPTER_OPTIONS } from './metering.constants.js';
 import { messages } from './metering.messages.js';
 import { MeteringService } from './metering.service.js';
 import type { ResolvedAdapterOptions } from './metering-module-options.interface.js';
-import { type FinishWatcher, isWatched, type RawResponse, watchFinish } from './response-finish.js';
+import { type FinishWatcher, isWatched, rawResponseOf, watchFinish } from './response-finish.js';
 
 /** A route handler, as Nest hands it over. */
 type Handler = ReturnType<ExecutionContext['getHandler']>;
@@ -90,8 +90,7 @@ export class MeteringInterceptor implements NestInterceptor {
     if (context.getType() !== 'http') return next.handle();
     const route = this.routeOf(context);
     if (route === null || this.shouldSkip(context)) return next.handle();
-    const response = context.getArgByIndex<{ raw?: RawResponse } & RawResponse>(1);
-    const raw = response.raw ?? response;
+    const raw = rawResponseOf(context.getArgByIndex(1));
     // Another MeteringInterceptor (global + route, or controller + handler) already meters this response.
     if (isWatched(raw)) return next.handle();
 

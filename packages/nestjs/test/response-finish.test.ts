@@ -2,7 +2,13 @@ import { EventEmitter } from 'node:events';
 import { createServer, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { holdFinishChannel, isWatched, type RawResponse, watchFinish } from '../src/response-finish.js';
+import {
+  holdFinishChannel,
+  isWatched,
+  type RawResponse,
+  rawResponseOf,
+  watchFinish,
+} from '../src/response-finish.js';
 
 /** A server whose handler watches each response, then answers with the status of the `x-status` header. */
 async function startServer(
@@ -96,5 +102,21 @@ describe('watchFinish()', () => {
     // Assess: still told through the channel
     expect(told).toEqual([200]);
     expect(listeners).toEqual([0]);
+  });
+
+  it('finds the raw response behind a Fastify reply and takes an Express response as it is, in any order', () => {
+    class ExpressResponse extends EventEmitter {
+      statusCode = 200;
+    }
+    class FastifyReply {
+      constructor(readonly raw: RawResponse) {}
+    }
+    const express = [new ExpressResponse(), new ExpressResponse()] as unknown as RawResponse[];
+    const inner = new ExpressResponse() as unknown as RawResponse;
+    const reply = new FastifyReply(inner) as unknown as RawResponse;
+    expect(rawResponseOf(express[0] as RawResponse)).toBe(express[0]);
+    expect(rawResponseOf(reply)).toBe(inner);
+    expect(rawResponseOf(express[1] as RawResponse)).toBe(express[1]);
+    expect(rawResponseOf(reply)).toBe(inner);
   });
 });
