@@ -19,7 +19,7 @@ const gc = globalThis.gc;
 const QUICK = process.env.BENCH_QUICK === '1';
 const TIMING_KEYS = QUICK ? [10_000, 100_000] : [10_000, 1_000_000];
 const MEMORY_KEYS = QUICK ? [100_000] : [100_000, 1_000_000];
-const STALL_KEYS = QUICK ? 100_000 : 1_000_000;
+const STALL_KEYS = Number(process.env.BENCH_STALL_KEYS ?? (QUICK ? 100_000 : 1_000_000));
 const CALLS = QUICK ? 2_000_000 : 10_000_000;
 const ROUNDS = 5;
 const PRODUCT = 'prod-abc123';
@@ -227,8 +227,6 @@ async function main() {
   for (const [name, make] of Object.entries(contenders)) {
     memory[name] = MEMORY_KEYS.map((keys) => bytesPerKey(make, customers, keys));
   }
-  gc();
-  const stall = await flushStall(customers, STALL_KEYS);
 
   const k = (n) => (n >= 1_000_000 ? `${n / 1_000_000} M` : `${n / 1_000} k`);
   const baseline = 'naive Map';
@@ -245,6 +243,8 @@ async function main() {
     ];
     console.log(`| ${name} | ${cells.join(' | ')} |`);
   }
+  gc();
+  const stall = await flushStall(customers, STALL_KEYS);
   console.log(`\n| flush of ${k(STALL_KEYS)} keys (memory store, in-memory sink) | value |`);
   console.log('|---|---:|');
   console.log(
