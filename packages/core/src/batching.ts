@@ -10,18 +10,28 @@ export interface BatchLimits {
 }
 
 /**
- * Groups records into calls: one product per call (the service's rule), at most `maxRecords` records and fewer than
- * `maxBytes` bytes each, keeping the input's order (oldest first) within each product.
+ * What may share one call: one product (the service's rule), and one kind of customer id, because a legacy call sends
+ * `ProductCode` at request level while a Concurrent Agreements call must not send it at all. Grouping here, rather than
+ * splitting inside the sink, keeps one call per rate-limit slot.
+ */
+function callGroupOf(record: UsageRecord): string {
+  return `${record.key.licenseArn === undefined ? 'C' : 'L'}:${record.key.productCode}`;
+}
+
+/**
+ * Groups records into calls: one product and one kind of customer id per call, at most `maxRecords` records and fewer
+ * than `maxBytes` bytes each, keeping the input's order (oldest first) within each group.
  */
 export function planBatches(records: readonly UsageRecord[], limits: BatchLimits): UsageRecord[][] {
-  const byProduct = new Map<string, UsageRecord[]>();
+  const groups = new Map<string, UsageRecord[]>();
   for (const record of records) {
-    const group = byProduct.get(record.key.productCode);
-    if (group === undefined) byProduct.set(record.key.productCode, [record]);
+    const key = callGroupOf(record);
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, [record]);
     else group.push(record);
   }
   const batches: UsageRecord[][] = [];
-  for (const group of byProduct.values()) {
+  for (const group of groups.values()) {
     let batch: UsageRecord[] = [];
     let bytes = limits.overheadBytes;
     for (const record of group) {

@@ -1,6 +1,6 @@
 import { backoffMillis } from './backoff.js';
 import { planBatches } from './batching.js';
-import { sleep } from './clock.js';
+import { sleep, yieldToEventLoop } from './clock.js';
 import type { MeteringEventEmitter } from './events.js';
 import { monthEndCutoff } from './hours.js';
 import type { ResolvedMeteringOptions } from './options.js';
@@ -87,6 +87,9 @@ export class Dispatcher {
         (async () => {
           for (let batch = batches.shift(); batch !== undefined; batch = batches.shift()) {
             await this.sendBatch(batch, counts);
+            // A sink that answers without real I/O (a test double, a local queue) would otherwise run a whole pass
+            // as one chain of microtasks, with no turn for requests.
+            await yieldToEventLoop();
           }
         })(),
       );

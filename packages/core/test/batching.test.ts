@@ -31,6 +31,24 @@ describe('planBatches', () => {
     expect(batches.map((b) => b.length)).toEqual([1, 1]);
   });
 
+  it('never puts legacy and Concurrent Agreements customers of one product in the same call', () => {
+    const license = sealRecord(
+      keyIdOf({
+        productCode: 'p1',
+        dimension: 'api_calls',
+        awsAccountId: '111122223333',
+        licenseArn: 'arn:aws:license-manager::111122223333:license:l-0123456789abcdef',
+      }),
+      H0,
+      1,
+    );
+    const batches = planBatches([rec('p1', 'a'), license, rec('p1', 'b')], { ...limits, maxRecords: 25 });
+    expect(batches.map((b) => b.map((r) => r.key.customerIdentifier ?? r.key.awsAccountId))).toEqual([
+      ['a', 'b'],
+      ['111122223333'],
+    ]);
+  });
+
   it('plans nothing for no records', () => {
     expect(planBatches([], limits)).toEqual([]);
   });

@@ -5,6 +5,7 @@ import {
   BulkyRecordSink,
   billed,
   bob,
+  carol,
   HangingSink,
   PRODUCT,
   setup,
@@ -125,15 +126,15 @@ describe('dispatcher: retries', () => {
     ctx.sink.enqueue(fault, fault);
     await ctx.engine.start();
     ctx.engine.record(alice, 'api_calls', 3);
-    ctx.engine.record(bob, 'api_calls', 4);
+    ctx.engine.record(carol, 'api_calls', 4);
     await ctx.clock.advance(TO_SEAL + 60_000);
     const sent = ctx.sink.calls.map((c) => c.records.map(identity));
     expect(sent).toHaveLength(3);
     expect(sent[1]).toEqual(sent[0]);
     expect(sent[2]).toEqual(sent[0]);
     expect(billed(ctx.sink)).toEqual([
-      ['111122223333', H10, 4],
       ['cust-alice', H10, 3],
+      ['cust-carol', H10, 4],
     ]);
     await ctx.engine.shutdown();
   });
@@ -189,7 +190,7 @@ describe('dispatcher: retries', () => {
     ctx.sink.enqueue({ kind: 'unprocessed', indexes: [1] });
     await ctx.engine.start();
     ctx.engine.record(alice, 'api_calls', 3);
-    ctx.engine.record(bob, 'api_calls', 4);
+    ctx.engine.record(carol, 'api_calls', 4);
     await ctx.clock.advance(TO_SEAL + 60_000);
     const [first, second] = ctx.sink.calls.map((c) => c.records.map(identity));
     expect(second).toEqual([first?.[1]]);
@@ -291,10 +292,10 @@ describe('dispatcher: rejections', () => {
     ctx.engine.events.on('record.dead-lettered', (e) => dead.push(e.reason));
     await ctx.engine.start();
     ctx.engine.record(alice, 'api_calls', 2);
-    ctx.engine.record(bob, 'api_calls', 5);
+    ctx.engine.record(carol, 'api_calls', 5);
     await ctx.clock.advance(TO_SEAL + 60_000);
     expect(dead).toEqual(['customer-not-subscribed']);
-    expect(billed(ctx.sink)).toEqual([['111122223333', H10, 5]]);
+    expect(billed(ctx.sink)).toEqual([['cust-carol', H10, 5]]);
     expect(ctx.sink.calls).toHaveLength(1);
     await ctx.engine.shutdown();
   });

@@ -3,6 +3,8 @@ import { InMemorySink, type InMemorySinkOptions, ManualClock } from '@meterkit/c
 
 export const PRODUCT = 'prod-abc123';
 export const alice = { customerIdentifier: 'cust-alice', productCode: PRODUCT } as const;
+/** A second legacy customer: legacy and Concurrent Agreements customers never share a call. */
+export const carol = { customerIdentifier: 'cust-carol', productCode: PRODUCT } as const;
 export const bob = {
   awsAccountId: '111122223333',
   licenseArn: 'arn:aws:license-manager::111122223333:license:l-bob0000000000001',
