@@ -15,7 +15,7 @@ interface ResponseFinishMessage {
 /** The raw Node response (Express: the response itself; Fastify: `reply.raw`). */
 export interface RawResponse {
   readonly statusCode: number;
-  readonly socket?: { readonly server?: unknown } | null;
+  readonly socket?: object | null;
   on(event: 'finish', listener: (this: RawResponse) => void): unknown;
 }
 
@@ -42,7 +42,9 @@ function finishListener(this: RawResponse): void {
  * An injected test response (Fastify's `inject()`) or a serverless adapter's response has no server socket.
  */
 function announcedOnChannel(raw: RawResponse): boolean {
-  return holders > 0 && raw instanceof ServerResponse && raw.socket?.server instanceof NetServer;
+  // `server` is set by Node's HTTP server on the sockets it accepts; it is not part of the Socket type.
+  const socket = raw instanceof ServerResponse ? (raw.socket as { server?: unknown } | null) : null;
+  return holders > 0 && socket?.server instanceof NetServer;
 }
 
 /** The prototype of responses that are their own raw response (Express's), once one has been seen. */
