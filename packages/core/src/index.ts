@@ -22,6 +22,7 @@ export {
 export { formatHour, HOUR_MILLIS, hourStartOf, monthEndCutoff } from './hours.js';
 export { consoleLogger, type MeteringLogger, silentLogger } from './logger.js';
 export { MemoryStore, type MemoryStoreOptions } from './memory-store.js';
+export { describeValue, withErrorCode } from './messages.js';
 export {
   assertDimension,
   type MeteringOptions,

@@ -2,11 +2,19 @@ import type { MeteringErrorCode } from './errors.js';
 
 const DOCS = 'https://github.com/meterkit/meterkit/blob/main/packages/core/README.md#error-codes';
 
-function withDocs(code: MeteringErrorCode, text: string): string {
-  return `${text} (${code}, see ${DOCS})`;
+/**
+ * Appends the error code and where it is documented. Adapters pass their own README's anchor.
+ * @internal Shared by the adapters' message texts.
+ */
+export function withErrorCode(code: MeteringErrorCode, text: string, docsUrl: string = DOCS): string {
+  return `${text} (${code}, see ${docsUrl})`;
 }
 
-function show(value: unknown): string {
+/**
+ * A bad value as a message shows it: JSON, long strings cut short, functions named as such.
+ * @internal Shared by the adapters' message texts.
+ */
+export function describeValue(value: unknown): string {
   if (typeof value === 'string')
     return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
   if (typeof value === 'function') return 'a function';
@@ -16,6 +24,9 @@ function show(value: unknown): string {
     return String(value);
   }
 }
+
+const withDocs = (code: MeteringErrorCode, text: string) => withErrorCode(code, text);
+const show = describeValue;
 
 export const messages = {
   invalidOption: (field: string, value: unknown, rule: string) =>

@@ -1,21 +1,12 @@
-import type { MeteringErrorCode } from '@meterkit/core';
+import { describeValue, type MeteringErrorCode, withErrorCode } from '@meterkit/core';
 
 const DOCS = 'https://github.com/meterkit/meterkit/blob/main/packages/express/README.md#errors';
 
 function withDocs(code: MeteringErrorCode, text: string): string {
-  return `${text} (${code}, see ${DOCS})`;
+  return withErrorCode(code, text, DOCS);
 }
 
-function show(value: unknown): string {
-  if (typeof value === 'string')
-    return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
-  if (typeof value === 'function') return 'a function';
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
-}
+const show = describeValue;
 
 /** Message texts of the Express adapter: each names the option, the bad value and the fix. */
 export const messages = {

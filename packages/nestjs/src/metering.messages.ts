@@ -1,19 +1,12 @@
-import type { MeteringErrorCode } from '@meterkit/core';
+import { describeValue, type MeteringErrorCode, withErrorCode } from '@meterkit/core';
 
 const DOCS = 'https://github.com/meterkit/meterkit/blob/main/packages/nestjs/README.md';
 
 function withDocs(code: MeteringErrorCode, text: string): string {
-  return `${text} (${code}, see ${DOCS})`;
+  return withErrorCode(code, text, DOCS);
 }
 
-function show(value: unknown): string {
-  if (typeof value === 'function') return 'a function';
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
-}
+const show = describeValue;
 
 /** @internal Message text of the adapter's errors and log lines; each says how to fix the problem. */
 export const messages = {
