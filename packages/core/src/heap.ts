@@ -13,33 +13,38 @@ export class MinHeap<T> {
 
   push(item: T): void {
     const items = this.items;
+    // Move parents down into the hole and write the item once: no swap allocates or writes twice.
+    let i = items.length;
     items.push(item);
-    let i = items.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!this.before(items[i] as T, items[parent] as T)) break;
-      [items[i], items[parent]] = [items[parent] as T, items[i] as T];
+      const above = items[parent] as T;
+      if (!this.before(item, above)) break;
+      items[i] = above;
       i = parent;
     }
+    items[i] = item;
   }
 
   pop(): T | undefined {
     const items = this.items;
     const top = items[0];
     const last = items.pop();
-    if (items.length > 0 && last !== undefined) {
-      items[0] = last;
+    const length = items.length;
+    if (length > 0 && last !== undefined) {
       let i = 0;
       for (;;) {
         const left = 2 * i + 1;
+        if (left >= length) break;
         const right = left + 1;
-        let best = i;
-        if (left < items.length && this.before(items[left] as T, items[best] as T)) best = left;
-        if (right < items.length && this.before(items[right] as T, items[best] as T)) best = right;
-        if (best === i) break;
-        [items[i], items[best]] = [items[best] as T, items[i] as T];
-        i = best;
+        let child = left;
+        if (right < length && this.before(items[right] as T, items[left] as T)) child = right;
+        const below = items[child] as T;
+        if (!this.before(below, last)) break;
+        items[i] = below;
+        i = child;
       }
+      items[i] = last;
     }
     return top;
   }

@@ -6,9 +6,18 @@ export function hourStartOf(epochMillis: number): number {
   return epochMillis - (((epochMillis % HOUR_MILLIS) + HOUR_MILLIS) % HOUR_MILLIS);
 }
 
+/**
+ * The last hour formatted. Sealing formats the same hour for every record of it; `toISOString` per record was a fifth
+ * of the cost of sealing one.
+ */
+let lastFormatted = { hourStart: Number.NaN, text: '' };
+
 /** ISO-8601 form of an hour start, for logs and ids: `2026-11-26T06:00Z`. */
 export function formatHour(hourStart: number): string {
-  return `${new Date(hourStart).toISOString().slice(0, 13)}:00Z`;
+  if (hourStart !== lastFormatted.hourStart) {
+    lastFormatted = { hourStart, text: `${new Date(hourStart).toISOString().slice(0, 13)}:00Z` };
+  }
+  return lastFormatted.text;
 }
 
 /**
