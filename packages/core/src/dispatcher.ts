@@ -1,12 +1,13 @@
 import { backoffMillis } from './backoff.js';
 import { planBatches } from './batching.js';
-import { sleep, yieldToEventLoop } from './clock.js';
+import { sleep } from './clock.js';
 import type { MeteringEventEmitter } from './events.js';
 import { monthEndCutoff } from './hours.js';
 import type { ResolvedMeteringOptions } from './options.js';
 import { SlidingWindowLimiter } from './rate-limiter.js';
 import type { ExportResponse, RecordOutcome } from './sink.js';
 import type { DeadLetterReason, OutboxEntry, Settlement } from './store.js';
+import { TurnGate } from './turn-gate.js';
 import type { UsageRecord } from './usage-key.js';
 
 /** What one dispatch pass did. */
@@ -31,6 +32,8 @@ const REQUEST_OVERHEAD_BYTES = 320;
  */
 export class Dispatcher {
   private readonly limiter: SlidingWindowLimiter;
+  /** One batch per event-loop turn, whichever worker sends it. */
+  private readonly turns = new TurnGate();
   private readonly warnedAging = new Set<string>();
   /**
    * Per record id, how many of its attempts this process knows AWS did not commit (throttled, unprocessed, failed).
@@ -85,11 +88,13 @@ export class Dispatcher {
     for (let w = 0; w < Math.min(o.maxConcurrentExports, batches.length); w++) {
       workers.push(
         (async () => {
-          for (let batch = batches.shift(); batch !== undefined; batch = batches.shift()) {
+          // A sink that answers without real I/O (a test double, a local queue) would otherwise run a whole pass
+          // as one chain of microtasks, with no turn for requests in between.
+          for (;;) {
+            await this.turns.next();
+            const batch = batches.shift();
+            if (batch === undefined) break;
             await this.sendBatch(batch, counts);
-            // A sink that answers without real I/O (a test double, a local queue) would otherwise run a whole pass
-            // as one chain of microtasks, with no turn for requests.
-            await yieldToEventLoop();
           }
         })(),
       );
