@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { hash } from 'node:crypto';
 import { formatHour } from './hours.js';
 
@@ -23,6 +24,21 @@ export function keyIdOf(key: UsageKey): string {
     : JSON.stringify(['C', key.productCode, key.customerIdentifier, key.dimension]);
 }
 
+/**
+ * Product codes and dimensions repeat in every record of a product; parsing gives each record its own copy. Sharing one
+ * string per value keeps a million sealed records lighter for the garbage collector. Bounded, for stores that see many.
+ */
+const sharedStrings = new Map<string, string>();
+const SHARED_STRINGS_MAX = 10_000;
+
+function shared(value: string): string {
+  const known = sharedStrings.get(value);
+  if (known !== undefined) return known;
+  if (sharedStrings.size >= SHARED_STRINGS_MAX) sharedStrings.clear();
+  sharedStrings.set(value, value);
+  return value;
+}
+
 /** Inverse of {@link keyIdOf}. */
 export function keyFromId(keyId: string): UsageKey {
   const parts = JSON.parse(keyId) as string[];
@@ -34,10 +50,10 @@ export function keyFromId(keyId: string): UsageKey {
       string,
       string,
     ];
-    return { productCode, awsAccountId, licenseArn, dimension };
+    return { productCode: shared(productCode), awsAccountId, licenseArn, dimension: shared(dimension) };
   }
   const [, productCode, customerIdentifier, dimension] = parts as [string, string, string, string];
-  return { productCode, customerIdentifier, dimension };
+  return { productCode: shared(productCode), customerIdentifier, dimension: shared(dimension) };
 }
 
 /**
@@ -55,11 +71,19 @@ export interface UsageRecord {
   readonly quantity: number;
 }
 
+/**
+ * A copy of an ASCII string as one flat string. An id lives as long as its record; built by concatenation it is a rope
+ * over a slice of the whole digest (about 140 bytes), flat it is about 60.
+ */
+function flat(ascii: string): string {
+  return Buffer.from(ascii, 'latin1').toString('latin1');
+}
+
 /** The record id for a key and hour: readable hour, hashed key (the key holds customer identifiers). */
 export function recordIdOf(keyId: string, hourStart: number): string {
   // One-shot hash: the same digest as createHash().update().digest(), without a Hash object per record.
   const digest = hash('sha256', keyId, 'base64url').slice(0, 22);
-  return `${formatHour(hourStart)}~${digest}`;
+  return flat(`${formatHour(hourStart)}~${digest}`);
 }
 
 export function sealRecord(keyId: string, hourStart: number, quantity: number): UsageRecord {
