@@ -1,4 +1,5 @@
 import { Agent, request } from 'node:http';
+import { seededRandom } from '@meterkit/core/testing';
 
 /** One request the harness made, as it ended. */
 export interface ServedRequest {
@@ -39,18 +40,6 @@ function pickRoute(roll: number): Route {
   return ROUTES[0] as Route;
 }
 
-/** A small deterministic PRNG (mulberry32), so a failing run's traffic can be replayed from its seed. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface Target {
   readonly name: string;
   port: number;
@@ -76,7 +65,7 @@ export class Traffic {
     private readonly customers: number,
     seed: number,
   ) {
-    this.random = seeded(seed);
+    this.random = seededRandom(seed);
   }
 
   /** Sends new requests to `name` on `port`. */

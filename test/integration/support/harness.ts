@@ -11,7 +11,7 @@ import {
   type MeteringOptions,
   silentLogger,
 } from '@meterkit/core';
-import { ManualClock } from '@meterkit/core/testing';
+import { ManualClock, seededRandom } from '@meterkit/core/testing';
 import { type Emulator, type EmulatorOptions, startEmulator } from '@meterkit/emulator';
 import { InFlightSink } from './in-flight-sink.js';
 
@@ -24,18 +24,6 @@ export const CREDENTIALS = { accessKeyId: 'AKIDINTEGRATION', secretAccessKey: 'i
 export const START = Date.UTC(2026, 10, 26, 10);
 /** Simulated time the clock moves per step while no call is on the wire. */
 const STEP_MILLIS = 50;
-
-/** A small seeded PRNG (mulberry32) for the engine's jitter, so runs repeat. */
-export function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 export function licenseCustomer(n: number): CustomerRef {
   const account = String(100_000_000_000 + n);
@@ -74,7 +62,7 @@ export async function startHarness(options: HarnessOptions = {}) {
     timers: clock,
     scheduling: 'external',
     logger: silentLogger,
-    random: seeded(7),
+    random: seededRandom(7),
     retryBaseMillis: 100,
     retryMaxMillis: 2_000,
     failedRetryMillis: 1_000,

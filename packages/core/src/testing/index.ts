@@ -5,4 +5,5 @@ export {
   type SinkFault,
 } from './in-memory-sink.js';
 export { ManualClock, settleMicrotasks } from './manual-clock.js';
+export { seededRandom } from './seeded-random.js';
 export { describeUsageStoreContract, type StoreContractOptions } from './store-contract.js';

@@ -6,10 +6,9 @@ import {
   silentLogger,
   type UsageRecord,
 } from '@meterkit/core';
-import { InMemorySink, ManualClock, type SinkFault } from '@meterkit/core/testing';
+import { InMemorySink, ManualClock, type SinkFault, seededRandom } from '@meterkit/core/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { seededRandom } from './seeded-random.js';
 
 const NUM_RUNS = 1_000;
 const H0 = Date.UTC(2026, 10, 26, 10);

@@ -1,4 +1,7 @@
-/** A small deterministic PRNG (mulberry32) in [0, 1), so a failing property replays with the same jitter. */
+/**
+ * A small deterministic PRNG (mulberry32) returning numbers in [0, 1). Pass it as the engine's `random` so retry jitter
+ * repeats run after run, and a failing test replays from its seed.
+ */
 export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
