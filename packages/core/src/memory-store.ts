@@ -244,7 +244,7 @@ export class MemoryStore implements UsageStore {
 
   /** New usage for a closed hour lands in the earliest open one. */
   private addOpen(keyId: string, hourStart: number, quantity: number): void {
-    this.addToHour(keyId, hourStart < this.closedBefore ? this.closedBefore : hourStart, quantity);
+    this.addToHour(keyId, Math.max(hourStart, this.closedBefore), quantity);
   }
 
   private addToHour(keyId: string, hourStart: number, quantity: number): void {
