@@ -48,6 +48,7 @@ export type {
 export { Tally, type TallySettings } from './tally.js';
 export {
   keyFromId,
+  keyIdFor,
   keyIdOf,
   MAX_RECORD_QUANTITY,
   recordIdOf,

@@ -3,7 +3,7 @@ import type { MeteringEventEmitter, UsageRejectionReason } from './events.js';
 import { hourStartOf } from './hours.js';
 import { checkRule } from './service-rules.js';
 import type { UsageDelta } from './store.js';
-import { keyIdOf } from './usage-key.js';
+import { keyIdFor } from './usage-key.js';
 
 const INITIAL_SLOTS = 64;
 /**
@@ -58,16 +58,7 @@ class DimensionCounters {
   }
 
   keyIdOf(slot: number): string {
-    const ref = this.refs[slot] as CustomerRef;
-    const productCode = this.productCodes[slot] as string;
-    return ref.licenseArn !== undefined
-      ? keyIdOf({
-          productCode,
-          dimension: this.dimension,
-          awsAccountId: ref.awsAccountId,
-          licenseArn: ref.licenseArn,
-        })
-      : keyIdOf({ productCode, dimension: this.dimension, customerIdentifier: ref.customerIdentifier });
+    return keyIdFor(this.refs[slot] as CustomerRef, this.dimension, this.productCodes[slot] as string);
   }
 }
 
@@ -353,15 +344,7 @@ export class Tally {
     const problem = this.checkCustomer(customer);
     if (problem !== undefined) return this.reject('invalid-customer', dimension, quantity, problem);
     const productCode = (customer.productCode ?? this.settings.productCode) as string;
-    const keyId =
-      customer.licenseArn !== undefined
-        ? keyIdOf({
-            productCode,
-            dimension,
-            awsAccountId: customer.awsAccountId,
-            licenseArn: customer.licenseArn,
-          })
-        : keyIdOf({ productCode, dimension, customerIdentifier: customer.customerIdentifier });
+    const keyId = keyIdFor(customer, dimension, productCode);
     // Nothing to bill: keep it out of the store, or the hour would seal an empty record for this key.
     if (quantity === 0) return true;
     const mapKey = `${hourStart}\n${keyId}`;

@@ -1,5 +1,6 @@
 import { Buffer } from 'node:buffer';
 import { hash } from 'node:crypto';
+import type { CustomerRef } from './customer.js';
 import { formatHour } from './hours.js';
 
 /**
@@ -19,9 +20,14 @@ export interface UsageKey {
  * character, so the form is a JSON array rather than a joined string.
  */
 export function keyIdOf(key: UsageKey): string {
-  return key.licenseArn !== undefined
-    ? JSON.stringify(['L', key.productCode, key.awsAccountId, key.licenseArn, key.dimension])
-    : JSON.stringify(['C', key.productCode, key.customerIdentifier, key.dimension]);
+  return keyIdFor(key as CustomerRef, key.dimension, key.productCode);
+}
+
+/** The key id of `customer`'s usage of `dimension` under `productCode` (see {@link keyIdOf}). */
+export function keyIdFor(customer: CustomerRef, dimension: string, productCode: string): string {
+  return customer.licenseArn !== undefined
+    ? JSON.stringify(['L', productCode, customer.awsAccountId, customer.licenseArn, dimension])
+    : JSON.stringify(['C', productCode, customer.customerIdentifier, dimension]);
 }
 
 /**

@@ -2,7 +2,7 @@ import {
   type CustomerRef,
   createMeteringEngine,
   HOUR_MILLIS,
-  keyIdOf,
+  keyIdFor,
   silentLogger,
   type UsageRecord,
 } from '@meterkit/core';
@@ -32,15 +32,7 @@ const CUSTOMERS: readonly CustomerRef[] = [
 ];
 
 function keyOf(customer: CustomerRef, dimension: string): string {
-  const productCode = customer.productCode as string;
-  return customer.licenseArn !== undefined
-    ? keyIdOf({
-        productCode,
-        dimension,
-        awsAccountId: customer.awsAccountId,
-        licenseArn: customer.licenseArn,
-      })
-    : keyIdOf({ productCode, dimension, customerIdentifier: customer.customerIdentifier });
+  return keyIdFor(customer, dimension, customer.productCode as string);
 }
 
 const usageArb = fc.record({

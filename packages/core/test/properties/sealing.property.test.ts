@@ -1,7 +1,7 @@
 import {
   type CustomerRef,
   HOUR_MILLIS,
-  keyIdOf,
+  keyIdFor,
   MAX_RECORD_QUANTITY,
   MemoryStore,
   MeteringEventEmitter,
@@ -56,15 +56,7 @@ const opArb = fc.oneof(
 );
 
 function keyOf(customer: CustomerRef, dimension: string): string {
-  const productCode = customer.productCode as string;
-  return customer.licenseArn !== undefined
-    ? keyIdOf({
-        productCode,
-        dimension,
-        awsAccountId: customer.awsAccountId,
-        licenseArn: customer.licenseArn,
-      })
-    : keyIdOf({ productCode, dimension, customerIdentifier: customer.customerIdentifier });
+  return keyIdFor(customer, dimension, customer.productCode as string);
 }
 
 describe('tally and store maths', () => {
