@@ -29,6 +29,7 @@ export {
   meteringOptionKeys,
   parseOptions,
   type ResolvedMeteringOptions,
+  splitAdapterOptions,
 } from './options.js';
 export { SlidingWindowLimiter } from './rate-limiter.js';
 export { checkRule, type RuleName, serviceRules } from './service-rules.js';

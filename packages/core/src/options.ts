@@ -133,6 +133,31 @@ export const meteringOptionKeys: readonly (keyof MeteringOptions)[] = Object.key
   optionKeys,
 ) as (keyof MeteringOptions)[];
 
+/**
+ * Splits an adapter's options into its own (the keys of `adapterKeys`) and the engine's (`meteringOptionKeys`),
+ * leaving out undefined values. Any other key throws `ERR_METERING_UNKNOWN_OPTION`, with the message the adapter
+ * words (it names the adapter's docs).
+ * @throws {MeteringConfigurationError}
+ */
+export function splitAdapterOptions(
+  input: object,
+  adapterKeys: object,
+  unknownMessage: (key: string, known: readonly string[]) => string,
+): { adapter: Record<string, unknown>; engine: Record<string, unknown> } {
+  const adapter: Record<string, unknown> = {};
+  const engine: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(input)) {
+    if (value === undefined) continue;
+    if (key in adapterKeys) adapter[key] = value;
+    else if (key in optionKeys) engine[key] = value;
+    else {
+      const known = [...Object.keys(adapterKeys), ...meteringOptionKeys];
+      throw new MeteringConfigurationError('ERR_METERING_UNKNOWN_OPTION', key, unknownMessage(key, known));
+    }
+  }
+  return { adapter, engine };
+}
+
 function fail(field: string, value: unknown, rule: string): never {
   throw new MeteringConfigurationError(
     'ERR_METERING_INVALID_OPTION',

@@ -2,7 +2,7 @@ import {
   type CustomerRef,
   MeteringConfigurationError,
   type MeteringOptions,
-  meteringOptionKeys,
+  splitAdapterOptions,
   type UsageSink,
 } from '@meterkit/core';
 import type { Request } from 'express';
@@ -71,7 +71,6 @@ const adapterKeys: KeysEnum<ExpressAdapterOptions> = {
   onMissingCustomer: true,
   autoStart: true,
 };
-const engineKeys = new Set<string>(meteringOptionKeys);
 
 /** 2xx and 3xx: the customer was served. */
 export const isSuccessStatus: SuccessPredicate = (status) => status >= 200 && status < 400;
@@ -94,20 +93,7 @@ export function splitOptions(input: ExpressMeteringOptions): {
   engine: Omit<MeteringOptions, 'sink'> & { sink?: UsageSink };
 } {
   if (input === null || typeof input !== 'object') fail('options', input, 'an object');
-  const adapter: Record<string, unknown> = {};
-  const engine: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(input)) {
-    if (value === undefined) continue;
-    if (key in adapterKeys) adapter[key] = value;
-    else if (engineKeys.has(key)) engine[key] = value;
-    else {
-      throw new MeteringConfigurationError(
-        'ERR_METERING_UNKNOWN_OPTION',
-        key,
-        messages.unknownOption(key, [...Object.keys(adapterKeys), ...meteringOptionKeys]),
-      );
-    }
-  }
+  const { adapter, engine } = splitAdapterOptions(input, adapterKeys, messages.unknownOption);
   const a = adapter as Partial<ExpressAdapterOptions>;
   if (a.customer === undefined) {
     throw new MeteringConfigurationError(

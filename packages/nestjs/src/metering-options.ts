@@ -4,7 +4,7 @@ import {
   type MeteringEngine,
   type MeteringLogger,
   type MeteringOptions,
-  meteringOptionKeys,
+  splitAdapterOptions,
   type UsageSink,
 } from '@meterkit/core';
 import { messages } from './metering.messages.js';
@@ -43,20 +43,7 @@ function split(options: MeteringModuleOptions): {
   adapter: MeteringAdapterOptions;
 } {
   if (options === null || typeof options !== 'object') fail('options', options, 'an object');
-  const engineKeys = new Set<string>(meteringOptionKeys);
-  const engine: Record<string, unknown> = {};
-  const adapter: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(options)) {
-    if (key in adapterOptionKeys) adapter[key] = value;
-    else if (engineKeys.has(key)) engine[key] = value;
-    else {
-      throw new MeteringConfigurationError(
-        'ERR_METERING_UNKNOWN_OPTION',
-        key,
-        messages.unknownOption(key, [...Object.keys(adapterOptionKeys), ...meteringOptionKeys]),
-      );
-    }
-  }
+  const { engine, adapter } = splitAdapterOptions(options, adapterOptionKeys, messages.unknownOption);
   return {
     engine: engine as Partial<MeteringOptions>,
     adapter: adapter as unknown as MeteringAdapterOptions,
