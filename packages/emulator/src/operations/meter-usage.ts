@@ -10,6 +10,7 @@ import { floorHour, timestampProblem } from '../time-window.js';
 import { checkAllocations } from '../validation.js';
 import type { MeterUsageRequestWire, MeterUsageResultWire } from '../wire.js';
 import type { OperationContext } from './context.js';
+import { assertEntitledProduct } from './entitlement.js';
 
 /** Handles a validated MeterUsage request. */
 export function meterUsage(input: MeterUsageRequestWire, ctx: OperationContext): MeterUsageResultWire {
@@ -31,18 +32,7 @@ export function meterUsage(input: MeterUsageRequestWire, ctx: OperationContext):
 
   const quantity = input.UsageQuantity ?? 0;
   if (input.UsageAllocations) checkAllocations(quantity, input.UsageAllocations, 'usageAllocations');
-  if (!catalog.acceptsProduct(input.ProductCode)) {
-    throw new ServiceError(
-      'InvalidProductCodeException',
-      `Product code '${input.ProductCode}' does not exist`,
-    );
-  }
-  if (catalog.product(input.ProductCode)?.entitled === false) {
-    throw new ServiceError(
-      'CustomerNotEntitledException',
-      `The caller is not entitled to product ${input.ProductCode}`,
-    );
-  }
+  assertEntitledProduct(catalog, input.ProductCode);
   if (!catalog.acceptsDimension(input.ProductCode, input.UsageDimension)) {
     throw new ServiceError(
       'InvalidUsageDimensionException',

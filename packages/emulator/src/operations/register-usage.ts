@@ -7,6 +7,7 @@ import { ServiceError } from '../errors.js';
 import { toEpochSeconds } from '../protocol.js';
 import type { RegisterUsageRequestWire, RegisterUsageResultWire } from '../wire.js';
 import type { OperationContext } from './context.js';
+import { assertEntitledProduct } from './entitlement.js';
 
 /** Handles a validated RegisterUsage request. */
 export function registerUsage(
@@ -15,18 +16,7 @@ export function registerUsage(
 ): RegisterUsageResultWire {
   const { state, nowMillis } = ctx;
   const { catalog } = state;
-  if (!catalog.acceptsProduct(input.ProductCode)) {
-    throw new ServiceError(
-      'InvalidProductCodeException',
-      `Product code '${input.ProductCode}' does not exist`,
-    );
-  }
-  if (catalog.product(input.ProductCode)?.entitled === false) {
-    throw new ServiceError(
-      'CustomerNotEntitledException',
-      `The caller is not entitled to product ${input.ProductCode}`,
-    );
-  }
+  assertEntitledProduct(catalog, input.ProductCode);
   const current = state.options.publicKeyVersion;
   if (input.PublicKeyVersion > current) {
     throw new ServiceError(
