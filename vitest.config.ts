@@ -18,6 +18,7 @@ export default defineConfig({
   test: {
     include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
     reporters: ['default', './test/support/count-reporter.ts'],
+    setupFiles: ['./test/support/fast-check-seed.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',

@@ -113,6 +113,7 @@ async function compare(ops: readonly Op[], candidate: UsageStore): Promise<void>
   const memory = new MemoryStore();
   const stores = [memory, candidate] as const;
   const claims: [OutboxEntry, OutboxEntry][] = [];
+  const sealedSlots = new Set<string>();
   let now = H0;
   const both = async <T>(
     step: string,
@@ -135,9 +136,18 @@ async function compare(ops: readonly Op[], candidate: UsageStore): Promise<void>
         await both(label, (store) => store.addDeltas(deltas));
         break;
       }
-      case 'seal':
-        await both(label, (store) => store.sealClosedHours(H0 + step.hour * HOUR_MILLIS, step.limit));
+      case 'seal': {
+        const [result] = await both(label, (store) =>
+          store.sealClosedHours(H0 + step.hour * HOUR_MILLIS, step.limit),
+        );
+        // Agreeing is not enough: the memory store itself must never seal a key and hour twice.
+        for (const record of result.sealed) {
+          const slot = `${record.keyId} ${record.hourStart}`;
+          expect(sealedSlots.has(slot), `${label} sealed ${slot} a second time`).toBe(false);
+          sealedSlots.add(slot);
+        }
         break;
+      }
       case 'take': {
         now += step.elapse;
         const taken = await Promise.all(stores.map((store) => store.takeDue(now, step.limit, LEASE)));

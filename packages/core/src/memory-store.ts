@@ -65,8 +65,11 @@ export class MemoryStore implements UsageStore {
   async sealClosedHours(closeBefore: number, limit: number): Promise<SealResult> {
     if (closeBefore > this.closedBefore) this.closedBefore = closeBefore;
     const sealed: UsageRecord[] = [];
-    const hours = [...this.openHours.keys()].filter((h) => h < this.closedBefore).sort((a, b) => a - b);
-    for (const hourStart of hours) {
+    // The earliest closed hour is looked up afresh each time: an overflow carried into the next hour must be sealed
+    // before any later hour, or a later hour could be sealed twice for the same key.
+    for (;;) {
+      const hourStart = this.earliestClosedHour();
+      if (hourStart === undefined) break;
       const entries = this.openHours.get(hourStart) as Map<string, number>;
       // Resume where the last slice stopped: a fresh iterator would walk past every entry already sealed.
       let cursor = this.sealCursors.get(hourStart);
@@ -93,9 +96,16 @@ export class MemoryStore implements UsageStore {
       this.openHours.delete(hourStart);
       this.sealCursors.delete(hourStart);
     }
-    // An overflow carry may have opened an hour that is itself already closed.
-    const more = [...this.openHours.keys()].some((h) => h < this.closedBefore);
-    return { sealed, more };
+    return { sealed, more: false };
+  }
+
+  private earliestClosedHour(): number | undefined {
+    let earliest: number | undefined;
+    for (const hourStart of this.openHours.keys()) {
+      if (hourStart >= this.closedBefore) continue;
+      if (earliest === undefined || hourStart < earliest) earliest = hourStart;
+    }
+    return earliest;
   }
 
   async takeDue(now: number, limit: number, leaseMillis: number): Promise<OutboxEntry[]> {

@@ -83,8 +83,8 @@ function prepare(db: Database.Database) {
       `INSERT INTO meterkit_open (hour, key_id, quantity) VALUES (?, ?, ?)
        ON CONFLICT (hour, key_id) DO UPDATE SET quantity = quantity + excluded.quantity`,
     ),
-    closedHours: db.prepare<[number], { hour: number }>(
-      'SELECT DISTINCT hour FROM meterkit_open WHERE hour < ? ORDER BY hour',
+    earliestClosedHour: db.prepare<[number], { hour: number }>(
+      'SELECT hour FROM meterkit_open WHERE hour < ? ORDER BY hour LIMIT 1',
     ),
     openRowsOfHour: db.prepare<[number, number], OpenRow>(
       'SELECT rowid, key_id, quantity FROM meterkit_open WHERE hour = ? ORDER BY rowid LIMIT ?',
@@ -205,9 +205,11 @@ export class SqliteStore implements UsageStore {
         this.sql.setClosedBefore.run(closeBefore);
       }
       const sealed: UsageRecord[] = [];
-      // The hours are fixed up front: an overflow that opens a new closed hour is sealed by the next call.
-      const hours = this.sql.closedHours.all(closedBefore).map((row) => row.hour);
-      for (const hour of hours) {
+      // The earliest closed hour is looked up afresh each time: an overflow carried into the next hour must be sealed
+      // before any later hour, or a later hour could be sealed twice for the same key.
+      while (sealed.length < limit) {
+        const hour = this.sql.earliestClosedHour.get(closedBefore)?.hour;
+        if (hour === undefined) break;
         const rows = this.sql.openRowsOfHour.all(hour, limit - sealed.length);
         for (const row of rows) {
           let quantity = row.quantity;
@@ -220,9 +222,6 @@ export class SqliteStore implements UsageStore {
           const record = sealRecord(row.key_id, hour, quantity);
           this.enqueue(record, 0);
           sealed.push(record);
-        }
-        if (sealed.length >= limit) {
-          return { sealed, more: this.sql.anyOpenBefore.get(closedBefore) !== undefined };
         }
       }
       return { sealed, more: this.sql.anyOpenBefore.get(closedBefore) !== undefined };

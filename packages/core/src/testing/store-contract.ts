@@ -13,6 +13,7 @@ export interface StoreContractOptions {
 const H0 = Date.UTC(2026, 10, 26, 10);
 const H1 = H0 + HOUR_MILLIS;
 const H2 = H1 + HOUR_MILLIS;
+const H3 = H2 + HOUR_MILLIS;
 const LEASE = 60_000;
 const keyA = keyIdOf({ productCode: 'prod-1', dimension: 'api_calls', customerIdentifier: 'cust-a' });
 const keyB = keyIdOf({
@@ -39,10 +40,10 @@ export function describeUsageStoreContract(
       opened.push(store);
       return store;
     }
-    async function sealAll(store: UsageStore, closeBefore: number) {
+    async function sealAll(store: UsageStore, closeBefore: number, limit = 1000) {
       const all = [];
       for (;;) {
-        const result = await store.sealClosedHours(closeBefore, 1000);
+        const result = await store.sealClosedHours(closeBefore, limit);
         all.push(...result.sealed);
         if (!result.more) return all;
       }
@@ -89,6 +90,23 @@ export function describeUsageStoreContract(
       const second = await sealAll(store, H2);
       expect(second.map((r) => [r.hourStart, r.quantity])).toEqual([[H1, 7]]);
     });
+
+    for (const limit of [1000, 1]) {
+      it(`seals an overflow carried into a closed hour before any later hour (limit ${limit})`, async () => {
+        const store = await make();
+        // H0 overflows into H1, which overflows again into H2, which already holds usage of its own.
+        await store.addDeltas([
+          { keyId: keyA, hourStart: H0, quantity: 2 * MAX_RECORD_QUANTITY + 1 },
+          { keyId: keyA, hourStart: H2, quantity: 5 },
+        ]);
+        const sealed = await sealAll(store, H3, limit);
+        expect(sealed.map((r) => [r.hourStart, r.quantity])).toEqual([
+          [H0, MAX_RECORD_QUANTITY],
+          [H1, MAX_RECORD_QUANTITY],
+          [H2, 6],
+        ]);
+      });
+    }
 
     it('seals in slices when given a limit', async () => {
       const store = await make();

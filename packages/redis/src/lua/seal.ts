@@ -14,12 +14,14 @@ end
 local limit = tonumber(ARGV[2])
 local out = { 0 }
 local count = 0
--- Fixed up front: an overflow that opens a new closed hour is sealed by the next call.
-local hours = redis.call('ZRANGEBYSCORE', base .. ':hours', '-inf', '(' .. int(cb))
-for _, h in ipairs(hours) do
-  if count >= limit then break end
-  -- Overflow carried into this hour from the previous one must be in its order list before it is read.
+-- The earliest closed hour is looked up afresh each time: an overflow carried into the next hour must be sealed
+-- before any later hour, or a later hour could be sealed twice for the same key.
+while count < limit do
+  -- Overflow carried from the previous hour must be in its order list and the hours index before the lookup.
   flushOpen()
+  local earliest = redis.call('ZRANGEBYSCORE', base .. ':hours', '-inf', '(' .. int(cb), 'LIMIT', 0, 1)
+  if #earliest == 0 then break end
+  local h = earliest[1]
   local hour = tonumber(h)
   local hk = base .. ':oh:' .. h
   local lk = base .. ':ol:' .. h
