@@ -82,7 +82,8 @@ async function ping(url: string): Promise<void> {
   }
 }
 
-function findOnPath(name: string): string | undefined {
+/** The executable `name` on PATH, if any. */
+export function findOnPath(name: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     const candidate = join(dir, name);
     try {
@@ -95,7 +96,8 @@ function findOnPath(name: string): string | undefined {
   return undefined;
 }
 
-function freePort(): Promise<number> {
+/** A loopback port nothing listens on right now. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once('error', reject);
