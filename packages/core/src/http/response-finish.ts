@@ -1,0 +1,161 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { ServerResponse } from 'node:http';
+import { Server as NetServer } from 'node:net';
+
+/** Told once its response has finished, i.e. once the whole response has been handed to the OS. */
+export interface FinishWatcher {
+  finished(statusCode: number): void;
+}
+
+/** A Node HTTP response, or anything that emits `finish` and has a status code (a test double, Fastify's `raw`). */
+export interface RawResponse {
+  readonly statusCode: number;
+  on(event: 'finish', listener: (this: RawResponse) => void): unknown;
+}
+
+/** What Node's HTTP server publishes when one of its responses has finished. */
+interface ResponseFinishMessage {
+  readonly response: RawResponse;
+  readonly socket: object;
+}
+
+/** The response being watched on one connection of Node's server, if any (`response` null: none). */
+interface Connection {
+  response: object | null;
+  watcher: FinishWatcher | undefined;
+}
+
+const RESPONSE_FINISH = 'http.server.response.finish';
+
+/**
+ * Watched responses of Node's HTTP server, by their connection (socket). An HTTP/1 connection serves one response at
+ * a time, so one slot per connection holds the common case, and a request costs a lookup on an object whose identity
+ * hash already exists: keying a WeakMap by each new response costs V8 a runtime call to give it one, which measured
+ * more than the rest of the request's metering.
+ */
+const connections = new WeakMap<object, Connection>();
+/**
+ * Every other watched response: one whose connection is still sending an earlier response (pipelining), one no
+ * Node server made, or any while nobody holds the channel. Entries leave when told, or with their response.
+ */
+const others = new WeakMap<object, FinishWatcher>();
+let holders = 0;
+
+/** The last prototype found to be a `ServerResponse` (Express's per-app response object, or Node's own). */
+let serverResponsePrototype: object | null = null;
+/** The last socket owner found to be a Node `net.Server` (an HTTP or HTTPS server). */
+let lastServer: unknown = null;
+
+/**
+ * The connection of a response that Node's HTTP(S) server made, and so will publish on `http.server.response.finish`;
+ * undefined for any other response (an injected test response, a serverless adapter's) or while nobody holds the
+ * channel. Read from the request's socket, which is there from the start: the response's own socket is still unset
+ * while an earlier response on the same connection is being sent. The last prototype and server that passed are
+ * remembered, because `instanceof` walks prototype chains that are rarely in cache on a busy server.
+ */
+function serverSocketOf(raw: RawResponse): object | undefined {
+  if (holders === 0) return undefined;
+  const prototype: unknown = Object.getPrototypeOf(raw);
+  if (prototype !== serverResponsePrototype) {
+    if (!(raw instanceof ServerResponse)) return undefined;
+    serverResponsePrototype = prototype as object;
+  }
+  const response = raw as ServerResponse;
+  // `server` is set by Node's net server on the sockets it accepts; it is not part of the Socket type.
+  const socket = (response.req?.socket ?? response.socket) as { server?: unknown } | null | undefined;
+  if (socket == null) return undefined;
+  const server = socket.server;
+  if (server !== lastServer) {
+    if (!(server instanceof NetServer)) return undefined;
+    lastServer = server;
+  }
+  return socket;
+}
+
+/** Tells the watcher of a response kept in {@link others} and forgets it, so it is told once. */
+function tellOther(response: RawResponse): void {
+  const watcher = others.get(response);
+  if (watcher === undefined) return;
+  others.delete(response);
+  watcher.finished(response.statusCode);
+}
+
+function responseFinished(message: unknown): void {
+  const { response, socket } = message as ResponseFinishMessage;
+  const connection = connections.get(socket);
+  if (connection !== undefined && connection.response === response) {
+    const watcher = connection.watcher as FinishWatcher;
+    connection.response = null;
+    connection.watcher = undefined;
+    watcher.finished(response.statusCode);
+    return;
+  }
+  // Looking up a response that was never a WeakMap key returns at once: unwatched responses cost next to nothing.
+  tellOther(response);
+}
+
+function finishListener(this: RawResponse): void {
+  tellOther(this);
+}
+
+/** The watcher waiting for `raw` to finish, if any. */
+export function watcherOf(raw: RawResponse): FinishWatcher | undefined {
+  const socket = serverSocketOf(raw);
+  if (socket !== undefined) {
+    const connection = connections.get(socket);
+    if (connection !== undefined && connection.response === raw) return connection.watcher;
+  }
+  return others.get(raw);
+}
+
+/** Whether a watcher waits for `raw` to finish. */
+export function isWatched(raw: RawResponse): boolean {
+  return watcherOf(raw) !== undefined;
+}
+
+/**
+ * Calls `watcher.finished(statusCode)` once `raw` has finished; never for a response aborted before that (the client
+ * went away), and at most once. Replaces the watcher `raw` had, if any: check {@link watcherOf} first.
+ *
+ * Why a diagnostics channel rather than `raw.on('finish')`: Node's server already listens for `finish` on every
+ * response, so a second listener turns the listener slot into an array that is copied again on every emit, and
+ * Express swaps the prototype of each response, which keeps V8 from caching property access on it. Node's server
+ * publishes each finished response once, with its socket. Responses the channel will not announce (no Node server
+ * behind them, or no {@link holdFinishChannel} holder) get a `finish` listener instead.
+ */
+export function watchFinish(raw: RawResponse, watcher: FinishWatcher): void {
+  const socket = serverSocketOf(raw);
+  if (socket !== undefined) {
+    const connection = connections.get(socket);
+    if (connection === undefined) {
+      connections.set(socket, { response: raw, watcher });
+      return;
+    }
+    if (connection.response === null || connection.response === raw) {
+      connection.response = raw;
+      connection.watcher = watcher;
+      return;
+    }
+    // The connection is still sending an earlier response: the channel announces this one later, on its own.
+    others.set(raw, watcher);
+    return;
+  }
+  const watched = others.has(raw);
+  others.set(raw, watcher);
+  if (!watched) raw.on('finish', finishListener);
+}
+
+/**
+ * Subscribes to the server's `response.finish` channel while at least one holder needs it. Returns the release
+ * function (idempotent). Release only once the server has closed: a response watched through the channel and still
+ * running would otherwise never be told.
+ */
+export function holdFinishChannel(): () => void {
+  if (holders++ === 0) subscribe(RESPONSE_FINISH, responseFinished);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    if (--holders === 0) unsubscribe(RESPONSE_FINISH, responseFinished);
+  };
+}
