@@ -19,10 +19,13 @@ interface ResponseFinishMessage {
   readonly socket: object;
 }
 
-/** The response being watched on one connection of Node's server, if any (`response` null: none). */
+/** The responses watched on one connection of Node's server. */
 interface Connection {
+  /** The response being watched (null: none), and its watcher. */
   response: object | null;
   watcher: FinishWatcher | undefined;
+  /** Responses watched while an earlier one was still being sent on this connection (pipelining); rare. */
+  queued: Map<object, FinishWatcher> | undefined;
 }
 
 const RESPONSE_FINISH = 'http.server.response.finish';
@@ -35,8 +38,8 @@ const RESPONSE_FINISH = 'http.server.response.finish';
  */
 const connections = new WeakMap<object, Connection>();
 /**
- * Every other watched response: one whose connection is still sending an earlier response (pipelining), one no
- * Node server made, or any while nobody holds the channel. Entries leave when told, or with their response.
+ * Watched responses the channel will not announce: made by no Node server, or watched while nobody held the channel.
+ * Each has a `finish` listener. Entries leave when told, or with their response.
  */
 const others = new WeakMap<object, FinishWatcher>();
 let holders = 0;
@@ -72,30 +75,33 @@ function serverSocketOf(raw: RawResponse): object | undefined {
   return socket;
 }
 
-/** Tells the watcher of a response kept in {@link others} and forgets it, so it is told once. */
-function tellOther(response: RawResponse): void {
-  const watcher = others.get(response);
-  if (watcher === undefined) return;
-  others.delete(response);
-  watcher.finished(response.statusCode);
-}
-
+/**
+ * Runs for every response of every Node HTTP server in the process, watched or not, so an unwatched one costs one
+ * lookup by its socket. Each watcher is forgotten before it is told: told once.
+ */
 function responseFinished(message: unknown): void {
   const { response, socket } = message as ResponseFinishMessage;
   const connection = connections.get(socket);
-  if (connection !== undefined && connection.response === response) {
+  if (connection === undefined) return;
+  if (connection.response === response) {
     const watcher = connection.watcher as FinishWatcher;
     connection.response = null;
     connection.watcher = undefined;
     watcher.finished(response.statusCode);
     return;
   }
-  // Looking up a response that was never a WeakMap key returns at once: unwatched responses cost next to nothing.
-  tellOther(response);
+  const watcher = connection.queued?.get(response);
+  if (watcher === undefined) return;
+  connection.queued?.delete(response);
+  watcher.finished(response.statusCode);
 }
 
+/** For a response the channel does not announce. */
 function finishListener(this: RawResponse): void {
-  tellOther(this);
+  const watcher = others.get(this);
+  if (watcher === undefined) return;
+  others.delete(this);
+  watcher.finished(this.statusCode);
 }
 
 /** The watcher waiting for `raw` to finish, if any. */
@@ -103,7 +109,8 @@ export function watcherOf(raw: RawResponse): FinishWatcher | undefined {
   const socket = serverSocketOf(raw);
   if (socket !== undefined) {
     const connection = connections.get(socket);
-    if (connection !== undefined && connection.response === raw) return connection.watcher;
+    if (connection === undefined) return undefined;
+    return connection.response === raw ? connection.watcher : connection.queued?.get(raw);
   }
   return others.get(raw);
 }
@@ -128,7 +135,7 @@ export function watchFinish(raw: RawResponse, watcher: FinishWatcher): void {
   if (socket !== undefined) {
     const connection = connections.get(socket);
     if (connection === undefined) {
-      connections.set(socket, { response: raw, watcher });
+      connections.set(socket, { response: raw, watcher, queued: undefined });
       return;
     }
     if (connection.response === null || connection.response === raw) {
@@ -137,7 +144,8 @@ export function watchFinish(raw: RawResponse, watcher: FinishWatcher): void {
       return;
     }
     // The connection is still sending an earlier response: the channel announces this one later, on its own.
-    others.set(raw, watcher);
+    connection.queued ??= new Map();
+    connection.queued.set(raw, watcher);
     return;
   }
   const watched = others.has(raw);
