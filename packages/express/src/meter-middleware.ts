@@ -117,7 +117,7 @@ export function meterMiddleware(context: MeteringContext, plan: MeterPlan): Requ
   const meter = armMeter(context, plan);
   const resolve = context.adapter.customer;
   return function meterkitMeter(req: Request, res: Response, next: NextFunction): void {
-    const earlier = watcherOf(res);
+    const earlier = watcherOf(res, req);
     const resolved = earlier instanceof MeteredRequest ? earlier.resolvedBy(context) : undefined;
     if (resolved !== undefined) {
       admit(meter, req, res, next, resolved.customer, earlier);
@@ -132,7 +132,7 @@ export function meterMiddleware(context: MeteringContext, plan: MeterPlan): Requ
     }
     if (customer != null && typeof (customer as PromiseLike<unknown>).then === 'function') {
       (customer as PromiseLike<CustomerRef | undefined | null>).then(
-        (value) => admit(meter, req, res, next, value, watcherOf(res)),
+        (value) => admit(meter, req, res, next, value, watcherOf(res, req)),
         (error: unknown) => next(error),
       );
       return;
@@ -171,7 +171,7 @@ function admit(
     }
   }
   const billed = customer ?? undefined;
-  if (earlier === undefined) watchFinish(res, new MeteredRequest(req, res, meter, billed));
+  if (earlier === undefined) watchFinish(res, new MeteredRequest(req, res, meter, billed), req);
   else if (earlier instanceof MeteredRequest) earlier.add(meter, billed);
   else watchOnItsOwn(res, new MeteredRequest(req, res, meter, billed));
   if (meter.countsBytes) countBodyBytes(res);

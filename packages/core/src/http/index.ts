@@ -6,6 +6,7 @@ export {
   type FinishWatcher,
   holdFinishChannel,
   isWatched,
+  type RawRequest,
   type RawResponse,
   watcherOf,
   watchFinish,

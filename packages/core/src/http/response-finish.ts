@@ -13,6 +13,11 @@ export interface RawResponse {
   on(event: 'finish', listener: (this: RawResponse) => void): unknown;
 }
 
+/** The request of a response, when the caller has it at hand (an Express middleware does). */
+export interface RawRequest {
+  readonly socket?: object | null;
+}
+
 /** What Node's HTTP server publishes when one of its responses has finished. */
 interface ResponseFinishMessage {
   readonly response: RawResponse;
@@ -56,16 +61,19 @@ let lastServer: unknown = null;
  * while an earlier response on the same connection is being sent. The last prototype and server that passed are
  * remembered, because `instanceof` walks prototype chains that are rarely in cache on a busy server.
  */
-function serverSocketOf(raw: RawResponse): object | undefined {
+function serverSocketOf(raw: RawResponse, request: RawRequest | undefined): object | undefined {
   if (holders === 0) return undefined;
   const prototype: unknown = Object.getPrototypeOf(raw);
   if (prototype !== serverResponsePrototype) {
     if (!(raw instanceof ServerResponse)) return undefined;
     serverResponsePrototype = prototype as object;
   }
-  const response = raw as ServerResponse;
-  // `server` is set by Node's net server on the sockets it accepts; it is not part of the Socket type.
-  const socket = (response.req?.socket ?? response.socket) as { server?: unknown } | null | undefined;
+  // Every read on an Express request or response is slow (their prototype is swapped per request): the request
+  // handed in saves reading `raw.req`.
+  const socket = (request?.socket ?? (raw as ServerResponse).req?.socket ?? (raw as ServerResponse).socket) as
+    | { server?: unknown }
+    | null
+    | undefined;
   if (socket == null) return undefined;
   const server = socket.server;
   if (server !== lastServer) {
@@ -104,9 +112,9 @@ function finishListener(this: RawResponse): void {
   watcher.finished(this.statusCode);
 }
 
-/** The watcher waiting for `raw` to finish, if any. */
-export function watcherOf(raw: RawResponse): FinishWatcher | undefined {
-  const socket = serverSocketOf(raw);
+/** The watcher waiting for `raw` to finish, if any. Pass `request` (the request of `raw`) when you have it. */
+export function watcherOf(raw: RawResponse, request?: RawRequest): FinishWatcher | undefined {
+  const socket = serverSocketOf(raw, request);
   if (socket !== undefined) {
     const connection = connections.get(socket);
     if (connection === undefined) return undefined;
@@ -116,13 +124,14 @@ export function watcherOf(raw: RawResponse): FinishWatcher | undefined {
 }
 
 /** Whether a watcher waits for `raw` to finish. */
-export function isWatched(raw: RawResponse): boolean {
-  return watcherOf(raw) !== undefined;
+export function isWatched(raw: RawResponse, request?: RawRequest): boolean {
+  return watcherOf(raw, request) !== undefined;
 }
 
 /**
  * Calls `watcher.finished(statusCode)` once `raw` has finished; never for a response aborted before that (the client
- * went away), and at most once. Replaces the watcher `raw` had, if any: check {@link watcherOf} first.
+ * went away), and at most once. Replaces the watcher `raw` had, if any: check {@link watcherOf} first. Pass `request`
+ * (the request of `raw`) when you have it.
  *
  * Why a diagnostics channel rather than `raw.on('finish')`: Node's server already listens for `finish` on every
  * response, so a second listener turns the listener slot into an array that is copied again on every emit, and
@@ -130,8 +139,8 @@ export function isWatched(raw: RawResponse): boolean {
  * publishes each finished response once, with its socket. Responses the channel will not announce (no Node server
  * behind them, or no {@link holdFinishChannel} holder) get a `finish` listener instead.
  */
-export function watchFinish(raw: RawResponse, watcher: FinishWatcher): void {
-  const socket = serverSocketOf(raw);
+export function watchFinish(raw: RawResponse, watcher: FinishWatcher, request?: RawRequest): void {
+  const socket = serverSocketOf(raw, request);
   if (socket !== undefined) {
     const connection = connections.get(socket);
     if (connection === undefined) {
