@@ -8,8 +8,8 @@ import { countBodyBytes } from './response-bytes.js';
 
 /**
  * A `meter()` bound to its metering, with what the request path reads copied flat onto it: on a busy server these
- * objects are rarely in cache when a request comes, and each one more to reach is a cache miss (measured, the plan,
- * its entry and the context cost more than the count itself).
+ * objects are rarely in cache when a request comes, and each one more to reach is a cache miss (measured, reaching
+ * the plan, its entry and the context took about as long as the count itself).
  */
 interface ArmedMeter {
   readonly plan: MeterPlan;
@@ -50,8 +50,8 @@ interface ArmedOnRequest {
 }
 
 /**
- * The metering state of one request: one object per metered request, found again through the response (a WeakMap in
- * `@meterkit/core/http`) and told when the response has finished, through Node's `http.server.response.finish`
+ * The metering state of one request: one object per metered request, kept by `@meterkit/core/http` with the
+ * request's connection and told when the response has finished, through Node's `http.server.response.finish`
  * channel rather than a `finish` listener and a closure of its own. A second meter on the same request
  * (router-level plus route-level) adds to it.
  */
