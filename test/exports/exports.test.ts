@@ -13,6 +13,7 @@ const packagesDir = join(root, 'packages');
 const knownExports: Record<string, string> = {
   '@meterkit/core': 'createMeteringEngine',
   '@meterkit/core/testing': 'InMemorySink',
+  '@meterkit/core/http': 'watchFinish',
   '@meterkit/aws-marketplace': 'MarketplaceMeteringSink',
   '@meterkit/emulator': 'startEmulator',
   '@meterkit/express': 'createMetering',

@@ -6,6 +6,7 @@ import {
   type FlushReport,
   type MeteringEngine,
 } from '@meterkit/core';
+import { holdFinishChannel } from '@meterkit/core/http';
 import type { RequestHandler } from 'express';
 import { closeServer } from './close-server.js';
 import { defaultSink } from './default-sink.js';
@@ -83,6 +84,9 @@ export function createMetering(options: ExpressMeteringOptions): ExpressMetering
     sink: engineOptions.sink ?? defaultSink(engineOptions.logger),
   });
   const context = new MeteringContext(engine, adapter);
+  // Metered responses of Node's HTTP server are told finished through its diagnostics channel; released at shutdown,
+  // once the server has closed (the engine counts nothing after that anyway).
+  const releaseFinishChannel = holdFinishChannel();
   let started: Promise<void> | undefined;
   let shuttingDown: Promise<FlushReport> | undefined;
 
@@ -114,7 +118,11 @@ export function createMetering(options: ExpressMeteringOptions): ExpressMetering
         }
       }
       await started?.catch(() => undefined);
-      return engine.shutdown({ timeoutMillis: Math.max(0, total - (o.clock.now() - begun)) });
+      try {
+        return await engine.shutdown({ timeoutMillis: Math.max(0, total - (o.clock.now() - begun)) });
+      } finally {
+        releaseFinishChannel();
+      }
     })();
     return shuttingDown;
   };

@@ -1,13 +1,46 @@
-import type { CustomerRef } from '@meterkit/core';
+import type { CustomerRef, MeteringEngine } from '@meterkit/core';
+import { type FinishWatcher, watcherOf, watchFinish } from '@meterkit/core/http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { MeterEntry, MeterPlan } from './meter-spec.js';
 import type { MeteringContext } from './metering-context.js';
+import { isSuccessStatus, type SuccessPredicate } from './options.js';
 import { countBodyBytes } from './response-bytes.js';
 
-/** A `meter()` bound to its metering. */
+/**
+ * A `meter()` bound to its metering, with what the request path reads copied flat onto it: on a busy server these
+ * objects are rarely in cache when a request comes, and each one more to reach is a cache miss (measured, reaching
+ * the plan, its entry and the context took about as long as the count itself).
+ */
 interface ArmedMeter {
   readonly plan: MeterPlan;
   readonly context: MeteringContext;
+  readonly engine: MeteringEngine;
+  /** `context.rejectsWhenFull`. */
+  readonly checksCapacity: boolean;
+  /** `plan.countsBytes`. */
+  readonly countsBytes: boolean;
+  /**
+   * The common case, counted without walking the plan: the meter's only dimension, when it counts a constant
+   * quantity with no `when()` (else undefined).
+   */
+  readonly onlyDimension: string | undefined;
+  readonly onlyQuantity: number;
+  readonly onlyIsSuccess: SuccessPredicate;
+}
+
+function armMeter(context: MeteringContext, plan: MeterPlan): ArmedMeter {
+  const only = plan.entries.length === 1 ? (plan.entries[0] as MeterEntry) : undefined;
+  const simple = only !== undefined && only.quantityOf === undefined && only.when === undefined;
+  return {
+    plan,
+    context,
+    engine: context.engine,
+    checksCapacity: context.rejectsWhenFull,
+    countsBytes: plan.countsBytes,
+    onlyDimension: simple ? only.dimension : undefined,
+    onlyQuantity: simple ? only.quantity : 0,
+    onlyIsSuccess: simple ? only.isSuccess : isSuccessStatus,
+  };
 }
 
 /** A meter armed on one request, with the customer its metering resolved (undefined: none, policy `skip`). */
@@ -17,32 +50,21 @@ interface ArmedOnRequest {
 }
 
 /**
- * Where a request's metering state lives: `res.locals`, a plain object Express creates per request. Express swaps the
- * prototype of `req` and `res` per request, so V8 cannot cache their shape and every property access on them is slow
- * (measured: adding one property costs more than the rest of the metering); reads and writes on `res.locals` are not.
+ * The metering state of one request: one object per metered request, kept by `@meterkit/core/http` with the
+ * request's connection and told when the response has finished, through Node's `http.server.response.finish`
+ * channel rather than a `finish` listener and a closure of its own. A second meter on the same request
+ * (router-level plus route-level) adds to it.
  */
-const STATE = Symbol('meterkit.request');
-
-type Locals = Record<symbol, MeteredRequest | undefined>;
-
-/**
- * The metering state of one request: one object and one `finish` listener per metered request. A second meter on the
- * same request (router-level plus route-level) adds to it.
- */
-class MeteredRequest implements ArmedOnRequest {
+class MeteredRequest implements ArmedOnRequest, FinishWatcher {
   /** Meters after the first; rare. */
   more: ArmedOnRequest[] | undefined = undefined;
-  /** Runs once the whole response has been handed to the OS; a request aborted before that never gets here. */
-  readonly onFinish: () => void;
 
   constructor(
-    req: Request,
-    res: Response,
+    readonly req: Request,
+    readonly res: Response,
     readonly meter: ArmedMeter,
     readonly customer: CustomerRef | undefined,
-  ) {
-    this.onFinish = () => this.settle(req, res);
-  }
+  ) {}
 
   /** The customer an earlier meter of `context` resolved on this request, if any did. */
   resolvedBy(context: MeteringContext): ArmedOnRequest | undefined {
@@ -56,13 +78,28 @@ class MeteredRequest implements ArmedOnRequest {
     else if (!this.more.some((armed) => armed.meter === meter)) this.more.push({ meter, customer });
   }
 
-  /** Counts what the finished response earned. Never throws: an exception in a `finish` listener would crash. */
-  private settle(req: Request, res: Response): void {
-    const status = res.statusCode;
+  /**
+   * Counts what the finished response earned; a request aborted before that never gets here. Never throws: it runs
+   * inside the server's `finish` handling.
+   */
+  finished(status: number): void {
+    const { meter, customer } = this;
     if (this.more === undefined) {
-      count(this.meter, this.customer, req, res, status, undefined);
+      const dimension = meter.onlyDimension;
+      if (dimension !== undefined && customer !== undefined) {
+        // The default predicate is inlined: calling it means reaching one more function that is not in cache.
+        const isSuccess = meter.onlyIsSuccess;
+        if (
+          isSuccess === isSuccessStatus ? status >= 200 && status < 400 : succeeded(meter, isSuccess, status)
+        ) {
+          meter.engine.record(customer, dimension, meter.onlyQuantity);
+        }
+        return;
+      }
+      count(meter, customer, this.req, this.res, status, undefined);
       return;
     }
+    const { req, res } = this;
     // Several meters on one request: each dimension counts once per metering, and the innermost meter (the last to
     // run) decides.
     const all: ArmedOnRequest[] = [this, ...this.more];
@@ -77,14 +114,13 @@ class MeteredRequest implements ArmedOnRequest {
 
 /** @internal Builds the middleware of one `meter(...)` call. */
 export function meterMiddleware(context: MeteringContext, plan: MeterPlan): RequestHandler {
-  const meter: ArmedMeter = { plan, context };
+  const meter = armMeter(context, plan);
   const resolve = context.adapter.customer;
   return function meterkitMeter(req: Request, res: Response, next: NextFunction): void {
-    const locals = localsOf(res);
-    const earlier = locals[STATE];
-    const resolved = earlier?.resolvedBy(context);
+    const earlier = watcherOf(res, req);
+    const resolved = earlier instanceof MeteredRequest ? earlier.resolvedBy(context) : undefined;
     if (resolved !== undefined) {
-      admit(meter, req, res, next, resolved.customer, locals);
+      admit(meter, req, res, next, resolved.customer, earlier);
       return;
     }
     let customer: ReturnType<typeof resolve>;
@@ -96,23 +132,13 @@ export function meterMiddleware(context: MeteringContext, plan: MeterPlan): Requ
     }
     if (customer != null && typeof (customer as PromiseLike<unknown>).then === 'function') {
       (customer as PromiseLike<CustomerRef | undefined | null>).then(
-        (value) => admit(meter, req, res, next, value, locals),
+        (value) => admit(meter, req, res, next, value, watcherOf(res, req)),
         (error: unknown) => next(error),
       );
       return;
     }
-    admit(meter, req, res, next, customer as CustomerRef | undefined | null, locals);
+    admit(meter, req, res, next, customer as CustomerRef | undefined | null, earlier);
   };
-}
-
-/** `res.locals`, which Express 4 and 5 create for every request; made here when something else built `res`. */
-function localsOf(res: Response): Locals {
-  let locals = res.locals as Locals | undefined;
-  if (locals == null || typeof locals !== 'object') {
-    locals = Object.create(null) as Locals;
-    res.locals = locals as Response['locals'];
-  }
-  return locals;
 }
 
 function admit(
@@ -121,7 +147,8 @@ function admit(
   res: Response,
   next: NextFunction,
   customer: CustomerRef | undefined | null,
-  locals: Locals,
+  /** What already watches `res` (an earlier meter on this request), read by the caller. */
+  earlier: FinishWatcher | undefined,
 ): void {
   const context = meter.context;
   if (customer == null) {
@@ -131,8 +158,8 @@ function admit(
       res.sendStatus(policy);
       return;
     }
-  } else if (context.rejectsWhenFull) {
-    const { engine } = context;
+  } else if (meter.checksCapacity) {
+    const { engine } = meter;
     for (const entry of meter.plan.entries) {
       if (!engine.admits(customer, entry.dimension)) {
         // Serving now would be usage we cannot bill: refuse until the next checkpoint empties the tally.
@@ -144,16 +171,29 @@ function admit(
     }
   }
   const billed = customer ?? undefined;
-  const earlier = locals[STATE];
-  if (earlier === undefined) {
-    const state = new MeteredRequest(req, res, meter, billed);
-    locals[STATE] = state;
-    res.on('finish', state.onFinish);
-  } else {
-    earlier.add(meter, billed);
-  }
-  if (meter.plan.countsBytes) countBodyBytes(res);
+  if (earlier === undefined) watchFinish(res, new MeteredRequest(req, res, meter, billed), req);
+  else if (earlier instanceof MeteredRequest) earlier.add(meter, billed);
+  else watchOnItsOwn(res, new MeteredRequest(req, res, meter, billed));
+  if (meter.countsBytes) countBodyBytes(res);
   next();
+}
+
+/**
+ * Something else (another adapter on the same server) already watches this response: count from a `finish` listener
+ * of our own rather than take its place.
+ */
+function watchOnItsOwn(res: Response, state: MeteredRequest): void {
+  res.on('finish', () => state.finished(res.statusCode));
+}
+
+/** A custom `successStatus()` on the common path; one that throws counts nothing, as in {@link count}. */
+function succeeded(meter: ArmedMeter, isSuccess: SuccessPredicate, status: number): boolean {
+  try {
+    return isSuccess(status);
+  } catch (error) {
+    meter.context.callbackFailed(meter.plan.entries[0] as MeterEntry, error);
+    return false;
+  }
 }
 
 function count(

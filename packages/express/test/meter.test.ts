@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import type { MeteringEvents } from '@meterkit/core';
 import { MeteringConfigurationError } from '@meterkit/core';
+import { watchFinish } from '@meterkit/core/http';
 import express from 'express';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
@@ -215,13 +216,26 @@ describe('meter()', () => {
     expect(await billed()).toEqual({});
   });
 
-  it('counts a response that Express did not build (no res.locals), e.g. under a plain Node server', async () => {
+  it('counts a response that Express did not build, e.g. under a plain Node server', async () => {
     const { metering, billed } = setup({ customer: () => ({ customerIdentifier: INITECH }) });
     const middleware = metering.meter('api_calls');
     const server = createServer((req, res) => {
       middleware(req as never, res as never, () => res.end('ok'));
     });
     await request(server).get('/anything').expect(200);
+    expect(await billed()).toEqual({ [`${INITECH}/api_calls`]: 1 });
+  });
+
+  it('counts a response another adapter already watches, and leaves that watcher in place', async () => {
+    const { metering, billed } = setup({ customer: () => ({ customerIdentifier: INITECH }) });
+    const middleware = metering.meter('api_calls');
+    const told: number[] = [];
+    const server = createServer((req, res) => {
+      watchFinish(res, { finished: (status) => told.push(status) });
+      middleware(req as never, res as never, () => res.end('ok'));
+    });
+    await request(server).get('/anything').expect(200);
+    expect(told).toEqual([200]);
     expect(await billed()).toEqual({ [`${INITECH}/api_calls`]: 1 });
   });
 

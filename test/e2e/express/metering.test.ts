@@ -1,4 +1,5 @@
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import type { MeteringEvents } from '@meterkit/core';
 import { MeteringConfigurationError } from '@meterkit/core';
 import request from 'supertest';
@@ -75,6 +76,30 @@ describe.each(expressVersions)('@meterkit/express on $name, billed through the e
     await request(app).get('/health').set('x-api-key', 'demo-key-acme').expect(200);
     await stack.metering.shutdown();
     expect(stack.billed()).toEqual({ [`${ACME}/api_calls@10:00`]: 2 });
+  });
+
+  it('bills each request of one keep-alive connection once, pipelined ones too', async () => {
+    const stack = await start();
+    const { url } = await stack.listen(buildApp(express, stack.metering));
+    const { hostname, port } = new URL(url);
+    const socket = connect(Number(port), hostname);
+    const forecast = (city: string) =>
+      `GET /v1/forecast?city=${city} HTTP/1.1\r\nHost: x\r\nx-api-key: demo-key-acme\r\n\r\n`;
+    const answered = new Promise<void>((resolve) => {
+      let text = '';
+      socket.on('data', (chunk) => {
+        text += chunk.toString();
+        if ((text.match(/HTTP\/1\.1 200/g) ?? []).length === 4) resolve();
+      });
+    });
+    // Two requests in one write: the second arrives while the first response is still being sent.
+    socket.write(forecast('Paris') + forecast('Oslo'));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    socket.write(forecast('Lima') + forecast('Rome'));
+    await answered;
+    socket.destroy();
+    await stack.metering.shutdown();
+    expect(stack.billed()).toEqual({ [`${ACME}/api_calls@10:00`]: 4 });
   });
 
   it('bills nothing for 4xx, 5xx, thrown errors or an unknown API key', async () => {
