@@ -1,9 +1,9 @@
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { MeteringService } from '@meterkit/nestjs';
+import { MeteringInterceptor, MeteringService } from '@meterkit/nestjs';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ACME, type Harness, held, INITECH, platforms, startHarness } from './fixture.js';
 
 describe.each(platforms)('@meterkit/nestjs counting on %s', (platform) => {
@@ -26,6 +26,23 @@ describe.each(platforms)('@meterkit/nestjs counting on %s', (platform) => {
     // Assess
     expect(harness.billed(ACME, 'api_calls')).toBe(3);
     expect(harness.billed(INITECH, 'api_calls')).toBe(1);
+  });
+
+  it('runs no metering code on a route without @Meter', async () => {
+    // Prepare
+    harness = await startHarness(platform);
+    const intercept = vi.spyOn(MeteringInterceptor.prototype, 'intercept');
+    try {
+      // Act
+      await http().get('/health').set('x-api-key', 'key-acme').expect(200);
+      const onUnmetered = intercept.mock.calls.length;
+      await http().get('/v1/calls').set('x-api-key', 'key-acme').expect(200);
+      // Assess
+      expect(onUnmetered).toBe(0);
+      expect(intercept).toHaveBeenCalledTimes(1);
+    } finally {
+      intercept.mockRestore();
+    }
   });
 
   it('bills every dimension of a handler with several', async () => {
