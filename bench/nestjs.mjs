@@ -2,8 +2,9 @@
 // What @meterkit/nestjs costs a Nest app (platform-express), against the BUILT packages (`npm run build` first).
 //
 // Two server processes: a bare one that never loads meterkit (a plain route, and the same route behind a no-op
-// interceptor), and a metered one (a MeteringModule app with a @Meter route, an unmetered route, and an experimental
-// metered route that runs the same metering from a guard instead of an interceptor). Separate processes, so whatever
+// interceptor), and a metered one (a MeteringModule app with a @Meter route, which MeteringGuard meters, an unmetered
+// route, the no-op interceptor route, and a route metered by MeteringInterceptor, the hook of routes that count from
+// the handler's result and the one @Meter used for every route before). Separate processes, so whatever
 // MeteringModule installs process-wide (its diagnostics-channel subscriber) shows in the unmetered route and not in
 // bare. autocannon drives each route in turn, interleaved, for several rounds, with 1 and with 10,000 customers.
 // Each server reports its CPU time per request, and, in a separate timed pass, the time spent inside the metering
@@ -79,6 +80,18 @@ async function noopInterceptorClass() {
   return NoopInterceptor;
 }
 
+/** The floor any guard pays: Nest's guard machinery (an execution context and an await), and nothing else. */
+async function noopGuardClass() {
+  const { Injectable } = await import('@nestjs/common');
+  class NoopGuard {
+    canActivate() {
+      return true;
+    }
+  }
+  Injectable()(NoopGuard);
+  return NoopGuard;
+}
+
 async function runBareServer() {
   const { Controller, Get, Module, UseInterceptors } = await import('@nestjs/common');
   const { NestFactory } = await import('@nestjs/core');
@@ -106,14 +119,13 @@ async function runBareServer() {
 }
 
 async function runMeteredServer() {
-  const { Controller, Get, Inject, Injectable, Module, UseGuards, UseInterceptors } = await import(
-    '@nestjs/common'
-  );
+  const { Controller, Get, Module, UseGuards, UseInterceptors } = await import('@nestjs/common');
   const { NestFactory } = await import('@nestjs/core');
   const { ExpressAdapter } = await import('@nestjs/platform-express');
-  const { Meter, MeteringInterceptor, MeteringModule, MeterMetadata } = await import('@meterkit/nestjs');
+  const { Meter, MeteringGuard, MeteringInterceptor, MeteringModule, MeterMetadata } = await import(
+    '@meterkit/nestjs'
+  );
   const { silentLogger } = await import('@meterkit/core');
-  const { EMPTY } = await import('rxjs');
 
   // 10,000 "authenticated" customers; the bench client names one per request in `x-customer`.
   const customers = Array.from({ length: 10_000 }, (_, i) => ({
@@ -137,27 +149,13 @@ async function runMeteredServer() {
     },
   };
 
-  // The experiment: the very metering of the interceptor (route cache, @SkipMeter and shouldSkip, customer resolver,
-  // missing-customer policy, capacity check, counting on the response's finish with its final status), started from
-  // a guard instead. Nest runs a route's guards without the interceptor machinery (no observables, no async
-  // resources). What a guard cannot do: see the handler's result (quantities that read it), and it runs in guard
-  // order, so a customer resolver reading what a later guard attaches would find nobody.
-  const handled = { handle: () => EMPTY };
-  class MeteringAsGuard {
-    constructor(interceptor) {
-      this.interceptor = interceptor;
-    }
-    canActivate(context) {
-      this.interceptor.intercept(context, handled);
-      return true;
-    }
-  }
-  Inject(MeteringInterceptor)(MeteringAsGuard, undefined, 0);
-  Injectable()(MeteringAsGuard);
-
   const NoopInterceptor = await noopInterceptorClass();
+  const NoopGuard = await noopGuardClass();
   class MeteredController {
     noop() {
+      return { ok: true };
+    }
+    noopGuard() {
       return { ok: true };
     }
     metered() {
@@ -166,21 +164,22 @@ async function runMeteredServer() {
     unmetered() {
       return { ok: true };
     }
-    guarded() {
+    intercepted() {
       return { ok: true };
     }
   }
   decorate(MeteredController, 'noop', Get('noop'), UseInterceptors(NoopInterceptor));
+  decorate(MeteredController, 'noopGuard', Get('noop-guard'), UseGuards(NoopGuard));
   decorate(MeteredController, 'metered', Get('metered'), Meter('api_calls'));
   decorate(MeteredController, 'unmetered', Get('unmetered'));
   decorate(
     MeteredController,
-    'guarded',
-    Get('guarded'),
+    'intercepted',
+    Get('intercepted'),
     MeterMetadata([
       { dimension: 'api_calls', quantity: 1, when: undefined, successStatus: undefined, usesResult: false },
     ]),
-    UseGuards(MeteringAsGuard),
+    UseInterceptors(MeteringInterceptor),
   );
   Controller()(MeteredController);
 
@@ -222,12 +221,11 @@ async function runMeteredServer() {
   const emptyTarget = { empty() {} };
   timed(emptyTarget, 'empty', durations.empty);
   timed(MeteringInterceptor.prototype, 'settleResponse', durations.settleResponse);
-  timed(MeteringAsGuard.prototype, 'canActivate', durations.canActivate);
-  // Timed last, so a guard's call of intercept() is not timed twice (only canActivate sees timing on).
+  timed(MeteringGuard.prototype, 'canActivate', durations.canActivate);
   const intercept = MeteringInterceptor.prototype.intercept;
   // Nest's next.handle() (building the rest of the interceptor chain) is the floor's cost, not metering's: left out.
   MeteringInterceptor.prototype.intercept = function (context, next) {
-    if (!timing || next === handled) return intercept.call(this, context, next);
+    if (!timing) return intercept.call(this, context, next);
     let handleNanos = 0;
     const timedNext = {
       handle() {
@@ -266,7 +264,7 @@ async function runMeteredServer() {
     const { Socket } = await import('node:net');
     const { of } = await import('rxjs');
     const interceptor = app.get(MeteringInterceptor, { strict: false });
-    const guard = new MeteringAsGuard(interceptor);
+    const guard = new MeteringGuard(interceptor, false);
     const noop = { intercept: (_context, next) => next.handle() };
     const source = of({ ok: true });
     const next = { handle: () => source };
@@ -304,7 +302,7 @@ async function runMeteredServer() {
     function finishUnobserved({ res }) {
       res.emit('finish');
     }
-    const { metered, guarded, unmetered } = MeteredController.prototype;
+    const { metered, intercepted, unmetered } = MeteredController.prototype;
     const runs = {
       'no-op interceptor': {
         handler: metered,
@@ -313,15 +311,15 @@ async function runMeteredServer() {
           finish(r);
         },
       },
-      '@Meter interceptor': {
-        handler: metered,
+      MeteringInterceptor: {
+        handler: intercepted,
         run(r) {
           interceptor.intercept(r.context, next).subscribe(ignore);
           finish(r);
         },
       },
-      'metering from a guard': {
-        handler: guarded,
+      '@Meter (MeteringGuard)': {
+        handler: metered,
         run(r) {
           guard.canActivate(r.context);
           finish(r);
@@ -407,21 +405,28 @@ async function runBench() {
     { name: 'no-op interceptor', server: 'bare', path: '/noop', customers: 1 },
     { name: 'unmetered route, metered app', server: 'metered', path: '/unmetered', customers: 1 },
     { name: 'no-op interceptor, metered app', server: 'metered', path: '/noop', customers: 1 },
-    { name: '@Meter, 1 customer', server: 'metered', path: '/metered', customers: 1, timed: 'intercept' },
+    { name: 'no-op guard, metered app', server: 'metered', path: '/noop-guard', customers: 1 },
+    { name: '@Meter, 1 customer', server: 'metered', path: '/metered', customers: 1, timed: 'canActivate' },
     {
       name: '@Meter, 10k customers',
       server: 'metered',
       path: '/metered',
       customers: 10_000,
+      timed: 'canActivate',
+    },
+    {
+      name: 'interceptor, 1 customer',
+      server: 'metered',
+      path: '/intercepted',
+      customers: 1,
       timed: 'intercept',
     },
-    { name: 'guard, 1 customer', server: 'metered', path: '/guarded', customers: 1, timed: 'canActivate' },
     {
-      name: 'guard, 10k customers',
+      name: 'interceptor, 10k customers',
       server: 'metered',
-      path: '/guarded',
+      path: '/intercepted',
       customers: 10_000,
-      timed: 'canActivate',
+      timed: 'intercept',
     },
   ];
 
@@ -533,23 +538,29 @@ async function runBench() {
     `  unmetered route in a metered app ≥ 99 % of bare: req/s ${percent(unmetered.rpsRatio)}, CPU capacity ${percent(unmetered.cpuRatio)}; ` +
       `MeteringModule adds ${channelNanos.toFixed(0)} ns to each unmetered response = ${percent(channelNanos / 1000 / bare.cpu)} of bare's ${bare.cpu.toFixed(1)} µs`,
   );
-  // Against the no-op interceptor of the same process: two processes differ by several % on their own.
+  console.log(
+    `  floors, CPU capacity against the unmetered route of the same app: no-op guard ${percent(1 / cpuOver('no-op guard, metered app', 'unmetered route, metered app'))}, ` +
+      `no-op interceptor ${percent(1 / cpuOver('no-op interceptor, metered app', 'unmetered route, metered app'))}`,
+  );
   for (const customers of ['1 customer', '10k customers']) {
     const name = `@Meter, ${customers}`;
     const metered = byName.get(name);
-    const added = iso(`@Meter interceptor, ${customers}`) - iso(`no-op interceptor, ${customers}`);
     console.log(
-      `  @Meter over the no-op interceptor floor ≤ 2 %, ${customers}: CPU +${percent(cpuOver(name, 'no-op interceptor, metered app') - 1)} (same process); ` +
-        `metering code ${(metered.cost / 1000).toFixed(2)} µs timed in the server = ${percent(metered.cost / 1000 / noopHere.cpu)} of the floor's ${noopHere.cpu.toFixed(1)} µs, ` +
-        `${(added / 1000).toFixed(2)} µs called directly`,
+      `  @Meter ≥ 95 % of bare, ${customers}: req/s ${percent(metered.rpsRatio)}, CPU capacity ${percent(metered.cpuRatio)}, ` +
+        `against the unmetered route of the same app ${percent(1 / cpuOver(name, 'unmetered route, metered app'))}; ` +
+        `metering code ${(metered.cost / 1000).toFixed(2)} µs timed in the server = ${percent(metered.cost / 1000 / bare.cpu)} of bare's ${bare.cpu.toFixed(1)} µs`,
     );
   }
+  // Against the no-op interceptor of the same process: two processes differ by several % on their own.
   for (const customers of ['1 customer', '10k customers']) {
-    const name = `guard, ${customers}`;
-    const guarded = byName.get(name);
+    const name = `interceptor, ${customers}`;
+    const intercepted = byName.get(name);
+    const added = iso(`MeteringInterceptor, ${customers}`) - iso(`no-op interceptor, ${customers}`);
     console.log(
-      `  metering from a guard ≥ 95 % of bare, ${customers}: req/s ${percent(guarded.rpsRatio)}, CPU capacity ${percent(guarded.cpuRatio)}; ` +
-        `CPU capacity against the unmetered route of the same app ${percent(1 / cpuOver(name, 'unmetered route, metered app'))}`,
+      `  MeteringInterceptor over the no-op interceptor floor ≤ 2 %, ${customers}: CPU +${percent(cpuOver(name, 'no-op interceptor, metered app') - 1)} (same process), ` +
+        `CPU capacity against the unmetered route ${percent(1 / cpuOver(name, 'unmetered route, metered app'))}; ` +
+        `metering code ${(intercepted.cost / 1000).toFixed(2)} µs timed in the server = ${percent(intercepted.cost / 1000 / noopHere.cpu)} of the floor's ${noopHere.cpu.toFixed(1)} µs, ` +
+        `${(added / 1000).toFixed(2)} µs called directly`,
     );
   }
   console.log(
@@ -560,7 +571,7 @@ async function runBench() {
   for (const customers of ['1 customer', '10k customers']) {
     const floor = iso(`no-op interceptor, ${customers}`);
     console.log(
-      `  added over the no-op interceptor, ${customers}: @Meter ${(iso(`@Meter interceptor, ${customers}`) - floor).toFixed(0)} ns, guard ${(iso(`metering from a guard, ${customers}`) - floor).toFixed(0)} ns`,
+      `  added over the no-op interceptor, ${customers}: MeteringInterceptor ${(iso(`MeteringInterceptor, ${customers}`) - floor).toFixed(0)} ns, @Meter (MeteringGuard) ${(iso(`@Meter (MeteringGuard), ${customers}`) - floor).toFixed(0)} ns`,
     );
   }
   console.log('\nmetering code timed in the server, median single calls (before taking off the timer):');
