@@ -8,6 +8,7 @@ export {
 } from './meter.metadata.js';
 export { METERING_ENGINE, METERING_JOBS } from './metering.constants.js';
 export { MeteringExplorer } from './metering.explorer.js';
+export { MeteringGuard } from './metering.guard.js';
 export { MeteringInterceptor, type RouteMetering } from './metering.interceptor.js';
 export { MeteringModule } from './metering.module.js';
 export {

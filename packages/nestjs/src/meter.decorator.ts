@@ -1,5 +1,5 @@
 import { MeteringConfigurationError } from '@meterkit/core';
-import { UseInterceptors } from '@nestjs/common';
+import { UseGuards, UseInterceptors } from '@nestjs/common';
 import {
   type MeterDefinition,
   MeterMetadata,
@@ -7,8 +7,14 @@ import {
   type MeterSpec,
   usesResult as usesResultOf,
 } from './meter.metadata.js';
+import { MeteringGuard } from './metering.guard.js';
 import { MeteringInterceptor } from './metering.interceptor.js';
 import { messages } from './metering.messages.js';
+
+type Hook = typeof MeteringGuard | typeof MeteringInterceptor;
+
+/** The hooks `@Meter()` attached to each handler or controller, so stacked decorators attach each one once. */
+const attachedHooks = new WeakMap<object, Set<Hook>>();
 
 const meterOptionKeys = new Set<string>(['dimension', 'quantity', 'when', 'successStatus', 'usesResult']);
 
@@ -59,8 +65,10 @@ function describeTarget(target: object, key: string | symbol | undefined): strin
  * not a success (200–399 by default), or the client goes away before the response has finished.
  *
  * Give several dimensions in one call or stack the decorator; a handler's `@Meter()` replaces its controller's.
- * Only the routes it marks get the interceptor, so unmetered routes cost nothing. Dimensions are checked against the
- * service's rules (and `dimensions`, when declared) at start-up; a bad one fails the app naming `Controller.method`.
+ * It attaches {@link MeteringGuard} to the routes it marks, or `MeteringInterceptor` when a quantity or condition reads
+ * the handler's result; unmetered routes cost nothing. The customer resolver runs after every other guard, before
+ * interceptors. Dimensions are checked against the service's rules (and `dimensions`, when declared) at start-up; a
+ * bad one fails the app naming `Controller.method`.
  *
  * @example
  * ```ts
@@ -94,9 +102,16 @@ export function Meter(...meters: MeterSpec[]): ClassDecorator & MethodDecorator 
       key as string | symbol,
       descriptor as PropertyDescriptor,
     );
-    // A stacked @Meter() below already attached the interceptor.
-    if (stacked.length === 0) {
-      UseInterceptors(MeteringInterceptor)(target, key as string | symbol, descriptor as PropertyDescriptor);
-    }
+    // Counting from the handler's result needs an interceptor; anything else is metered from a guard, which costs a
+    // route far less. A stacked @Meter() below may have attached one already.
+    const hooks = attachedHooks.get(holder) ?? new Set<Hook>();
+    attachedHooks.set(holder, hooks);
+    const hook: Hook = definitions.some((definition) => definition.usesResult)
+      ? MeteringInterceptor
+      : MeteringGuard;
+    if (hooks.has(hook)) return;
+    hooks.add(hook);
+    const attach = hook === MeteringGuard ? UseGuards(MeteringGuard) : UseInterceptors(MeteringInterceptor);
+    attach(target, key as string | symbol, descriptor as PropertyDescriptor);
   };
 }

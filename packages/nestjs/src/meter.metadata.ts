@@ -20,9 +20,9 @@ export interface MeterOptions {
    */
   successStatus?: (statusCode: number) => boolean;
   /**
-   * Whether `quantity` or `when` reads the handler's result. Only then does the interceptor subscribe to what the
-   * handler returns (about a microsecond per request); otherwise it leaves the handler alone and learns of a thrown
-   * exception from the error status its exception filter answers.
+   * Whether `quantity` or `when` reads the handler's result. Only then is the route metered by `MeteringInterceptor`,
+   * which subscribes to what the handler returns; otherwise `MeteringGuard` meters it, far more cheaply, leaving the
+   * handler alone and learning of a thrown exception from the error status its exception filter answers.
    *
    * Inferred from the functions' declared parameters: `(ctx, result) => …` uses it, `(ctx) => …` does not. Set it
    * when that misleads: `true` for `(ctx, result = []) => …` or `(...args) => …` (JavaScript does not count those

@@ -11,3 +11,6 @@ export const METERING_JOBS = {
   /** Seals closed hours and sends due records. */
   dispatch: 'meterkit:dispatch',
 } as const;
+
+/** @internal DI token: whether the app registered a global `MeteringInterceptor` (`globalInterceptor`). */
+export const METERING_GLOBAL_INTERCEPTOR = Symbol('METERING_GLOBAL_INTERCEPTOR');

@@ -59,7 +59,8 @@ export class ResponseMeter implements FinishWatcher {
 
 /**
  * Counts usage for the routes `@Meter()` marks, once their response has finished with a success status. The
- * customer is resolved before the handler runs (after guards, so it can read what authentication attached).
+ * customer is resolved before the handler runs (after guards, so it can read what authentication attached). It meters
+ * the routes whose dimensions read the handler's result; {@link MeteringGuard} does the same work for the others.
  *
  * Built to be subclassed: override {@link MeteringInterceptor.resolveCustomer | `resolveCustomer()`},
  * {@link MeteringInterceptor.shouldSkip | `shouldSkip()`} or {@link MeteringInterceptor.getQuantity | `getQuantity()`}
@@ -87,12 +88,28 @@ export class MeteringInterceptor implements NestInterceptor {
   }
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    if (context.getType() !== 'http') return next.handle();
+    const meter = this.startMetering(context, false);
+    // No quantity needs the result: leave the handler's observable alone. A thrown exception then shows as the
+    // error status its exception filter answers, which counts nothing.
+    return meter?.route.usesResult === true ? next.handle().pipe(tap(meter)) : next.handle();
+  }
+
+  /**
+   * @internal Meters the request from {@link MeteringGuard}: everything `intercept()` does before the handler, except
+   * on routes that count from the handler's result, which are left to the interceptor `@Meter()` attached for them.
+   */
+  meterFromGuard(context: ExecutionContext): void {
+    this.startMetering(context, true);
+  }
+
+  /** Resolves the customer, applies the policies and watches the response; undefined when not metering it. */
+  private startMetering(context: ExecutionContext, fromGuard: boolean): ResponseMeter | undefined {
+    if (context.getType() !== 'http') return undefined;
     const route = this.routeOf(context);
-    if (route === null || this.shouldSkip(context)) return next.handle();
+    if (route === null || (fromGuard && route.usesResult) || this.shouldSkip(context)) return undefined;
     const raw = rawResponseOf(context.getArgByIndex(1));
-    // Another MeteringInterceptor (global + route, or controller + handler) already meters this response.
-    if (isWatched(raw)) return next.handle();
+    // Already metered: by the route's guard, or by another MeteringInterceptor (global + route, controller + handler).
+    if (isWatched(raw)) return undefined;
 
     const customer = this.customerOf(context, route);
     if (customer === undefined) {
@@ -103,9 +120,7 @@ export class MeteringInterceptor implements NestInterceptor {
     }
     const meter = new ResponseMeter(this, context, route, customer);
     watchFinish(raw, meter);
-    // No quantity needs the result: leave the handler's observable alone. A thrown exception then shows as the
-    // error status its exception filter answers, which counts nothing.
-    return route.usesResult ? next.handle().pipe(tap(meter)) : next.handle();
+    return meter;
   }
 
   /**

@@ -1,5 +1,6 @@
 import { ConfigurableModuleBuilder, type Provider, type Type } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
+import { METERING_GLOBAL_INTERCEPTOR } from './metering.constants.js';
 import { MeteringInterceptor } from './metering.interceptor.js';
 import type { MeteringModuleOptions } from './metering-module-options.interface.js';
 
@@ -13,16 +14,20 @@ export interface MeteringModuleExtras {
   isGlobal?: boolean;
   /**
    * Registers the interceptor for every route (`APP_INTERCEPTOR`); pass your subclass of `MeteringInterceptor` to
-   * use its hooks everywhere. Off by default: `@Meter()` attaches the interceptor to the routes it marks, so unmetered
-   * routes pay nothing (a global interceptor, even a no-op one, costs every route about a seventh of its throughput).
+   * use its hooks everywhere (it then meters every `@Meter()` route itself). Off by default: `@Meter()` attaches a
+   * guard to the routes it marks (an interceptor to those that count from the handler's result), so unmetered routes
+   * pay nothing (a global interceptor, even a no-op one, costs every route about a seventh of its throughput).
    * @default false
    */
   globalInterceptor?: boolean | Type<MeteringInterceptor>;
 }
 
 function globalInterceptorProviders(option: MeteringModuleExtras['globalInterceptor']): Provider[] {
-  if (option === undefined || option === false) return [];
-  return [{ provide: APP_INTERCEPTOR, useClass: option === true ? MeteringInterceptor : option }];
+  const global = option !== undefined && option !== false;
+  // Route guards step aside for a global interceptor: it meters every route, with its subclass's hooks.
+  const told: Provider = { provide: METERING_GLOBAL_INTERCEPTOR, useValue: global };
+  if (!global) return [told];
+  return [told, { provide: APP_INTERCEPTOR, useClass: option === true ? MeteringInterceptor : option }];
 }
 
 export const {
@@ -36,5 +41,6 @@ export const {
     ...definition,
     global: extras.isGlobal,
     providers: [...(definition.providers ?? []), ...globalInterceptorProviders(extras.globalInterceptor)],
+    exports: [...(definition.exports ?? []), METERING_GLOBAL_INTERCEPTOR],
   }))
   .build();

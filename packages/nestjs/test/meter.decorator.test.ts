@@ -1,8 +1,8 @@
 import { MeteringConfigurationError } from '@meterkit/core';
 import { Controller, Get } from '@nestjs/common';
-import { INTERCEPTORS_METADATA } from '@nestjs/common/constants.js';
+import { GUARDS_METADATA, INTERCEPTORS_METADATA } from '@nestjs/common/constants.js';
 import { describe, expect, it } from 'vitest';
-import { Meter, MeteringInterceptor, MeterMetadata, SkipMeter } from '../src/index.js';
+import { Meter, MeteringGuard, MeteringInterceptor, MeterMetadata, SkipMeter } from '../src/index.js';
 
 function defineBroken(spec: Parameters<typeof Meter>[0]): unknown {
   try {
@@ -30,17 +30,33 @@ describe('@Meter()', () => {
     ]);
   });
 
-  it('attaches the interceptor once to the route it marks, however many times it is stacked', () => {
+  it('attaches the guard once to the route it marks, however many times it is stacked', () => {
     class ReportsController {
       @Meter('api_calls')
       @Meter('reports')
       create() {}
       unmetered() {}
     }
-    expect(Reflect.getMetadata(INTERCEPTORS_METADATA, ReportsController.prototype.create)).toEqual([
+    expect(Reflect.getMetadata(GUARDS_METADATA, ReportsController.prototype.create)).toEqual([MeteringGuard]);
+    expect(Reflect.getMetadata(INTERCEPTORS_METADATA, ReportsController.prototype.create)).toBeUndefined();
+    expect(Reflect.getMetadata(GUARDS_METADATA, ReportsController.prototype.unmetered)).toBeUndefined();
+  });
+
+  it('attaches the interceptor to a route that counts from the result, stacked over a guarded one too', () => {
+    class RowsController {
+      @Meter({ dimension: 'rows', quantity: (_context, result) => (result as unknown[]).length })
+      rows() {}
+      @Meter({ dimension: 'rows', quantity: (_context, result) => (result as unknown[]).length })
+      @Meter('api_calls')
+      both() {}
+    }
+    expect(Reflect.getMetadata(INTERCEPTORS_METADATA, RowsController.prototype.rows)).toEqual([
       MeteringInterceptor,
     ]);
-    expect(Reflect.getMetadata(INTERCEPTORS_METADATA, ReportsController.prototype.unmetered)).toBeUndefined();
+    expect(Reflect.getMetadata(GUARDS_METADATA, RowsController.prototype.rows)).toBeUndefined();
+    expect(Reflect.getMetadata(INTERCEPTORS_METADATA, RowsController.prototype.both)).toEqual([
+      MeteringInterceptor,
+    ]);
   });
 
   it('refuses a dimension listed twice on one route, naming Controller.method', () => {

@@ -1,10 +1,49 @@
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { MeteringService } from '@meterkit/nestjs';
+import type { CustomerRef } from '@meterkit/core';
+import { Meter, MeteringInterceptor, MeteringService } from '@meterkit/nestjs';
+import {
+  type CanActivate,
+  Controller,
+  type ExecutionContext,
+  Get,
+  Injectable,
+  UseGuards,
+} from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ACME, type Harness, held, INITECH, platforms, startHarness } from './fixture.js';
+
+/** A route-level authentication: attaches Initech for its token (after the app's global guard). */
+@Injectable()
+class InitechTokenGuard implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    const request = context
+      .switchToHttp()
+      .getRequest<{ headers: Record<string, string | undefined>; customer?: CustomerRef }>();
+    if (request.headers['x-token'] === 'initech') request.customer = INITECH;
+    return true;
+  }
+}
+
+/** Metering declared where Nest would run its guard before the route's own authentication. */
+@Meter('api_calls')
+@Controller('v3')
+class LocallyAuthenticatedController {
+  @UseGuards(InitechTokenGuard)
+  @Get('inherited')
+  inherited() {
+    return 'inherited';
+  }
+
+  @UseGuards(InitechTokenGuard)
+  @Meter('reports')
+  @Get('below')
+  below() {
+    return 'below';
+  }
+}
 
 describe.each(platforms)('@meterkit/nestjs counting on %s', (platform) => {
   let harness: Harness;
@@ -26,6 +65,27 @@ describe.each(platforms)('@meterkit/nestjs counting on %s', (platform) => {
     // Assess
     expect(harness.billed(ACME, 'api_calls')).toBe(3);
     expect(harness.billed(INITECH, 'api_calls')).toBe(1);
+  });
+
+  it('runs no metering code on a route without @Meter', async () => {
+    // Prepare
+    harness = await startHarness(platform);
+    // Every metering hook, guard or interceptor, starts by looking up what the route meters.
+    const routeOf = vi.spyOn(
+      MeteringInterceptor.prototype as unknown as { routeOf(context: unknown): unknown },
+      'routeOf',
+    );
+    try {
+      // Act
+      await http().get('/health').set('x-api-key', 'key-acme').expect(200);
+      const onUnmetered = routeOf.mock.calls.length;
+      await http().get('/v1/calls').set('x-api-key', 'key-acme').expect(200);
+      // Assess
+      expect(onUnmetered).toBe(0);
+      expect(routeOf).toHaveBeenCalledTimes(1);
+    } finally {
+      routeOf.mockRestore();
+    }
   });
 
   it('bills every dimension of a handler with several', async () => {
@@ -128,6 +188,15 @@ describe.each(platforms)('@meterkit/nestjs counting on %s', (platform) => {
     await harness.close();
     expect(harness.billed(ACME, 'api_calls')).toBe(1);
     expect(harness.billed(ACME, 'reports')).toBe(1);
+  });
+
+  it("resolves the customer after the route's own guards, whatever the order of the decorators", async () => {
+    harness = await startHarness(platform, { controllers: [LocallyAuthenticatedController] });
+    await http().get('/v3/inherited').set('x-token', 'initech').expect(200);
+    await http().get('/v3/below').set('x-token', 'initech').expect(200);
+    await harness.close();
+    expect(harness.billed(INITECH, 'api_calls')).toBe(1);
+    expect(harness.billed(INITECH, 'reports')).toBe(1);
   });
 
   it('counts nothing when the client goes away before the response has finished', async () => {
