@@ -1,4 +1,5 @@
 import type { CustomerRef } from '@meterkit/core';
+import { type FinishWatcher, isWatched, type RawRequest, watchFinish } from '@meterkit/core/http';
 import {
   type CallHandler,
   type ExecutionContext,
@@ -16,7 +17,7 @@ import { METERING_ADAPTER_OPTIONS } from './metering.constants.js';
 import { messages } from './metering.messages.js';
 import { MeteringService } from './metering.service.js';
 import type { ResolvedAdapterOptions } from './metering-module-options.interface.js';
-import { type FinishWatcher, isWatched, rawResponseOf, watchFinish } from './response-finish.js';
+import { rawResponseOf } from './raw-response.js';
 
 /** A route handler, as Nest hands it over. */
 type Handler = ReturnType<ExecutionContext['getHandler']>;
@@ -108,8 +109,10 @@ export class MeteringInterceptor implements NestInterceptor {
     const route = this.routeOf(context);
     if (route === null || (fromGuard && route.usesResult) || this.shouldSkip(context)) return undefined;
     const raw = rawResponseOf(context.getArgByIndex(1));
+    // Express's request and Fastify's both expose the connection's socket, which finds the response's watcher.
+    const request = context.getArgByIndex<RawRequest>(0);
     // Already metered: by the route's guard, or by another MeteringInterceptor (global + route, controller + handler).
-    if (isWatched(raw)) return undefined;
+    if (isWatched(raw, request)) return undefined;
 
     const customer = this.customerOf(context, route);
     if (customer === undefined) {
@@ -119,7 +122,7 @@ export class MeteringInterceptor implements NestInterceptor {
       throw new ServiceUnavailableException('Usage metering is at capacity; retry shortly.');
     }
     const meter = new ResponseMeter(this, context, route, customer);
-    watchFinish(raw, meter);
+    watchFinish(raw, meter, request);
     return meter;
   }
 

@@ -5,9 +5,9 @@ import type {
   MeteringEngine,
   MeteringEventEmitter,
 } from '@meterkit/core';
+import { holdFinishChannel } from '@meterkit/core/http';
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { METERING_ENGINE } from './metering.constants.js';
-import { holdFinishChannel } from './response-finish.js';
 
 /** The engine's statistics plus what the Nest adapter counts itself. */
 export interface MeteringStats extends EngineStats {

@@ -1,5 +1,5 @@
 import { request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import type { CustomerRef } from '@meterkit/core';
 import { Meter, MeteringInterceptor, MeteringService } from '@meterkit/nestjs';
 import {
@@ -65,6 +65,31 @@ describe.each(platforms)('@meterkit/nestjs counting on %s', (platform) => {
     // Assess
     expect(harness.billed(ACME, 'api_calls')).toBe(3);
     expect(harness.billed(INITECH, 'api_calls')).toBe(1);
+  });
+
+  it('bills each request of one keep-alive connection once, pipelined ones too', async () => {
+    // Prepare
+    harness = await startHarness(platform);
+    const { port } = harness.app.getHttpServer().address() as AddressInfo;
+    const socket = connect(port, '127.0.0.1');
+    const call = 'GET /v1/calls HTTP/1.1\r\nHost: x\r\nx-api-key: key-acme\r\n\r\n';
+    let text = '';
+    const waiters: [count: number, resolve: () => void][] = [];
+    socket.on('data', (chunk) => {
+      text += chunk.toString();
+      const seen = (text.match(/HTTP\/1\.1 200/g) ?? []).length;
+      for (const [count, resolve] of waiters) if (seen >= count) resolve();
+    });
+    const answers = (count: number) => new Promise<void>((resolve) => waiters.push([count, resolve]));
+    // Act: two requests in one write, so the second arrives while the first response is still being sent.
+    socket.write(call + call);
+    await answers(2);
+    socket.write(call + call);
+    await answers(4);
+    socket.destroy();
+    await harness.close();
+    // Assess
+    expect(harness.billed(ACME, 'api_calls')).toBe(4);
   });
 
   it('runs no metering code on a route without @Meter', async () => {
