@@ -11,15 +11,6 @@ type SlotState = typeof FREE | typeof READY | typeof WAITING | typeof LEASED;
 
 const INITIAL_SLOTS = 1024;
 
-/** A record handed out under a lease: the only records that exist as objects while they wait. */
-export interface OutboxLease {
-  readonly slot: number;
-  readonly record: UsageRecord;
-  readonly claim: string;
-  readonly attempts: number;
-  readonly leaseUntil: number;
-}
-
 function grownFloat64(array: Float64Array, length: number): Float64Array<ArrayBuffer> {
   const grown = new Float64Array(length);
   grown.set(array);
@@ -33,6 +24,10 @@ function grownFloat64(array: Float64Array, length: number): Float64Array<ArrayBu
  * is a pure function of key id, hour and quantity, so a resend is the identical record).
  *
  * Order: oldest hour first, then the order records came in (`seq`), exactly as a heap of record objects would give.
+ *
+ * Leases are columns too, found from the claim token (which carries the slot), not from a `Map` by record id: V8 keeps
+ * a deleted `Map` entry's key and value until the table is rehashed, so a long-lived map that every sent record passes
+ * through keeps thousands of dead records reachable, and each young-generation collection copies and promotes them.
  */
 export class CompactOutbox {
   private keyIds: (string | undefined)[] = [];
@@ -42,6 +37,13 @@ export class CompactOutbox {
   private attemptCounts = new Float64Array(INITIAL_SLOTS);
   private notBefores = new Float64Array(INITIAL_SLOTS);
   private states = new Uint8Array(INITIAL_SLOTS);
+  private leaseUntils = new Float64Array(INITIAL_SLOTS);
+  /** Per slot, while leased: the claim token and the record handed out. */
+  private claims: (string | undefined)[] = [];
+  private leasedRecords: (UsageRecord | undefined)[] = [];
+  /** The leased slots, densely (a slot's position is in `leasedPositions`), so expiry never scans every slot. */
+  private readonly leasedSlots: number[] = [];
+  private leasedPositions = new Float64Array(INITIAL_SLOTS);
   private readonly free: number[] = [];
   private highWater = 0;
   private nextSeq = 0;
@@ -49,18 +51,16 @@ export class CompactOutbox {
   private readonly waiting = new MinHeap<{ slot: number; seq: number; notBefore: number }>(
     (a, b) => a.notBefore < b.notBefore,
   );
-  /** Leased records by record id: settlements name records by id, and only leased records can be settled. */
-  private readonly leases = new Map<string, OutboxLease>();
   private readyCount = 0;
   private waitingCount = 0;
 
   /** Records held, in any state. */
   get size(): number {
-    return this.readyCount + this.waitingCount + this.leases.size;
+    return this.readyCount + this.waitingCount + this.leasedSlots.length;
   }
 
   counts(): { ready: number; waiting: number; leased: number } {
-    return { ready: this.readyCount, waiting: this.waitingCount, leased: this.leases.size };
+    return { ready: this.readyCount, waiting: this.waitingCount, leased: this.leasedSlots.length };
   }
 
   /** Adds a record, ready now, after every record already held for its hour. */
@@ -81,11 +81,13 @@ export class CompactOutbox {
    * time has come are ready again first.
    */
   takeDue(now: number, limit: number, leaseMillis: number): OutboxEntry[] {
-    for (const lease of this.leases.values()) {
-      if (lease.leaseUntil <= now) {
-        this.leases.delete(lease.record.id);
-        this.setState(lease.slot, READY);
-        this.ready.push(lease.slot);
+    // Backwards: releasing a lease moves the last leased slot into its place.
+    for (let i = this.leasedSlots.length - 1; i >= 0; i--) {
+      const slot = this.leasedSlots[i] as number;
+      if ((this.leaseUntils[slot] as number) <= now) {
+        this.release(slot);
+        this.setState(slot, READY);
+        this.ready.push(slot);
       }
     }
     for (
@@ -111,39 +113,48 @@ export class CompactOutbox {
       if (this.states[slot] !== READY) continue;
       const attempts = (this.attemptCounts[slot] as number) + 1;
       this.attemptCounts[slot] = attempts;
-      const lease: OutboxLease = {
-        slot,
-        record: this.recordAt(slot),
-        claim: randomUUID(),
-        attempts,
-        leaseUntil: now + leaseMillis,
-      };
+      const record = this.recordAt(slot);
+      const claim = `${randomUUID()}/${slot}`;
+      this.claims[slot] = claim;
+      this.leasedRecords[slot] = record;
+      this.leaseUntils[slot] = now + leaseMillis;
+      this.leasedPositions[slot] = this.leasedSlots.length;
+      this.leasedSlots.push(slot);
       this.setState(slot, LEASED);
-      this.leases.set(lease.record.id, lease);
-      taken.push({ record: lease.record, attempts, claim: lease.claim });
+      taken.push({ record, attempts, claim });
     }
     return taken;
   }
 
-  /** The lease record `id` is held under, if `claim` is still its current claim; otherwise the claim is stale. */
-  leaseFor(id: string, claim: string): OutboxLease | undefined {
-    const lease = this.leases.get(id);
-    return lease !== undefined && lease.claim === claim ? lease : undefined;
+  /** The slot record `id` is leased in under `claim`, or -1 when the claim is stale (or not one of ours). */
+  leasedSlotOf(id: string, claim: string): number {
+    const slot = Number(claim.slice(claim.lastIndexOf('/') + 1));
+    if (!Number.isInteger(slot) || slot < 0 || slot >= this.highWater || this.claims[slot] !== claim)
+      return -1;
+    return (this.leasedRecords[slot] as UsageRecord).id === id ? slot : -1;
+  }
+
+  /** The record handed out with the lease in `slot`. */
+  leasedRecord(slot: number): UsageRecord {
+    return this.leasedRecords[slot] as UsageRecord;
+  }
+
+  attemptsOf(slot: number): number {
+    return this.attemptCounts[slot] as number;
   }
 
   /** Drops a leased record for good (billed, dead-lettered or carried). */
-  remove(lease: OutboxLease): void {
-    this.leases.delete(lease.record.id);
-    this.setState(lease.slot, FREE);
-    this.keyIds[lease.slot] = undefined;
-    this.free.push(lease.slot);
+  remove(slot: number): void {
+    this.release(slot);
+    this.setState(slot, FREE);
+    this.keyIds[slot] = undefined;
+    this.free.push(slot);
     if (this.size === 0) this.reset();
   }
 
   /** Puts a leased record back, due again at `notBefore`. */
-  retry(lease: OutboxLease, notBefore: number): void {
-    this.leases.delete(lease.record.id);
-    const { slot } = lease;
+  retry(slot: number, notBefore: number): void {
+    this.release(slot);
     this.notBefores[slot] = notBefore;
     this.setState(slot, WAITING);
     this.waiting.push({ slot, seq: this.seqs[slot] as number, notBefore });
@@ -181,6 +192,18 @@ export class CompactOutbox {
     return slots.slice(0, limit).map((slot) => this.recordAt(slot));
   }
 
+  /** Ends the lease in `slot`, dropping its claim and record (so nothing keeps them alive). */
+  private release(slot: number): void {
+    const position = this.leasedPositions[slot] as number;
+    const last = this.leasedSlots.pop() as number;
+    if (last !== slot) {
+      this.leasedSlots[position] = last;
+      this.leasedPositions[last] = position;
+    }
+    this.claims[slot] = undefined;
+    this.leasedRecords[slot] = undefined;
+  }
+
   private recordAt(slot: number): UsageRecord {
     return sealRecord(
       this.keyIds[slot] as string,
@@ -215,6 +238,8 @@ export class CompactOutbox {
       this.seqs = grownFloat64(this.seqs, length);
       this.attemptCounts = grownFloat64(this.attemptCounts, length);
       this.notBefores = grownFloat64(this.notBefores, length);
+      this.leaseUntils = grownFloat64(this.leaseUntils, length);
+      this.leasedPositions = grownFloat64(this.leasedPositions, length);
       const states = new Uint8Array(length);
       states.set(this.states);
       this.states = states;
@@ -227,12 +252,16 @@ export class CompactOutbox {
     this.free.length = 0;
     this.highWater = 0;
     this.keyIds = [];
+    this.claims = [];
+    this.leasedRecords = [];
     if (this.states.length > INITIAL_SLOTS) {
       this.hourStarts = new Float64Array(INITIAL_SLOTS);
       this.quantities = new Float64Array(INITIAL_SLOTS);
       this.seqs = new Float64Array(INITIAL_SLOTS);
       this.attemptCounts = new Float64Array(INITIAL_SLOTS);
       this.notBefores = new Float64Array(INITIAL_SLOTS);
+      this.leaseUntils = new Float64Array(INITIAL_SLOTS);
+      this.leasedPositions = new Float64Array(INITIAL_SLOTS);
       this.states = new Uint8Array(INITIAL_SLOTS);
     }
   }

@@ -1,3 +1,4 @@
+import { AuditRing } from './audit-ring.js';
 import { CompactOutbox } from './compact-outbox.js';
 import { HOUR_MILLIS } from './hours.js';
 import type {
@@ -34,12 +35,11 @@ export class MemoryStore implements UsageStore {
   private openUnits = 0;
   private readonly outbox = new CompactOutbox();
   private readonly dead = new Map<string, DeadLetter>();
-  private readonly audit: AuditEntry[] = [];
-  private readonly auditCapacity: number;
+  private readonly audit: AuditRing;
   private acceptedCount = 0;
 
   constructor(options: MemoryStoreOptions = {}) {
-    this.auditCapacity = options.auditCapacity ?? 10_000;
+    this.audit = new AuditRing(options.auditCapacity ?? 10_000);
   }
 
   async addDeltas(deltas: readonly UsageDelta[]): Promise<void> {
@@ -101,45 +101,34 @@ export class MemoryStore implements UsageStore {
     let applied = 0;
     let stale = 0;
     for (const s of settlements) {
-      const lease = this.outbox.leaseFor(s.id, s.claim);
-      if (lease === undefined) {
+      const slot = this.outbox.leasedSlotOf(s.id, s.claim);
+      if (slot < 0) {
         stale += 1;
         continue;
       }
       applied += 1;
-      const { record } = lease;
+      const record = this.outbox.leasedRecord(slot);
       switch (s.kind) {
         case 'accepted':
-          this.outbox.remove(lease);
+          this.outbox.remove(slot);
           this.acceptedCount += 1;
-          this.audit.push({
-            recordId: s.id,
-            keyId: record.keyId,
-            hourStart: record.hourStart,
-            quantity: record.quantity,
-            meteringRecordId: s.meteringRecordId,
-            acceptedAt: s.at,
-          });
-          // Trim in bulk: dropping one entry per accepted record would shift the whole log every time.
-          if (this.audit.length >= 2 * this.auditCapacity) {
-            this.audit.splice(0, this.audit.length - this.auditCapacity);
-          }
+          this.audit.push(record.keyId, record.hourStart, record.quantity, s.meteringRecordId, s.at);
           break;
         case 'retry':
-          this.outbox.retry(lease, s.notBefore);
+          this.outbox.retry(slot, s.notBefore);
           break;
         case 'dead':
-          this.outbox.remove(lease);
           this.dead.set(s.id, {
             record,
             reason: s.reason,
             detail: s.detail,
             at: s.at,
-            attempts: lease.attempts,
+            attempts: this.outbox.attemptsOf(slot),
           });
+          this.outbox.remove(slot);
           break;
         case 'carry':
-          this.outbox.remove(lease);
+          this.outbox.remove(slot);
           this.addOpen(record.keyId, record.hourStart + HOUR_MILLIS, record.quantity);
           break;
       }
@@ -175,8 +164,7 @@ export class MemoryStore implements UsageStore {
   }
 
   async auditLog(limit: number): Promise<AuditEntry[]> {
-    const count = Math.min(limit, this.auditCapacity);
-    return count > 0 ? this.audit.slice(-count) : [];
+    return this.audit.last(limit);
   }
 
   async stats(): Promise<StoreStats> {

@@ -47,15 +47,15 @@ describe('CompactOutbox', () => {
     outbox.add(key('a'), H0, 1, 0);
     const [first] = take(outbox, H1);
     const [second] = take(outbox, H1 + LEASE);
-    expect(outbox.leaseFor(first!.record.id, first!.claim)).toBeUndefined();
-    expect(outbox.leaseFor(second!.record.id, second!.claim)?.record).toEqual(second!.record);
+    expect(outbox.leasedSlotOf(first!.record.id, first!.claim)).toBe(-1);
+    expect(outbox.leasedRecord(outbox.leasedSlotOf(second!.record.id, second!.claim))).toBe(second!.record);
   });
 
   it('makes a retried record due again at its notBefore, not earlier', () => {
     const outbox = new CompactOutbox();
     outbox.add(key('a'), H0, 1, 0);
     const [entry] = take(outbox, H1);
-    outbox.retry(outbox.leaseFor(entry!.record.id, entry!.claim)!, H1 + 5_000);
+    outbox.retry(outbox.leasedSlotOf(entry!.record.id, entry!.claim), H1 + 5_000);
     expect(take(outbox, H1 + 4_999)).toEqual([]);
     expect(take(outbox, H1 + 5_000).map((e) => e.record)).toEqual([entry!.record]);
   });
@@ -65,7 +65,7 @@ describe('CompactOutbox', () => {
     outbox.add(key('a'), H0, 1, 0);
     outbox.add(key('b'), H0, 2, 0);
     const [entry] = take(outbox, H1, 1);
-    outbox.remove(outbox.leaseFor(entry!.record.id, entry!.claim)!);
+    outbox.remove(outbox.leasedSlotOf(entry!.record.id, entry!.claim));
     outbox.add(key('c'), H0, 3, 0);
     expect(take(outbox, H1).map((e) => e.record.quantity)).toEqual([2, 3]);
   });
@@ -74,9 +74,9 @@ describe('CompactOutbox', () => {
     const outbox = new CompactOutbox();
     for (const customer of ['a', 'b', 'c']) outbox.add(key(customer), H0, 1, 0);
     const [first, second] = take(outbox, H1, 2);
-    outbox.retry(outbox.leaseFor(first!.record.id, first!.claim)!, H1 + 1_000);
+    outbox.retry(outbox.leasedSlotOf(first!.record.id, first!.claim), H1 + 1_000);
     expect(outbox.counts()).toEqual({ ready: 1, waiting: 1, leased: 1 });
-    outbox.remove(outbox.leaseFor(second!.record.id, second!.claim)!);
+    outbox.remove(outbox.leasedSlotOf(second!.record.id, second!.claim));
     expect(outbox.size).toBe(2);
   });
 
@@ -94,5 +94,20 @@ describe('CompactOutbox', () => {
     const held = sealRecord(key('a'), H0, 99);
     const other = sealRecord(key('a'), H1, 1);
     expect([...outbox.heldAmong([held, other])]).toEqual([held.id]);
+  });
+
+  it('treats a claim it did not hand out as stale', () => {
+    const outbox = new CompactOutbox();
+    outbox.add(key('a'), H0, 1, 0);
+    const [entry] = take(outbox, H1);
+    expect(outbox.leasedSlotOf(entry!.record.id, 'not-a-claim/0')).toBe(-1);
+    expect(outbox.leasedSlotOf(sealRecord(key('b'), H0, 1).id, entry!.claim)).toBe(-1);
+  });
+
+  it('lets every expired lease go back to ready, however many there are', () => {
+    const outbox = new CompactOutbox();
+    for (const customer of ['a', 'b', 'c', 'd']) outbox.add(key(customer), H0, 1, 0);
+    take(outbox, H1, 3);
+    expect(take(outbox, H1 + LEASE).map((e) => e.record.keyId)).toEqual(['a', 'b', 'c', 'd'].map(key));
   });
 });
