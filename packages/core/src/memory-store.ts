@@ -1,6 +1,7 @@
 import { AuditRing } from './audit-ring.js';
 import { CompactOutbox } from './compact-outbox.js';
 import { HOUR_MILLIS } from './hours.js';
+import { OpenHour } from './open-hour.js';
 import type {
   AuditEntry,
   DeadLetter,
@@ -26,9 +27,7 @@ export interface MemoryStoreOptions {
 export class MemoryStore implements UsageStore {
   readonly scope = 'process' as const;
   readonly name = 'memory';
-  private readonly openHours = new Map<number, Map<string, number>>();
-  /** Where sealing stopped in each closed hour, so slices of a large hour never rescan what they sealed. */
-  private readonly sealCursors = new Map<number, Iterator<[string, number]>>();
+  private readonly openHours = new Map<number, OpenHour>();
   private closedBefore = Number.NEGATIVE_INFINITY;
   /** Kept as running totals: counting a million open keys on every `stats()` would block the event loop. */
   private openKeys = 0;
@@ -54,24 +53,20 @@ export class MemoryStore implements UsageStore {
     for (;;) {
       const hourStart = this.earliestClosedHour();
       if (hourStart === undefined) break;
-      const entries = this.openHours.get(hourStart) as Map<string, number>;
-      // Resume where the last slice stopped: a fresh iterator would walk past every entry already sealed.
-      let cursor = this.sealCursors.get(hourStart);
-      if (cursor === undefined) {
-        cursor = entries.entries();
-        this.sealCursors.set(hourStart, cursor);
-      }
+      // An hour hands out its entries in arrival order and remembers where it stopped, so slices of a large hour never
+      // rescan what they sealed.
+      const entries = this.openHours.get(hourStart) as OpenHour;
       while (sealed.length < limit) {
-        const next = cursor.next();
-        if (next.done === true) break;
-        const [keyId, total] = next.value;
+        const position = entries.takeEarliest();
+        if (position < 0) break;
+        const keyId = entries.keyIdAt(position);
+        const total = entries.totalAt(position);
         let quantity = total;
         if (quantity > MAX_RECORD_QUANTITY) {
           // One record may carry at most the service's maximum; the rest is billed in the next hour, never truncated.
           this.addToHour(keyId, hourStart + HOUR_MILLIS, quantity - MAX_RECORD_QUANTITY);
           quantity = MAX_RECORD_QUANTITY;
         }
-        entries.delete(keyId);
         this.openKeys -= 1;
         this.openUnits -= total;
         this.outbox.add(keyId, hourStart, quantity, 0);
@@ -79,7 +74,6 @@ export class MemoryStore implements UsageStore {
       }
       if (sealed.length >= limit && entries.size > 0) return { sealed, more: true };
       this.openHours.delete(hourStart);
-      this.sealCursors.delete(hourStart);
     }
     return { sealed, more: false };
   }
@@ -191,12 +185,10 @@ export class MemoryStore implements UsageStore {
   private addToHour(keyId: string, hourStart: number, quantity: number): void {
     let entries = this.openHours.get(hourStart);
     if (entries === undefined) {
-      entries = new Map();
+      entries = new OpenHour();
       this.openHours.set(hourStart, entries);
     }
-    const total = entries.get(keyId);
-    if (total === undefined) this.openKeys += 1;
-    entries.set(keyId, (total ?? 0) + quantity);
+    if (entries.add(keyId, quantity)) this.openKeys += 1;
     this.openUnits += quantity;
   }
 }
