@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { MinHeap } from './heap.js';
+import { SlotList } from './slot-list.js';
 import type { OutboxEntry } from './store.js';
 import { sealRecord, type UsageRecord } from './usage-key.js';
 
@@ -9,45 +10,57 @@ const WAITING = 2;
 const LEASED = 3;
 type SlotState = typeof FREE | typeof READY | typeof WAITING | typeof LEASED;
 
-const INITIAL_SLOTS = 1024;
+const PAGE_BITS = 12;
+const PAGE_SIZE = 1 << PAGE_BITS;
+const PAGE_MASK = PAGE_SIZE - 1;
 
-function grownFloat64(array: Float64Array, length: number): Float64Array<ArrayBuffer> {
-  const grown = new Float64Array(length);
-  grown.set(array);
-  return grown;
+/**
+ * The columns of `PAGE_SIZE` slots. Columns grow a page at a time: doubling seven columns of a million slots in one
+ * step (allocate, zero, copy) blocks the event loop for over 20 ms.
+ */
+class Page {
+  readonly keyIds: (string | undefined)[] = new Array<string | undefined>(PAGE_SIZE).fill(undefined);
+  readonly hourStarts = new Float64Array(PAGE_SIZE);
+  readonly quantities = new Float64Array(PAGE_SIZE);
+  readonly seqs = new Float64Array(PAGE_SIZE);
+  readonly attempts = new Float64Array(PAGE_SIZE);
+  readonly notBefores = new Float64Array(PAGE_SIZE);
+  readonly states = new Uint8Array(PAGE_SIZE);
+  /** While leased: until when, the claim token, the record handed out, and the slot's place in `leasedSlots`. */
+  readonly leaseUntils = new Float64Array(PAGE_SIZE);
+  readonly claims: (string | undefined)[] = new Array<string | undefined>(PAGE_SIZE).fill(undefined);
+  readonly leasedRecords: (UsageRecord | undefined)[] = new Array<UsageRecord | undefined>(PAGE_SIZE).fill(
+    undefined,
+  );
+  readonly leasedPositions = new Float64Array(PAGE_SIZE);
 }
 
 /**
  * Sealed records waiting to be sent, kept as columns (key id, hour, quantity, state...) indexed by slot. A million
- * pending records are then a handful of large arrays instead of millions of small objects that every young-generation
- * collection would copy and every full one would mark. A record object is built only when it is handed out (a record
- * is a pure function of key id, hour and quantity, so a resend is the identical record).
+ * pending records are then a few hundred pages of arrays instead of millions of small objects that every
+ * young-generation collection would copy and every full one would mark. A record object is built only when it is
+ * handed out (a record is a pure function of key id, hour and quantity, so a resend is the identical record).
  *
  * Order: oldest hour first, then the order records came in (`seq`), exactly as a heap of record objects would give.
+ * Sealing adds records in that order already, so they wait in a plain queue; only records that come back (retries,
+ * expired leases, requeued dead letters) go through a heap.
  *
  * Leases are columns too, found from the claim token (which carries the slot), not from a `Map` by record id: V8 keeps
  * a deleted `Map` entry's key and value until the table is rehashed, so a long-lived map that every sent record passes
  * through keeps thousands of dead records reachable, and each young-generation collection copies and promotes them.
  */
 export class CompactOutbox {
-  private keyIds: (string | undefined)[] = [];
-  private hourStarts = new Float64Array(INITIAL_SLOTS);
-  private quantities = new Float64Array(INITIAL_SLOTS);
-  private seqs = new Float64Array(INITIAL_SLOTS);
-  private attemptCounts = new Float64Array(INITIAL_SLOTS);
-  private notBefores = new Float64Array(INITIAL_SLOTS);
-  private states = new Uint8Array(INITIAL_SLOTS);
-  private leaseUntils = new Float64Array(INITIAL_SLOTS);
-  /** Per slot, while leased: the claim token and the record handed out. */
-  private claims: (string | undefined)[] = [];
-  private leasedRecords: (UsageRecord | undefined)[] = [];
-  /** The leased slots, densely (a slot's position is in `leasedPositions`), so expiry never scans every slot. */
+  private pages: Page[] = [];
+  /** The leased slots, densely (a slot's place is in its page's `leasedPositions`), so expiry never scans every slot. */
   private readonly leasedSlots: number[] = [];
-  private leasedPositions = new Float64Array(INITIAL_SLOTS);
-  private readonly free: number[] = [];
+  private readonly free = new SlotList();
   private highWater = 0;
   private nextSeq = 0;
-  private readonly ready = new MinHeap<number>((a, b) => this.comesBefore(a, b));
+  /** Ready records added in order (hour, then seq); `lastQueuedHour` is the hour of the last one queued. */
+  private readonly queued = new SlotList();
+  private lastQueuedHour = Number.NEGATIVE_INFINITY;
+  /** Ready records that came back, in any order. */
+  private readonly returned = new MinHeap<number>((a, b) => this.comesBefore(a, b));
   private readonly waiting = new MinHeap<{ slot: number; seq: number; notBefore: number }>(
     (a, b) => a.notBefore < b.notBefore,
   );
@@ -66,14 +79,21 @@ export class CompactOutbox {
   /** Adds a record, ready now, after every record already held for its hour. */
   add(keyId: string, hourStart: number, quantity: number, attempts: number): void {
     const slot = this.allocate();
-    this.keyIds[slot] = keyId;
-    this.hourStarts[slot] = hourStart;
-    this.quantities[slot] = quantity;
-    this.seqs[slot] = this.nextSeq++;
-    this.attemptCounts[slot] = attempts;
-    this.notBefores[slot] = 0;
+    const page = this.pageOf(slot);
+    const i = slot & PAGE_MASK;
+    page.keyIds[i] = keyId;
+    page.hourStarts[i] = hourStart;
+    page.quantities[i] = quantity;
+    page.seqs[i] = this.nextSeq++;
+    page.attempts[i] = attempts;
+    page.notBefores[i] = 0;
     this.setState(slot, READY);
-    this.ready.push(slot);
+    if (hourStart >= this.lastQueuedHour) {
+      this.queued.push(slot);
+      this.lastQueuedHour = hourStart;
+    } else {
+      this.returned.push(slot);
+    }
   }
 
   /**
@@ -82,12 +102,12 @@ export class CompactOutbox {
    */
   takeDue(now: number, limit: number, leaseMillis: number): OutboxEntry[] {
     // Backwards: releasing a lease moves the last leased slot into its place.
-    for (let i = this.leasedSlots.length - 1; i >= 0; i--) {
-      const slot = this.leasedSlots[i] as number;
-      if ((this.leaseUntils[slot] as number) <= now) {
+    for (let k = this.leasedSlots.length - 1; k >= 0; k--) {
+      const slot = this.leasedSlots[k] as number;
+      if ((this.pageOf(slot).leaseUntils[slot & PAGE_MASK] as number) <= now) {
         this.release(slot);
         this.setState(slot, READY);
-        this.ready.push(slot);
+        this.returned.push(slot);
       }
     }
     for (
@@ -97,28 +117,28 @@ export class CompactOutbox {
     ) {
       this.waiting.pop();
       const { slot } = next;
-      if (
-        this.states[slot] === WAITING &&
-        this.seqs[slot] === next.seq &&
-        this.notBefores[slot] === next.notBefore
-      ) {
+      const page = this.pageOf(slot);
+      const i = slot & PAGE_MASK;
+      if (page.states[i] === WAITING && page.seqs[i] === next.seq && page.notBefores[i] === next.notBefore) {
         this.setState(slot, READY);
-        this.ready.push(slot);
+        this.returned.push(slot);
       }
     }
     const taken: OutboxEntry[] = [];
     while (taken.length < limit) {
-      const slot = this.ready.pop();
-      if (slot === undefined) break;
-      if (this.states[slot] !== READY) continue;
-      const attempts = (this.attemptCounts[slot] as number) + 1;
-      this.attemptCounts[slot] = attempts;
+      const slot = this.nextReady();
+      if (slot < 0) break;
+      const page = this.pageOf(slot);
+      const i = slot & PAGE_MASK;
+      if (page.states[i] !== READY) continue;
+      const attempts = (page.attempts[i] as number) + 1;
+      page.attempts[i] = attempts;
       const record = this.recordAt(slot);
       const claim = `${randomUUID()}/${slot}`;
-      this.claims[slot] = claim;
-      this.leasedRecords[slot] = record;
-      this.leaseUntils[slot] = now + leaseMillis;
-      this.leasedPositions[slot] = this.leasedSlots.length;
+      page.claims[i] = claim;
+      page.leasedRecords[i] = record;
+      page.leaseUntils[i] = now + leaseMillis;
+      page.leasedPositions[i] = this.leasedSlots.length;
       this.leasedSlots.push(slot);
       this.setState(slot, LEASED);
       taken.push({ record, attempts, claim });
@@ -129,25 +149,27 @@ export class CompactOutbox {
   /** The slot record `id` is leased in under `claim`, or -1 when the claim is stale (or not one of ours). */
   leasedSlotOf(id: string, claim: string): number {
     const slot = Number(claim.slice(claim.lastIndexOf('/') + 1));
-    if (!Number.isInteger(slot) || slot < 0 || slot >= this.highWater || this.claims[slot] !== claim)
-      return -1;
-    return (this.leasedRecords[slot] as UsageRecord).id === id ? slot : -1;
+    if (!Number.isInteger(slot) || slot < 0 || slot >= this.highWater) return -1;
+    const page = this.pageOf(slot);
+    const i = slot & PAGE_MASK;
+    if (page.claims[i] !== claim) return -1;
+    return (page.leasedRecords[i] as UsageRecord).id === id ? slot : -1;
   }
 
   /** The record handed out with the lease in `slot`. */
   leasedRecord(slot: number): UsageRecord {
-    return this.leasedRecords[slot] as UsageRecord;
+    return this.pageOf(slot).leasedRecords[slot & PAGE_MASK] as UsageRecord;
   }
 
   attemptsOf(slot: number): number {
-    return this.attemptCounts[slot] as number;
+    return this.pageOf(slot).attempts[slot & PAGE_MASK] as number;
   }
 
   /** Drops a leased record for good (billed, dead-lettered or carried). */
   remove(slot: number): void {
     this.release(slot);
     this.setState(slot, FREE);
-    this.keyIds[slot] = undefined;
+    this.pageOf(slot).keyIds[slot & PAGE_MASK] = undefined;
     this.free.push(slot);
     if (this.size === 0) this.reset();
   }
@@ -155,9 +177,11 @@ export class CompactOutbox {
   /** Puts a leased record back, due again at `notBefore`. */
   retry(slot: number, notBefore: number): void {
     this.release(slot);
-    this.notBefores[slot] = notBefore;
+    const page = this.pageOf(slot);
+    const i = slot & PAGE_MASK;
+    page.notBefores[i] = notBefore;
     this.setState(slot, WAITING);
-    this.waiting.push({ slot, seq: this.seqs[slot] as number, notBefore });
+    this.waiting.push({ slot, seq: page.seqs[i] as number, notBefore });
   }
 
   /**
@@ -177,8 +201,10 @@ export class CompactOutbox {
     const held = new Set<string>();
     if (wanted.size === 0) return held;
     for (let slot = 0; slot < this.highWater; slot++) {
-      if (this.states[slot] === FREE) continue;
-      const id = wanted.get(this.hourStarts[slot] as number)?.get(this.keyIds[slot] as string);
+      const page = this.pageOf(slot);
+      const i = slot & PAGE_MASK;
+      if (page.states[i] === FREE) continue;
+      const id = wanted.get(page.hourStarts[i] as number)?.get(page.keyIds[i] as string);
       if (id !== undefined) held.add(id);
     }
     return held;
@@ -187,82 +213,82 @@ export class CompactOutbox {
   /** Up to `limit` records held, oldest hour first, then in the order they came in. */
   pending(limit: number): UsageRecord[] {
     const slots: number[] = [];
-    for (let slot = 0; slot < this.highWater; slot++) if (this.states[slot] !== FREE) slots.push(slot);
+    for (let slot = 0; slot < this.highWater; slot++) {
+      if (this.pageOf(slot).states[slot & PAGE_MASK] !== FREE) slots.push(slot);
+    }
     slots.sort((a, b) => (this.comesBefore(a, b) ? -1 : 1));
     return slots.slice(0, limit).map((slot) => this.recordAt(slot));
   }
 
+  /** The next ready slot to hand out (removed from its list), or -1 when none is ready. */
+  private nextReady(): number {
+    const queued = this.queued.first();
+    const returned = this.returned.peek();
+    if (returned !== undefined && (queued < 0 || this.comesBefore(returned, queued))) {
+      return this.returned.pop() as number;
+    }
+    return this.queued.shift();
+  }
+
+  private pageOf(slot: number): Page {
+    return this.pages[slot >>> PAGE_BITS] as Page;
+  }
+
   /** Ends the lease in `slot`, dropping its claim and record (so nothing keeps them alive). */
   private release(slot: number): void {
-    const position = this.leasedPositions[slot] as number;
+    const page = this.pageOf(slot);
+    const i = slot & PAGE_MASK;
+    const position = page.leasedPositions[i] as number;
     const last = this.leasedSlots.pop() as number;
     if (last !== slot) {
       this.leasedSlots[position] = last;
-      this.leasedPositions[last] = position;
+      this.pageOf(last).leasedPositions[last & PAGE_MASK] = position;
     }
-    this.claims[slot] = undefined;
-    this.leasedRecords[slot] = undefined;
+    page.claims[i] = undefined;
+    page.leasedRecords[i] = undefined;
   }
 
   private recordAt(slot: number): UsageRecord {
-    return sealRecord(
-      this.keyIds[slot] as string,
-      this.hourStarts[slot] as number,
-      this.quantities[slot] as number,
-    );
+    const page = this.pageOf(slot);
+    const i = slot & PAGE_MASK;
+    return sealRecord(page.keyIds[i] as string, page.hourStarts[i] as number, page.quantities[i] as number);
   }
 
   private comesBefore(a: number, b: number): boolean {
-    const hourA = this.hourStarts[a] as number;
-    const hourB = this.hourStarts[b] as number;
-    return hourA !== hourB ? hourA < hourB : (this.seqs[a] as number) < (this.seqs[b] as number);
+    const pageA = this.pageOf(a);
+    const pageB = this.pageOf(b);
+    const hourA = pageA.hourStarts[a & PAGE_MASK] as number;
+    const hourB = pageB.hourStarts[b & PAGE_MASK] as number;
+    return hourA !== hourB
+      ? hourA < hourB
+      : (pageA.seqs[a & PAGE_MASK] as number) < (pageB.seqs[b & PAGE_MASK] as number);
   }
 
   private setState(slot: number, state: SlotState): void {
-    const before = this.states[slot];
+    const states = this.pageOf(slot).states;
+    const i = slot & PAGE_MASK;
+    const before = states[i];
     if (before === READY) this.readyCount -= 1;
     else if (before === WAITING) this.waitingCount -= 1;
     if (state === READY) this.readyCount += 1;
     else if (state === WAITING) this.waitingCount += 1;
-    this.states[slot] = state;
+    states[i] = state;
   }
 
   private allocate(): number {
     const reused = this.free.pop();
-    if (reused !== undefined) return reused;
+    if (reused >= 0) return reused;
     const slot = this.highWater++;
-    if (slot >= this.states.length) {
-      const length = this.states.length * 2;
-      this.hourStarts = grownFloat64(this.hourStarts, length);
-      this.quantities = grownFloat64(this.quantities, length);
-      this.seqs = grownFloat64(this.seqs, length);
-      this.attemptCounts = grownFloat64(this.attemptCounts, length);
-      this.notBefores = grownFloat64(this.notBefores, length);
-      this.leaseUntils = grownFloat64(this.leaseUntils, length);
-      this.leasedPositions = grownFloat64(this.leasedPositions, length);
-      const states = new Uint8Array(length);
-      states.set(this.states);
-      this.states = states;
-    }
+    if ((slot & PAGE_MASK) === 0) this.pages.push(new Page());
     return slot;
   }
 
-  /** Empty again: give back the columns a large backlog grew, rather than keep them for the life of the process. */
+  /** Empty again: give back the pages a large backlog needed, rather than keep them for the life of the process. */
   private reset(): void {
-    this.free.length = 0;
+    this.pages = [];
+    this.free.clear();
+    this.queued.clear();
     this.highWater = 0;
-    this.keyIds = [];
-    this.claims = [];
-    this.leasedRecords = [];
-    if (this.states.length > INITIAL_SLOTS) {
-      this.hourStarts = new Float64Array(INITIAL_SLOTS);
-      this.quantities = new Float64Array(INITIAL_SLOTS);
-      this.seqs = new Float64Array(INITIAL_SLOTS);
-      this.attemptCounts = new Float64Array(INITIAL_SLOTS);
-      this.notBefores = new Float64Array(INITIAL_SLOTS);
-      this.leaseUntils = new Float64Array(INITIAL_SLOTS);
-      this.leasedPositions = new Float64Array(INITIAL_SLOTS);
-      this.states = new Uint8Array(INITIAL_SLOTS);
-    }
+    this.lastQueuedHour = Number.NEGATIVE_INFINITY;
   }
 }

@@ -1,5 +1,7 @@
 const SHARDS = 64;
-const INITIAL_ENTRIES = 64;
+const PAGE_BITS = 12;
+const PAGE_SIZE = 1 << PAGE_BITS;
+const PAGE_MASK = PAGE_SIZE - 1;
 
 /** FNV-1a over the string's UTF-16 code units: spreads key ids over the shards. */
 function shardOf(keyId: string): number {
@@ -13,12 +15,13 @@ function shardOf(keyId: string): number {
  *
  * Why not one `Map`: a `Map` grows by rehashing every entry in one synchronous step, and at half a million keys that
  * step alone blocks the event loop for tens of milliseconds. The lookup is split over small maps, and the entries
- * themselves live in arrays, so no single step ever touches more than a shard.
+ * themselves live in fixed-size pages of arrays, so no single step ever copies more than a shard.
  */
 export class OpenHour {
   private readonly shards: (Map<string, number> | undefined)[] = new Array(SHARDS).fill(undefined);
-  private readonly keyIds: string[] = [];
-  private totals = new Float64Array(INITIAL_ENTRIES);
+  private readonly keyIdPages: string[][] = [];
+  private readonly totalPages: Float64Array[] = [];
+  private length = 0;
   /** Entries before this position have been taken (sealed). */
   private cursor = 0;
   private count = 0;
@@ -38,17 +41,17 @@ export class OpenHour {
     }
     const entry = index.get(keyId);
     if (entry !== undefined) {
-      this.totals[entry] = (this.totals[entry] as number) + quantity;
+      const totals = this.totalPages[entry >>> PAGE_BITS] as Float64Array;
+      totals[entry & PAGE_MASK] = (totals[entry & PAGE_MASK] as number) + quantity;
       return false;
     }
-    const position = this.keyIds.length;
-    if (position >= this.totals.length) {
-      const grown = new Float64Array(this.totals.length * 2);
-      grown.set(this.totals);
-      this.totals = grown;
+    const position = this.length++;
+    if ((position & PAGE_MASK) === 0) {
+      this.keyIdPages.push([]);
+      this.totalPages.push(new Float64Array(PAGE_SIZE));
     }
-    this.keyIds.push(keyId);
-    this.totals[position] = quantity;
+    (this.keyIdPages[position >>> PAGE_BITS] as string[]).push(keyId);
+    (this.totalPages[position >>> PAGE_BITS] as Float64Array)[position & PAGE_MASK] = quantity;
     index.set(keyId, position);
     this.count += 1;
     return true;
@@ -59,19 +62,19 @@ export class OpenHour {
    * {@link totalAt}), or -1 when every entry has been taken. Entries added meanwhile come after every earlier one.
    */
   takeEarliest(): number {
-    if (this.cursor >= this.keyIds.length) return -1;
+    if (this.cursor >= this.length) return -1;
     const position = this.cursor++;
-    const keyId = this.keyIds[position] as string;
+    const keyId = this.keyIdAt(position);
     (this.shards[shardOf(keyId)] as Map<string, number>).delete(keyId);
     this.count -= 1;
     return position;
   }
 
   keyIdAt(position: number): string {
-    return this.keyIds[position] as string;
+    return (this.keyIdPages[position >>> PAGE_BITS] as string[])[position & PAGE_MASK] as string;
   }
 
   totalAt(position: number): number {
-    return this.totals[position] as number;
+    return (this.totalPages[position >>> PAGE_BITS] as Float64Array)[position & PAGE_MASK] as number;
   }
 }
