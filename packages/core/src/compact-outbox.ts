@@ -45,9 +45,9 @@ class Page {
  * Sealing adds records in that order already, so they wait in a plain queue; only records that come back (retries,
  * expired leases, requeued dead letters) go through a heap.
  *
- * Leases are columns too, found from the claim token (which carries the slot), not from a `Map` by record id: V8 keeps
- * a deleted `Map` entry's key and value until the table is rehashed, so a long-lived map that every sent record passes
- * through keeps thousands of dead records reachable, and each young-generation collection copies and promotes them.
+ * Leases are columns too, found from the claim token (which carries the slot), not from a `Map` by record id: with a
+ * long-lived map that every sent record passes through (set when claimed, deleted when settled), young-generation
+ * collections copied and promoted about 500 bytes per record sent; with per-slot columns cleared on settlement, none.
  */
 export class CompactOutbox {
   private pages: Page[] = [];
