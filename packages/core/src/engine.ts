@@ -317,15 +317,26 @@ export class MeteringEngine implements AsyncDisposable {
     let sealed = 0;
     let units = 0;
     for (;;) {
-      const result = await o.store.sealClosedHours(closeBefore, o.sliceSize);
-      sealed += result.sealed.length;
-      for (const record of result.sealed) units += record.quantity;
-      if (!result.more) break;
+      const slice = await this.sealSlice(closeBefore);
+      sealed += slice.records;
+      units += slice.units;
+      if (!slice.more) break;
       await yieldToEventLoop();
     }
     if (closeBefore > this.lastCloseBefore) this.lastCloseBefore = closeBefore;
     if (sealed > 0) this.events.emit('records.sealed', { records: sealed, units });
     return sealed;
+  }
+
+  /**
+   * One slice of sealing, counted. A function of its own so the slice's records are unreachable once counted: held
+   * across the yield that follows, every collection in that turn would copy them.
+   */
+  private async sealSlice(closeBefore: number): Promise<{ records: number; units: number; more: boolean }> {
+    const result = await this.options.store.sealClosedHours(closeBefore, this.options.sliceSize);
+    let units = 0;
+    for (const record of result.sealed) units += record.quantity;
+    return { records: result.sealed.length, units, more: result.more };
   }
 
   private async dispatchDue(deadline: number, counts: DispatchCounts): Promise<void> {
