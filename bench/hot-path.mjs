@@ -151,13 +151,36 @@ function bytesPerKey(make, customers, liveKeys) {
   return (after - before) / liveKeys;
 }
 
-/** Largest event-loop stall while the engine checkpoints, seals and sends `keys` keys. */
-async function flushStall(customers, keys) {
+/**
+ * A sink that answers like the AWS one and keeps what a network sink keeps: nothing but running totals. `InMemorySink`
+ * keeps every billed record, its answer and a ledger entry (it is a test double with a ledger), which a real sink never
+ * does; the flush is measured with both.
+ */
+class TotalsSink {
+  name = 'totals';
+  maxBatchSize = 25;
+  maxBatchBytes = 1_000_000;
+  calls = 0;
+  units = 0;
+  estimateRecordBytes(record) {
+    return 200 + record.keyId.length * 2;
+  }
+  async export(records) {
+    this.calls += 1;
+    const outcomes = records.map((record) => {
+      this.units += record.quantity;
+      return { id: record.id, status: 'success', meteringRecordId: undefined };
+    });
+    return { status: 'done', outcomes };
+  }
+}
+
+/** Largest event-loop stall while the engine checkpoints, seals and sends `keys` keys to `sink`. */
+async function flushStall(customers, keys, sink) {
   // Frozen while counting; during the flush it moves with real time, as the rate limiter needs a clock that moves.
   let now = START;
   let flushStartedAt = 0;
   const clock = { now: () => (flushStartedAt === 0 ? now : now + (Date.now() - flushStartedAt)) };
-  const sink = new InMemorySink();
   const engine = createMeteringEngine({
     sink,
     clock,
@@ -227,7 +250,7 @@ async function flushStall(customers, keys) {
     gapsOver10WithGc: longGaps.filter((gap) => gcInside(gap) > 0).length,
     ownMaxMillis: Math.max(ownMax, 10),
     gcMaxMillis: gcPauses.reduce((max, p) => Math.max(max, p.end - p.start), 0),
-    calls: sink.calls.length,
+    calls: typeof sink.calls === 'number' ? sink.calls : sink.calls.length,
   };
 }
 
@@ -268,30 +291,33 @@ async function main() {
     console.log(`| ${name} | ${cells.join(' | ')} |`);
   }
   gc();
-  const stall = await flushStall(customers, STALL_KEYS);
-  console.log(`\n| flush of ${k(STALL_KEYS)} keys (memory store, in-memory sink) | value |`);
-  console.log('|---|---:|');
+  const stalls = [];
+  for (const sink of [new TotalsSink(), new InMemorySink()]) {
+    stalls.push(await flushStall(customers, STALL_KEYS, sink));
+    gc();
+  }
+  const [stall, stallKeeping] = stalls;
   console.log(
-    `| longest synchronous run between event-loop turns (process CPU time) | ${fmt(stall.cpuMaxMillis)} ms |`,
+    `\n| flush of ${k(STALL_KEYS)} keys (memory store) | totals-only sink (keeps what a network sink keeps) | InMemorySink (keeps every record: a test double) |`,
   );
-  console.log(
-    `| longest event-loop stall, wall clock (setImmediate probe) | ${fmt(stall.probeMaxMillis)} ms |`,
+  console.log('|---|---:|---:|');
+  const row = (label, cell) => console.log(`| ${label} | ${stalls.map(cell).join(' | ')} |`);
+  row(
+    'longest synchronous run between event-loop turns (process CPU time)',
+    (s) => `${fmt(s.cpuMaxMillis)} ms`,
   );
-  console.log(
-    `| longest event-loop stall (monitorEventLoopDelay max) | ${fmt(stall.histogramMaxMillis)} ms |`,
-  );
-  console.log(`| event-loop delay p99 | ${fmt(stall.p99Millis)} ms |`);
-  console.log(
-    `| gaps over 10 ms (of them, with a GC pause inside) | ${stall.gapsOver10} (${stall.gapsOver10WithGc}) |`,
-  );
-  console.log(`| longest single GC pause | ${fmt(stall.gcMaxMillis)} ms |`);
+  row('longest event-loop stall, wall clock (setImmediate probe)', (s) => `${fmt(s.probeMaxMillis)} ms`);
+  row('longest event-loop stall (monitorEventLoopDelay max)', (s) => `${fmt(s.histogramMaxMillis)} ms`);
+  row('event-loop delay p99', (s) => `${fmt(s.p99Millis)} ms`);
+  row('gaps over 10 ms (of them, with a GC pause inside)', (s) => `${s.gapsOver10} (${s.gapsOver10WithGc})`);
+  row('longest single GC pause', (s) => `${fmt(s.gcMaxMillis)} ms`);
   // V8 reports its stop-the-world pauses, not the incremental marking and sweeping it does on the main thread between
   // them: what is left of a gap is an upper bound on the engine's own work.
-  console.log(
-    `| longest gap minus the GC pauses V8 reports inside it (upper bound on the engine's own work) | ${stall.ownMaxMillis <= 10 ? '≤ 10' : fmt(stall.ownMaxMillis)} ms |`,
+  row("longest gap minus the GC pauses V8 reports inside it (upper bound on the engine's own work)", (s) =>
+    s.ownMaxMillis <= 10 ? '≤ 10 ms' : `${fmt(s.ownMaxMillis)} ms`,
   );
-  console.log(`| checkpoint + seal + send, wall time | ${fmt(stall.seconds, 2)} s |`);
-  console.log(`| BatchMeterUsage calls | ${stall.calls.toLocaleString('en')} |`);
+  row('checkpoint + seal + send, wall time', (s) => `${fmt(s.seconds, 2)} s`);
+  row('BatchMeterUsage calls', (s) => s.calls.toLocaleString('en'));
 
   const targets = [
     ['≤ 25 ns per record for a repeated key', timing.meterkit.every((ns) => ns <= 25)],
@@ -303,8 +329,12 @@ async function main() {
       `≤ 80 bytes per live key at ${k(MEMORY_KEYS[MEMORY_KEYS.length - 1])} keys`,
       memory.meterkit[MEMORY_KEYS.length - 1] <= 80,
     ],
-    ['event-loop stall ≤ 10 ms during a flush (CPU time between turns)', stall.cpuMaxMillis <= 10],
-    ['event-loop stall ≤ 10 ms during a flush (wall clock)', stall.probeMaxMillis <= 10],
+    [
+      'event-loop stall ≤ 10 ms during a flush (CPU time between turns, totals-only sink)',
+      stall.cpuMaxMillis <= 10,
+    ],
+    ['event-loop stall ≤ 10 ms during a flush (wall clock, totals-only sink)', stall.probeMaxMillis <= 10],
+    ['event-loop stall ≤ 10 ms during a flush (wall clock, InMemorySink)', stallKeeping.probeMaxMillis <= 10],
   ];
   console.log('\n| target | met |');
   console.log('|---|---|');

@@ -150,41 +150,60 @@ export class MeteringEngine implements AsyncDisposable {
   /** Moves counts from the request path into the store. Counts the store refused stay queued for the next try. */
   checkpoint(): Promise<number> {
     return this.checkpointLane.run(async () => {
-      const o = this.options;
+      const progress = { units: 0, written: 0 };
+      let writeFailed = false;
       await this.tally.drain(
-        o.sliceSize,
+        this.options.sliceSize,
         (deltas) => {
           this.unwritten.push(deltas);
           this.unwrittenCount += deltas.length;
         },
-        yieldToEventLoop,
+        async () => {
+          // Write each slice as soon as it is drained: a million deltas queued until the whole drain ends would all
+          // outlive young-generation collections, and each collection would copy them. After a failure the rest stays
+          // queued, and the write after the drain reports it.
+          if (!writeFailed) {
+            try {
+              await this.writeUnwritten(progress);
+            } catch {
+              writeFailed = true;
+            }
+          }
+          await yieldToEventLoop();
+        },
       );
-      let units = 0;
-      let written = 0;
-      while (this.unwritten.length > 0) {
-        const deltas = this.unwritten[0] as UsageDelta[];
-        await o.store.addDeltas(deltas);
-        this.unwritten.shift();
-        this.unwrittenCount -= deltas.length;
-        written += deltas.length;
-        let late = 0;
-        for (const delta of deltas) {
-          units += delta.quantity;
-          if (delta.hourStart < this.lastCloseBefore) late += delta.quantity;
-        }
-        if (late > 0) {
-          this.events.emit('usage.late', {
-            fromHour: deltas[0]?.hourStart ?? 0,
-            toHour: this.lastCloseBefore,
-            units: late,
-          });
-        }
-        // A store that answers at once (memory) would otherwise write every slice without letting requests run.
-        if (this.unwritten.length > 0) await yieldToEventLoop();
+      await this.writeUnwritten(progress);
+      if (progress.written > 0) {
+        this.events.emit('usage.checkpointed', { deltas: progress.written, units: progress.units });
       }
-      if (written > 0) this.events.emit('usage.checkpointed', { deltas: written, units });
-      return units;
+      return progress.units;
     });
+  }
+
+  /** Writes the queued slices to the store, oldest first, yielding between slices. */
+  private async writeUnwritten(progress: { units: number; written: number }): Promise<void> {
+    const o = this.options;
+    while (this.unwritten.length > 0) {
+      const deltas = this.unwritten[0] as UsageDelta[];
+      await o.store.addDeltas(deltas);
+      this.unwritten.shift();
+      this.unwrittenCount -= deltas.length;
+      progress.written += deltas.length;
+      let late = 0;
+      for (const delta of deltas) {
+        progress.units += delta.quantity;
+        if (delta.hourStart < this.lastCloseBefore) late += delta.quantity;
+      }
+      if (late > 0) {
+        this.events.emit('usage.late', {
+          fromHour: deltas[0]?.hourStart ?? 0,
+          toHour: this.lastCloseBefore,
+          units: late,
+        });
+      }
+      // A store that answers at once (memory) would otherwise write every slice without letting requests run.
+      if (this.unwritten.length > 0) await yieldToEventLoop();
+    }
   }
 
   /**
@@ -298,15 +317,26 @@ export class MeteringEngine implements AsyncDisposable {
     let sealed = 0;
     let units = 0;
     for (;;) {
-      const result = await o.store.sealClosedHours(closeBefore, o.sliceSize);
-      sealed += result.sealed.length;
-      for (const record of result.sealed) units += record.quantity;
-      if (!result.more) break;
+      const slice = await this.sealSlice(closeBefore);
+      sealed += slice.records;
+      units += slice.units;
+      if (!slice.more) break;
       await yieldToEventLoop();
     }
     if (closeBefore > this.lastCloseBefore) this.lastCloseBefore = closeBefore;
     if (sealed > 0) this.events.emit('records.sealed', { records: sealed, units });
     return sealed;
+  }
+
+  /**
+   * One slice of sealing, counted. A function of its own so the slice's records are unreachable once counted: held
+   * across the yield that follows, every collection in that turn would copy them.
+   */
+  private async sealSlice(closeBefore: number): Promise<{ records: number; units: number; more: boolean }> {
+    const result = await this.options.store.sealClosedHours(closeBefore, this.options.sliceSize);
+    let units = 0;
+    for (const record of result.sealed) units += record.quantity;
+    return { records: result.sealed.length, units, more: result.more };
   }
 
   private async dispatchDue(deadline: number, counts: DispatchCounts): Promise<void> {

@@ -1,0 +1,80 @@
+const SHARDS = 64;
+const PAGE_BITS = 12;
+const PAGE_SIZE = 1 << PAGE_BITS;
+const PAGE_MASK = PAGE_SIZE - 1;
+
+/** FNV-1a over the string's UTF-16 code units: spreads key ids over the shards. */
+function shardOf(keyId: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < keyId.length; i++) hash = Math.imul(hash ^ keyId.charCodeAt(i), 0x01000193);
+  return (hash >>> 0) % SHARDS;
+}
+
+/**
+ * The running totals of one hour that is not sealed yet, by key id, in arrival order (the order sealing takes them).
+ *
+ * Why not one `Map`: a `Map` grows by rehashing every entry in one synchronous step, and at half a million keys that
+ * step alone blocks the event loop for tens of milliseconds. The lookup is split over small maps, and the entries
+ * themselves live in fixed-size pages of arrays, so no single step ever copies more than a shard.
+ */
+export class OpenHour {
+  private readonly shards: (Map<string, number> | undefined)[] = new Array(SHARDS).fill(undefined);
+  private readonly keyIdPages: string[][] = [];
+  private readonly totalPages: Float64Array[] = [];
+  private length = 0;
+  /** Entries before this position have been taken (sealed). */
+  private cursor = 0;
+  private count = 0;
+
+  /** Keys with a total in this hour. */
+  get size(): number {
+    return this.count;
+  }
+
+  /** Adds `quantity` to the key's total; returns true when the key is new to this hour. */
+  add(keyId: string, quantity: number): boolean {
+    const shard = shardOf(keyId);
+    let index = this.shards[shard];
+    if (index === undefined) {
+      index = new Map();
+      this.shards[shard] = index;
+    }
+    const entry = index.get(keyId);
+    if (entry !== undefined) {
+      const totals = this.totalPages[entry >>> PAGE_BITS] as Float64Array;
+      totals[entry & PAGE_MASK] = (totals[entry & PAGE_MASK] as number) + quantity;
+      return false;
+    }
+    const position = this.length++;
+    if ((position & PAGE_MASK) === 0) {
+      this.keyIdPages.push([]);
+      this.totalPages.push(new Float64Array(PAGE_SIZE));
+    }
+    (this.keyIdPages[position >>> PAGE_BITS] as string[]).push(keyId);
+    (this.totalPages[position >>> PAGE_BITS] as Float64Array)[position & PAGE_MASK] = quantity;
+    index.set(keyId, position);
+    this.count += 1;
+    return true;
+  }
+
+  /**
+   * Takes the earliest entry not taken yet out of the hour and returns its position (for {@link keyIdAt} and
+   * {@link totalAt}), or -1 when every entry has been taken. Entries added meanwhile come after every earlier one.
+   */
+  takeEarliest(): number {
+    if (this.cursor >= this.length) return -1;
+    const position = this.cursor++;
+    const keyId = this.keyIdAt(position);
+    (this.shards[shardOf(keyId)] as Map<string, number>).delete(keyId);
+    this.count -= 1;
+    return position;
+  }
+
+  keyIdAt(position: number): string {
+    return (this.keyIdPages[position >>> PAGE_BITS] as string[])[position & PAGE_MASK] as string;
+  }
+
+  totalAt(position: number): number {
+    return (this.totalPages[position >>> PAGE_BITS] as Float64Array)[position & PAGE_MASK] as number;
+  }
+}
