@@ -53,9 +53,8 @@ describe('watchFinish()', () => {
     cleanups.push(() => new Promise((resolve) => started.server.close(resolve)));
     return started;
   }
-
-  it("tells a server response's status once through the channel, adding no finish listener", async () => {
-    cleanups.push(holdFinishChannel());
+  /** A server that watches every response: the statuses it was told, and the `finish` listeners watching added. */
+  async function serveWatched() {
     const told: number[] = [];
     const listenersAdded: number[] = [];
     const { url } = await serve((res) => {
@@ -63,6 +62,12 @@ describe('watchFinish()', () => {
       watchFinish(res, recorder(told));
       listenersAdded.push(res.listenerCount('finish') - before);
     });
+    return { url, told, listenersAdded };
+  }
+
+  it("tells a server response's status once through the channel, adding no finish listener", async () => {
+    cleanups.push(holdFinishChannel());
+    const { url, told, listenersAdded } = await serveWatched();
     await get(url, 200);
     await get(url, 503);
     expect(told).toEqual([200, 503]);
@@ -177,13 +182,7 @@ describe('watchFinish()', () => {
     cleanups.push(second);
     first();
     first();
-    const told: number[] = [];
-    const listenersAdded: number[] = [];
-    const { url } = await serve((res) => {
-      const before = res.listenerCount('finish');
-      watchFinish(res, recorder(told));
-      listenersAdded.push(res.listenerCount('finish') - before);
-    });
+    const { url, told, listenersAdded } = await serveWatched();
     await get(url, 200);
     expect(told).toEqual([200]);
     expect(listenersAdded).toEqual([0]);
