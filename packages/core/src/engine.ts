@@ -14,6 +14,8 @@ import {
 import type { StoreStats, UsageDelta } from './store.js';
 import { Tally } from './tally.js';
 
+/** How far ahead of the engine's clock a record's `at` may be: the clocks of other machines drift. */
+const MAX_FUTURE_SKEW_MILLIS = 5 * 60_000;
 /** What a flush did, and what is left. Returned, never thrown. */
 export interface FlushReport extends DispatchCounts {
   checkpointedUnits: number;
@@ -85,6 +87,17 @@ export class MeteringEngine implements AsyncDisposable {
    * (the reason goes to the `usage.rejected` event).
    */
   record(customer: CustomerRef, dimension: string, quantity?: number, at?: number): boolean {
+    if (at !== undefined && !(at <= this.options.clock.now() + MAX_FUTURE_SKEW_MILLIS)) {
+      // Usage cannot happen in the future: such an `at` is a bug (seconds for milliseconds, a bad clock). Counting it
+      // would hold it back until that hour closed, or bill it in an hour it did not happen.
+      this.events.emit('usage.rejected', {
+        reason: 'invalid-time',
+        dimension,
+        quantity,
+        detail: `\`at\` must be a finite epoch-millisecond time no later than ${MAX_FUTURE_SKEW_MILLIS / 60_000} minutes ahead of the engine's clock`,
+      });
+      return false;
+    }
     return this.tally.record(customer, dimension, quantity, at);
   }
 

@@ -4,6 +4,7 @@ import type { UsageRecord } from './usage-key.js';
 /** Why a `record()` call counted nothing. */
 export type UsageRejectionReason =
   | 'invalid-quantity'
+  | 'invalid-time'
   | 'missing-customer'
   | 'invalid-customer'
   | 'invalid-dimension'

@@ -325,12 +325,7 @@ export class Tally {
 
   private recordAt(customer: CustomerRef, dimension: string, quantity: number, at: number): boolean {
     if (typeof at !== 'number' || !Number.isFinite(at)) {
-      return this.reject(
-        'invalid-quantity',
-        dimension,
-        quantity,
-        '`at` must be a finite epoch-millisecond time',
-      );
+      return this.reject('invalid-time', dimension, quantity, '`at` must be a finite epoch-millisecond time');
     }
     const hourStart = hourStartOf(at);
     if (hourStart === this.current.hourStart) return this.record(customer, dimension, quantity);

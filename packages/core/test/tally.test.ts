@@ -173,8 +173,20 @@ describe('record()', () => {
   it('refuses an `at` that is not a finite time', () => {
     const ctx = setup();
     const seen = rejections(ctx);
-    expect(ctx.engine.record(alice, 'api_calls', 1, Number.NaN)).toBe(false);
-    expect(seen.map((r) => r.reason)).toEqual(['invalid-quantity']);
+    for (const at of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+      expect(ctx.engine.record(alice, 'api_calls', 1, at)).toBe(false);
+    }
+    expect(seen.map((r) => r.reason)).toEqual(['invalid-time', 'invalid-time', 'invalid-time']);
+  });
+
+  it('refuses an `at` more than five minutes ahead of the clock, and counts one within that skew', async () => {
+    const ctx = setup();
+    const seen = rejections(ctx);
+    const now = ctx.clock.now();
+    expect(ctx.engine.record(alice, 'api_calls', 1, now + 5 * 60_000 + 1)).toBe(false);
+    expect(ctx.engine.record(alice, 'api_calls', 2, now + 5 * 60_000)).toBe(true);
+    expect(seen.map((r) => r.reason)).toEqual(['invalid-time']);
+    expect(await billAll(ctx)).toEqual([['cust-alice', 'api_calls', H10, 2]]);
   });
 
   it('validates the customer of usage stamped `at` another hour', () => {
