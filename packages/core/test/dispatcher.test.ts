@@ -22,6 +22,19 @@ const customer = (i: number, productCode = PRODUCT): CustomerRef => ({
 });
 const identity = (r: UsageRecord) => [r.id, r.keyId, r.hourStart, r.quantity];
 
+/** Another sender billed alice's 10:00 api_calls hour first (99 units), so ours comes back `DuplicateRecord`. */
+function billAliceTenOClockElsewhere(ctx: ReturnType<typeof setup>): void {
+  const aliceKey = keyIdOf({
+    productCode: PRODUCT,
+    dimension: 'api_calls',
+    customerIdentifier: 'cust-alice',
+  });
+  ctx.sink.ledger.set(`${aliceKey}\n${H10}`, {
+    record: { id: 'foreign', keyId: aliceKey, key: alice as never, hourStart: H10, quantity: 99 },
+    meteringRecordId: 'm-foreign',
+  });
+}
+
 describe('dispatcher: batching', () => {
   it('sends the oldest hour first', async () => {
     const ctx = setup({ maxConcurrentExports: 1 });
@@ -302,16 +315,7 @@ describe('dispatcher: rejections', () => {
 
   it('carries a record AWS already holds from another sender to the next open hour, and reports it', async () => {
     const ctx = setup();
-    const aliceKey = keyIdOf({
-      productCode: PRODUCT,
-      dimension: 'api_calls',
-      customerIdentifier: 'cust-alice',
-    });
-    // Another process billed alice's 10:00 hour first.
-    ctx.sink.ledger.set(`${aliceKey}\n${H10}`, {
-      record: { id: 'foreign', keyId: aliceKey, key: alice as never, hourStart: H10, quantity: 99 },
-      meteringRecordId: 'm-foreign',
-    });
+    billAliceTenOClockElsewhere(ctx);
     const carried: number[] = [];
     ctx.engine.events.on('record.carried-forward', (e) => carried.push(e.record.quantity));
     await ctx.engine.start();
@@ -348,15 +352,7 @@ describe('dispatcher: rejections', () => {
 
   it('carries a record refused as a duplicate when every earlier attempt was throttled (never committed)', async () => {
     const ctx = setup({}, { identicalResendIsDuplicate: true });
-    const aliceKey = keyIdOf({
-      productCode: PRODUCT,
-      dimension: 'api_calls',
-      customerIdentifier: 'cust-alice',
-    });
-    ctx.sink.ledger.set(`${aliceKey}\n${H10}`, {
-      record: { id: 'foreign', keyId: aliceKey, key: alice as never, hourStart: H10, quantity: 99 },
-      meteringRecordId: 'm-foreign',
-    });
+    billAliceTenOClockElsewhere(ctx);
     ctx.sink.enqueue({ kind: 'throttle' });
     await ctx.engine.start();
     ctx.engine.record(alice, 'api_calls', 3);
@@ -370,15 +366,7 @@ describe('dispatcher: rejections', () => {
 
   it('carries DuplicateRecord after a lost answer when the service answers identical resends with Success', async () => {
     const ctx = setup({}, { identicalResendIsDuplicate: false });
-    const aliceKey = keyIdOf({
-      productCode: PRODUCT,
-      dimension: 'api_calls',
-      customerIdentifier: 'cust-alice',
-    });
-    ctx.sink.ledger.set(`${aliceKey}\n${H10}`, {
-      record: { id: 'foreign', keyId: aliceKey, key: alice as never, hourStart: H10, quantity: 99 },
-      meteringRecordId: 'm-foreign',
-    });
+    billAliceTenOClockElsewhere(ctx);
     ctx.sink.enqueue({ kind: 'network' });
     await ctx.engine.start();
     ctx.engine.record(alice, 'api_calls', 3);
