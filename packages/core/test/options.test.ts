@@ -1,6 +1,5 @@
 import {
   assertDimension,
-  MeteringConfigurationError,
   type MeteringLogger,
   type MeteringOptions,
   meteringOptionKeys,
@@ -8,18 +7,8 @@ import {
   systemClock,
   systemTimers,
 } from '@meterkit/core';
-import { InMemorySink } from '@meterkit/core/testing';
+import { configurationErrorOf, InMemorySink } from '@meterkit/core/testing';
 import { describe, expect, it } from 'vitest';
-
-function capture(fn: () => unknown): MeteringConfigurationError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof MeteringConfigurationError) return error;
-    throw error;
-  }
-  throw new Error('expected a MeteringConfigurationError');
-}
 
 function recordingLogger() {
   const warnings: string[] = [];
@@ -66,7 +55,9 @@ describe('parseOptions', () => {
   });
 
   it('rejects an unknown key, naming it', () => {
-    const error = capture(() => parseOptions({ ...base(), flushIntervalMilis: 5 } as MeteringOptions));
+    const error = configurationErrorOf(() =>
+      parseOptions({ ...base(), flushIntervalMilis: 5 } as MeteringOptions),
+    );
     expect(error.code).toBe('ERR_METERING_UNKNOWN_OPTION');
     expect(error.field).toBe('flushIntervalMilis');
     expect(error.message).toContain('`flushIntervalMilis`');
@@ -80,12 +71,12 @@ describe('parseOptions', () => {
   });
 
   it('rejects a missing sink', () => {
-    const error = capture(() => parseOptions({} as MeteringOptions));
+    const error = configurationErrorOf(() => parseOptions({} as MeteringOptions));
     expect([error.code, error.field]).toEqual(['ERR_METERING_INVALID_OPTION', 'sink']);
   });
 
   it('rejects a sink without export()', () => {
-    const error = capture(() =>
+    const error = configurationErrorOf(() =>
       parseOptions({
         sink: { name: 'x', maxBatchSize: 25, maxBatchBytes: 1, estimateRecordBytes: () => 1 } as never,
       }),
@@ -94,7 +85,7 @@ describe('parseOptions', () => {
   });
 
   it('rejects a store that is not a UsageStore', () => {
-    expect(capture(() => parseOptions({ ...base(), store: {} as never })).field).toBe('store');
+    expect(configurationErrorOf(() => parseOptions({ ...base(), store: {} as never })).field).toBe('store');
   });
 
   it.each([
@@ -128,7 +119,7 @@ describe('parseOptions', () => {
     ['random', 0.5],
     ['logger', { warn() {}, error() {} }],
   ])('rejects %s = %j, naming the field', (field, value) => {
-    const error = capture(() => parseOptions({ ...base(), [field]: value } as MeteringOptions));
+    const error = configurationErrorOf(() => parseOptions({ ...base(), [field]: value } as MeteringOptions));
     expect(error.code).toBe('ERR_METERING_INVALID_OPTION');
     expect(error.field).toBe(field);
     expect(error.message).toContain(`\`${field}\``);
@@ -139,7 +130,7 @@ describe('parseOptions', () => {
   });
 
   it('throws when leaseMillis and exportTimeoutMillis are both explicit and contradictory', () => {
-    const error = capture(() =>
+    const error = configurationErrorOf(() =>
       parseOptions({ ...base(), leaseMillis: 10_000, exportTimeoutMillis: 10_000 }),
     );
     expect(error.code).toBe('ERR_METERING_CONFLICTING_OPTIONS');
@@ -147,7 +138,9 @@ describe('parseOptions', () => {
   });
 
   it('throws when retryMaxMillis is below retryBaseMillis', () => {
-    const error = capture(() => parseOptions({ ...base(), retryBaseMillis: 5_000, retryMaxMillis: 4_000 }));
+    const error = configurationErrorOf(() =>
+      parseOptions({ ...base(), retryBaseMillis: 5_000, retryMaxMillis: 4_000 }),
+    );
     expect([error.code, error.field]).toEqual(['ERR_METERING_CONFLICTING_OPTIONS', 'retryMaxMillis']);
   });
 
@@ -180,12 +173,16 @@ describe('parseOptions', () => {
   });
 
   it('links conflict messages to the error-code docs', () => {
-    const error = capture(() => parseOptions({ ...base(), retryBaseMillis: 5_000, retryMaxMillis: 4_000 }));
+    const error = configurationErrorOf(() =>
+      parseOptions({ ...base(), retryBaseMillis: 5_000, retryMaxMillis: 4_000 }),
+    );
     expect(error.message).toContain('#error-codes');
   });
 
   it('rejects a declared dimension that breaks the service rules, naming its index', () => {
-    const error = capture(() => parseOptions({ ...base(), dimensions: ['api_calls', 'x'.repeat(256)] }));
+    const error = configurationErrorOf(() =>
+      parseOptions({ ...base(), dimensions: ['api_calls', 'x'.repeat(256)] }),
+    );
     expect(error.code).toBe('ERR_METERING_INVALID_DIMENSION');
     expect(error.field).toBe('Option `dimensions[1]`');
   });
@@ -205,7 +202,9 @@ describe('assertDimension', () => {
   it.each([[''], ['x'.repeat(256)], [42], [undefined]])(
     'rejects %j against the service rules',
     (dimension) => {
-      const error = capture(() => assertDimension('BillingController.export', dimension, undefined));
+      const error = configurationErrorOf(() =>
+        assertDimension('BillingController.export', dimension, undefined),
+      );
       expect(error.code).toBe('ERR_METERING_INVALID_DIMENSION');
       expect(error.field).toBe('BillingController.export');
       expect(error.message).toContain('BillingController.export');
@@ -213,7 +212,7 @@ describe('assertDimension', () => {
   );
 
   it('rejects a dimension that is not declared, case-sensitively', () => {
-    const error = capture(() => assertDimension('meter(api)', 'API_CALLS', ['api_calls']));
+    const error = configurationErrorOf(() => assertDimension('meter(api)', 'API_CALLS', ['api_calls']));
     expect(error.code).toBe('ERR_METERING_UNDECLARED_DIMENSION');
     expect(error.message).toContain('"api_calls"');
   });

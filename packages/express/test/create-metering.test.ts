@@ -1,6 +1,6 @@
 import { MarketplaceMeteringSink } from '@meterkit/aws-marketplace';
-import { MeteringConfigurationError, silentLogger } from '@meterkit/core';
-import { InMemorySink, ManualClock } from '@meterkit/core/testing';
+import { silentLogger } from '@meterkit/core';
+import { configurationErrorOf, InMemorySink, ManualClock } from '@meterkit/core/testing';
 import { describe, expect, it } from 'vitest';
 import { createMetering, type ExpressMeteringOptions } from '../src/index.js';
 
@@ -16,19 +16,9 @@ const base = (): ExpressMeteringOptions => {
   };
 };
 
-function configurationError(run: () => unknown): MeteringConfigurationError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof MeteringConfigurationError) return error;
-    throw error;
-  }
-  throw new Error('expected a MeteringConfigurationError');
-}
-
 describe('createMetering', () => {
   it('rejects an unknown option, naming it', () => {
-    const error = configurationError(() =>
+    const error = configurationErrorOf(() =>
       createMetering({ ...base(), successStatuses: () => true } as never),
     );
     expect(error.code).toBe('ERR_METERING_UNKNOWN_OPTION');
@@ -37,17 +27,17 @@ describe('createMetering', () => {
 
   it('requires a customer resolver', () => {
     const { customer: _, ...rest } = base();
-    const error = configurationError(() => createMetering(rest as ExpressMeteringOptions));
+    const error = configurationErrorOf(() => createMetering(rest as ExpressMeteringOptions));
     expect([error.code, error.field]).toEqual(['ERR_METERING_INVALID_OPTION', 'customer']);
   });
 
   it('rejects an onMissingCustomer other than skip, 401 or 403', () => {
-    const error = configurationError(() => createMetering({ ...base(), onMissingCustomer: 404 as never }));
+    const error = configurationErrorOf(() => createMetering({ ...base(), onMissingCustomer: 404 as never }));
     expect(error.field).toBe('onMissingCustomer');
   });
 
   it('passes engine options to the engine, which checks them', () => {
-    const error = configurationError(() => createMetering({ ...base(), checkpointMillis: 1 }));
+    const error = configurationErrorOf(() => createMetering({ ...base(), checkpointMillis: 1 }));
     expect([error.code, error.field]).toEqual(['ERR_METERING_INVALID_OPTION', 'checkpointMillis']);
   });
 

@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { MeteringEvents } from '@meterkit/core';
-import { MeteringConfigurationError } from '@meterkit/core';
 import { watchFinish } from '@meterkit/core/http';
+import { configurationErrorOf } from '@meterkit/core/testing';
 import express from 'express';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
@@ -262,41 +262,31 @@ describe('meter()', () => {
 });
 
 describe('meter() declaration', () => {
-  function declarationError(run: () => unknown): MeteringConfigurationError {
-    try {
-      run();
-    } catch (error) {
-      if (error instanceof MeteringConfigurationError) return error;
-      throw error;
-    }
-    throw new Error('expected a MeteringConfigurationError');
-  }
-
   it('refuses an undeclared dimension where the route is declared', async () => {
     const { metering } = setup();
-    const error = declarationError(() => metering.meter('api_call'));
+    const error = configurationErrorOf(() => metering.meter('api_call'));
     expect([error.code, error.field]).toEqual(['ERR_METERING_UNDECLARED_DIMENSION', "meter('api_call')"]);
     await metering.shutdown();
   });
 
   it('refuses an invalid dimension name', async () => {
     const { metering } = setup({ dimensions: undefined });
-    expect(declarationError(() => metering.meter('')).code).toBe('ERR_METERING_INVALID_DIMENSION');
+    expect(configurationErrorOf(() => metering.meter('')).code).toBe('ERR_METERING_INVALID_DIMENSION');
     await metering.shutdown();
   });
 
   it('refuses a dimension listed twice, an unknown spec key and a negative quantity', async () => {
     const { metering } = setup();
-    expect(declarationError(() => metering.meter(['api_calls', 'api_calls'])).field).toBe(
+    expect(configurationErrorOf(() => metering.meter(['api_calls', 'api_calls'])).field).toBe(
       "meter('api_calls')",
     );
-    expect(declarationError(() => metering.meter({ dimension: 'api_calls', quanity: 2 } as never)).code).toBe(
-      'ERR_METERING_UNKNOWN_OPTION',
-    );
-    expect(declarationError(() => metering.meter({ dimension: 'api_calls', quantity: -1 })).field).toBe(
+    expect(
+      configurationErrorOf(() => metering.meter({ dimension: 'api_calls', quanity: 2 } as never)).code,
+    ).toBe('ERR_METERING_UNKNOWN_OPTION');
+    expect(configurationErrorOf(() => metering.meter({ dimension: 'api_calls', quantity: -1 })).field).toBe(
       "meter('api_calls').quantity",
     );
-    expect(declarationError(() => metering.meter()).code).toBe('ERR_METERING_INVALID_OPTION');
+    expect(configurationErrorOf(() => metering.meter()).code).toBe('ERR_METERING_INVALID_OPTION');
     await metering.shutdown();
   });
 });

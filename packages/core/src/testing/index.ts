@@ -1,3 +1,4 @@
+export { configurationErrorOf } from './configuration-error.js';
 export {
   type BilledEntry,
   InMemorySink,
