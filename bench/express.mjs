@@ -23,6 +23,7 @@ import { subscribe } from 'node:diagnostics_channel';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { acceptingSink } from './accepting-sink.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -93,21 +94,8 @@ async function runServer(timedBuild) {
     next();
   };
 
-  /** Accepts everything: the bench measures the request path, not AWS. */
-  const nullSink = {
-    name: 'null',
-    maxBatchSize: 25,
-    maxBatchBytes: 1_000_000,
-    estimateRecordBytes: () => 300,
-    async export(records) {
-      return {
-        status: 'done',
-        outcomes: records.map((r) => ({ id: r.id, status: 'success', meteringRecordId: undefined })),
-      };
-    },
-  };
   const metering = createMetering({
-    sink: nullSink,
+    sink: acceptingSink,
     productCode: 'prod-bench',
     dimensions: ['api_calls'],
     logger: silentLogger,

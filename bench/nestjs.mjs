@@ -15,6 +15,7 @@ import 'reflect-metadata';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { acceptingSink } from './accepting-sink.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -135,20 +136,6 @@ async function runMeteredServer() {
   const customerOf = (context) =>
     customers[Number(context.switchToHttp().getRequest().headers['x-customer'])];
 
-  /** A sink that accepts everything: the bench measures the request path, not AWS. */
-  const nullSink = {
-    name: 'null',
-    maxBatchSize: 25,
-    maxBatchBytes: 1_000_000,
-    estimateRecordBytes: () => 300,
-    async export(records) {
-      return {
-        status: 'done',
-        outcomes: records.map((r) => ({ id: r.id, status: 'success', meteringRecordId: undefined })),
-      };
-    },
-  };
-
   const NoopInterceptor = await noopInterceptorClass();
   const NoopGuard = await noopGuardClass();
   class MeteredController {
@@ -187,7 +174,7 @@ async function runMeteredServer() {
   Module({
     imports: [
       MeteringModule.forRoot({
-        sink: nullSink,
+        sink: acceptingSink,
         productCode: 'prod-bench',
         dimensions: ['api_calls'],
         customer: customerOf,
