@@ -2,6 +2,12 @@ export { backoffMillis } from './backoff.js';
 export { type BatchLimits, planBatches } from './batching.js';
 export { type Clock, systemClock, systemTimers, type TimerHandle, type Timers } from './clock.js';
 export { type CustomerRef, type LegacyCustomer, type LicenseCustomer, redact } from './customer.js';
+export type {
+  CustomerRegistry,
+  RegisteredCustomer,
+  SubscriptionChange,
+  SubscriptionState,
+} from './customer-registry.js';
 export type { DispatchCounts } from './dispatcher.js';
 export { createMeteringEngine, type EngineStats, type FlushReport, MeteringEngine } from './engine.js';
 export {
