@@ -19,6 +19,7 @@ export {
   MeteringTimeoutError,
 } from './errors.js';
 export {
+  type ExportCallOutcome,
   MeteringEventEmitter,
   type MeteringEventName,
   type MeteringEvents,
