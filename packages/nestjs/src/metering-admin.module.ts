@@ -18,7 +18,7 @@ import {
 import { METERING_ENGINE } from './metering.constants.js';
 
 /** Options of {@link MeteringAdminModule.forRoot}. */
-export interface MeteringAdminOptions extends Omit<AdminApiOptions, 'health'> {
+export interface MeteringAdminOptions extends AdminApiOptions {
   /** Where the routes are mounted. @default '_meterkit' */
   path?: string;
 }

@@ -3,16 +3,14 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { MeteringEngine } from '../engine.js';
 import { MeteringConfigurationError } from '../errors.js';
 import { auditRow, deadLetterRow } from './audit-rows.js';
-import type { MeteringHealth } from './health.js';
 import { requeueDeadLetters } from './requeue.js';
+import { SinkWatch } from './sink-watch.js';
 import { readStatus } from './status.js';
 
 /** Options of {@link createAdminApi}. */
 export interface AdminApiOptions {
   /** A secret of at least 24 characters the CLI sends as `Authorization: Bearer <token>`. Keep it out of source code. */
   token: string;
-  /** Reports the sink's last call in `status`; create one with the engine. */
-  health?: MeteringHealth;
   /** Refuse requeueing records whose window closes sooner than this. @default 900_000 (15 min) */
   minWindowLeftMillis?: number;
 }
@@ -47,8 +45,9 @@ function limitOf(value: unknown, fallback: number): number {
 }
 
 /**
- * The admin endpoint's logic, framework-neutral: `@meterkit/express` and `@meterkit/nestjs` mount it. Routes:
- * `GET /status`, `GET /dead-letters`, `POST /dead-letters/requeue` (`{ ids?: string[] }`), `GET /audit`, `POST /flush`.
+ * The admin endpoint's logic, framework-neutral (create it when the app starts: `status` reports the sink's calls
+ * from then on): `@meterkit/express` and `@meterkit/nestjs` mount it. Routes:
+ * `GET /status`, `GET /dead-letters`, `POST /dead-letters/requeue` (`{ ids?: string[], minWindowLeftMillis?: number }`), `GET /audit`, `POST /flush`.
  * @throws {MeteringConfigurationError} when the token is missing or shorter than 24 characters.
  */
 export function createAdminApi(engine: MeteringEngine, options: AdminApiOptions): AdminApi {
@@ -61,6 +60,8 @@ export function createAdminApi(engine: MeteringEngine, options: AdminApiOptions)
   }
   const expected = digest(`Bearer ${options.token}`);
   const o = engine.options;
+  // Follows the sink's calls from now on, so `status` can say how the last one went.
+  const sink = new SinkWatch(engine.events, () => o.clock.now());
   return async (request) => {
     // Compare digests in constant time: the length of the header tells an attacker nothing either.
     if (request.authorization === undefined || !timingSafeEqual(digest(request.authorization), expected)) {
@@ -73,23 +74,30 @@ export function createAdminApi(engine: MeteringEngine, options: AdminApiOptions)
         case 'GET /status':
           return {
             status: 200,
-            body: { ...(await readStatus(o.store, now, o)), sink: options.health?.sinkState() },
+            body: { ...(await readStatus(o.store, now, o)), sink: sink.state() },
           };
         case 'GET /dead-letters': {
           const letters = await o.store.deadLetters(limitOf(request.query.limit, 100_000));
           return { status: 200, body: letters.map(deadLetterRow) };
         }
         case 'POST /dead-letters/requeue': {
-          const ids = (request.body as { ids?: unknown } | undefined)?.ids;
+          const { ids, minWindowLeftMillis } = (request.body ?? {}) as {
+            ids?: unknown;
+            minWindowLeftMillis?: unknown;
+          };
           if (ids !== undefined && !(Array.isArray(ids) && ids.every((id) => typeof id === 'string'))) {
             return { status: 400, body: { error: '`ids` must be an array of record ids' } };
           }
           const result = await requeueDeadLetters(o.store, now, {
             serviceWindowMillis: o.serviceWindowMillis,
             monthEndCutoffHourUtc: o.monthEndCutoffHourUtc,
-            ...(options.minWindowLeftMillis === undefined
-              ? {}
-              : { minWindowLeftMillis: options.minWindowLeftMillis }),
+            // The caller may ask for a wider margin than the app's, never a narrower one.
+            minWindowLeftMillis: Math.max(
+              options.minWindowLeftMillis ?? 900_000,
+              typeof minWindowLeftMillis === 'number' && Number.isFinite(minWindowLeftMillis)
+                ? minWindowLeftMillis
+                : 0,
+            ),
             ...(ids === undefined ? {} : { ids: ids as string[] }),
           });
           return {
