@@ -1,5 +1,10 @@
 export { backoffMillis } from './backoff.js';
 export { type BatchLimits, planBatches } from './batching.js';
+export {
+  CachedCustomerRegistry,
+  type CachedCustomerRegistryOptions,
+  customerFromAccount,
+} from './cached-registry.js';
 export { type Clock, systemClock, systemTimers, type TimerHandle, type Timers } from './clock.js';
 export { type CustomerRef, type LegacyCustomer, type LicenseCustomer, redact } from './customer.js';
 export type {

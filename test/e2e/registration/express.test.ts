@@ -22,7 +22,13 @@ describeRegistrationScenarios('Express 5 (the router reads the form itself)', as
   const router = registrationRouter(options as never);
   app.use(router);
   const running = await listen(app);
-  return { url: running.url, close: async () => (router.close(), running.close()) };
+  return {
+    url: running.url,
+    close: async () => {
+      router.close();
+      await running.close();
+    },
+  };
 });
 
 describeRegistrationScenarios('Express 4 behind express.urlencoded()', async (options) => {
@@ -31,5 +37,11 @@ describeRegistrationScenarios('Express 4 behind express.urlencoded()', async (op
   const router = registrationRouter({ ...(options as never), maxBodyBytes: 16_384 });
   app.use(router);
   const running = await listen(app as unknown as express5.Express);
-  return { url: running.url, close: async () => (router.close(), running.close()) };
+  return {
+    url: running.url,
+    close: async () => {
+      router.close();
+      await running.close();
+    },
+  };
 });
