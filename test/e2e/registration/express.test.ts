@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { registrationRouter } from '@meterkit/express';
+import { type RegistrationRouterOptions, registrationRouter } from '@meterkit/express';
 import express5 from 'express';
 import express4 from 'express4';
 import { describeRegistrationScenarios } from './scenarios.js';
@@ -19,7 +19,7 @@ async function listen(app: express5.Express): Promise<{ url: string; close: () =
 
 describeRegistrationScenarios('Express 5 (the router reads the form itself)', async (options) => {
   const app = express5();
-  const router = registrationRouter(options as never);
+  const router = registrationRouter(options as unknown as RegistrationRouterOptions);
   app.use(router);
   const running = await listen(app);
   return {
@@ -34,7 +34,10 @@ describeRegistrationScenarios('Express 5 (the router reads the form itself)', as
 describeRegistrationScenarios('Express 4 behind express.urlencoded()', async (options) => {
   const app = express4();
   app.use(express4.urlencoded({ extended: false, limit: '1mb' }));
-  const router = registrationRouter({ ...(options as never), maxBodyBytes: 16_384 });
+  const router = registrationRouter({
+    ...(options as unknown as RegistrationRouterOptions),
+    maxBodyBytes: 16_384,
+  });
   app.use(router);
   const running = await listen(app as unknown as express5.Express);
   return {
