@@ -36,7 +36,7 @@ export interface RegistrationModuleOptions<
  * Answers AWS Marketplace's registration POST (see `createRegistrationHandler` in `@meterkit/aws-marketplace`):
  * resolves the token, checks the product, stores the buyer in `registry` and calls `onRegistered(customer, req, res)`.
  * Mounted as a middleware on `POST path`, so it takes the form Nest's body parser read (or reads it itself, bounded
- * by `maxBodyBytes`). Tested on `@nestjs/platform-express`.
+ * by `maxBodyBytes`). Tested on `@nestjs/platform-express` and `@nestjs/platform-fastify`.
  *
  * @example
  * ```ts
