@@ -33,10 +33,20 @@ export function registeredEntry(
 ): { entry: RegisteredCustomer; changed: boolean } {
   const freeTrial = input.freeTrial === true;
   if (existing !== undefined) {
-    // A free-trial POST for an entry an event created first still marks the trial; nothing else changes.
-    if (freeTrial && !existing.freeTrial) {
+    // An entry an event created first keeps its state; the registration adds what the event may have lacked: the
+    // free-trial flag and the product code.
+    const fillProduct = existing.productCode === '' && input.productCode !== '';
+    if ((freeTrial && !existing.freeTrial) || fillProduct) {
       return {
-        entry: { ...existing, freeTrial: true, updatedAt: Math.max(existing.updatedAt, input.at) },
+        entry: {
+          ...existing,
+          ...(fillProduct && {
+            productCode: input.productCode,
+            customer: billedCustomer(existing.customer, input.productCode),
+          }),
+          freeTrial: existing.freeTrial || freeTrial,
+          updatedAt: Math.max(existing.updatedAt, input.at),
+        },
         changed: true,
       };
     }

@@ -207,6 +207,22 @@ export function describeCustomerRegistryContract(
       ]);
     });
 
+    it('fills in the product code when an event without one created the entry first', async () => {
+      const registry = await make();
+      const withoutProduct: CustomerRef = {
+        awsAccountId: alice.awsAccountId,
+        licenseArn: alice.licenseArn,
+      } as CustomerRef;
+      await registry.setState(withoutProduct, { state: 'subscribed', at: T0, source: 'eventbridge' });
+      const entry = await registry.register({ customer: alice, productCode: PRODUCT, at: T0 + 1 });
+      expect([entry.productCode, entry.customer.productCode, entry.state]).toEqual([
+        PRODUCT,
+        PRODUCT,
+        'subscribed',
+      ]);
+      expect((await registry.get(alice))?.productCode).toBe(PRODUCT);
+    });
+
     it('records a change delivered twice once', async () => {
       const registry = await make();
       await registry.register({ customer: alice, productCode: PRODUCT, at: T0 });
