@@ -46,6 +46,7 @@ export class CachedCustomerRegistry implements CustomerRegistry {
   private readonly timers: Timers;
   private readonly logger: MeteringLogger;
   private byAccount = new Map<string, RegisteredCustomer>();
+  private byKey = new Map<string, RegisteredCustomer>();
   private readonly misses = new Map<string, number>();
   private readonly fetching = new Set<string>();
   private timer: TimerHandle | undefined;
@@ -105,12 +106,25 @@ export class CachedCustomerRegistry implements CustomerRegistry {
     return entry;
   }
 
+  /**
+   * The entry of a Marketplace customer, from memory: no I/O, no promise (e.g. to check its state on the request path).
+   * Undefined when the copy does not know it; nothing is looked up in the background.
+   */
+  entryOfCustomer(customer: CustomerRef): RegisteredCustomer | undefined {
+    return this.byKey.get(registryKeyOf(customer));
+  }
+
   /** Reloads the whole copy from the wrapped registry. */
   async refresh(): Promise<void> {
     const entries = await this.inner.list();
     const next = new Map<string, RegisteredCustomer>();
-    for (const entry of entries) if (entry.accountId !== undefined) next.set(entry.accountId, entry);
+    const nextByKey = new Map<string, RegisteredCustomer>();
+    for (const entry of entries) {
+      nextByKey.set(registryKeyOf(entry.customer, entry.productCode), entry);
+      if (entry.accountId !== undefined) next.set(entry.accountId, entry);
+    }
     this.byAccount = next;
+    this.byKey = nextByKey;
     this.misses.clear();
   }
 
@@ -154,6 +168,9 @@ export class CachedCustomerRegistry implements CustomerRegistry {
   }
 
   private remember(entry: RegisteredCustomer): RegisteredCustomer {
+    const key = registryKeyOf(entry.customer, entry.productCode);
+    const knownByKey = this.byKey.get(key);
+    if (knownByKey === undefined || knownByKey.updatedAt <= entry.updatedAt) this.byKey.set(key, entry);
     if (entry.accountId !== undefined) {
       const known = this.byAccount.get(entry.accountId);
       // Keep the newer of two copies: a reload may race a write.

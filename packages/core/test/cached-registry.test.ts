@@ -67,6 +67,14 @@ describe('CachedCustomerRegistry', () => {
     expect(cache.entryOfAccount('acct-alice')?.state).toBe('subscribed');
   });
 
+  it('answers the entry of a Marketplace customer from memory, with the state set through it', async () => {
+    const { cache } = await cacheWithSharedRegistry();
+    await cache.register({ customer: alice, productCode: PRODUCT, at: T0 });
+    await cache.setState(alice, { state: 'unsubscribe-pending', at: T0 + 1, source: 'sns' });
+    expect(cache.entryOfCustomer(alice)?.state).toBe('unsubscribe-pending');
+    expect(cache.entryOfCustomer(bob)).toBeUndefined();
+  });
+
   it('resolves the customer of a request from its app account, for the adapters', async () => {
     const { cache } = await cacheWithSharedRegistry();
     await cache.register({ customer: alice, productCode: PRODUCT, at: T0 });
