@@ -55,7 +55,7 @@ describe.skipIf(redis.url === undefined)('zero-usage heartbeats on two replicas 
     for (const engine of replicas) await engine.start();
     // Act
     replicas[0]?.record(busy, 'api_calls', 3);
-    await advanceWithIo(clock, H0 + HOUR_MILLIS + 3 * 60_000);
+    await advanceWithIo(clock, H0 + HOUR_MILLIS + 3 * 60_000, 30_000);
     for (const engine of replicas) await runWithIo(clock, engine.shutdown());
     await registry.close();
     // Assess
