@@ -1,6 +1,15 @@
 export { classifyError, type FailedCallResponse } from './classify-error.js';
+export {
+  ContainerRegistrationError,
+  type ContainerRegistrationFailure,
+} from './container-registration-error.js';
 export { MarketplaceMeteringSink, type MarketplaceMeteringSinkOptions } from './marketplace-metering-sink.js';
 export { isV3Client, type MeteringClientOptions } from './metering-client.js';
+export {
+  type ContainerRegistration,
+  type RegisterContainerOptions,
+  registerContainer,
+} from './register-container.js';
 export {
   buyerMessages,
   type RegistrationErrorCode,
@@ -15,3 +24,9 @@ export {
   readRegistrationToken,
 } from './registration-token.js';
 export { type ResolveCustomerOptions, resolveCustomer } from './resolve-customer.js';
+export {
+  type ExpectedUsageSignature,
+  type UsageSignatureClaims,
+  type UsageVerificationKey,
+  verifyUsageSignature,
+} from './usage-signature.js';
