@@ -1,9 +1,19 @@
 export { classifyError, type FailedCallResponse } from './classify-error.js';
+export { clientTokenOf } from './client-token.js';
 export {
   ContainerRegistrationError,
   type ContainerRegistrationFailure,
 } from './container-registration-error.js';
+export { INSTANCE_CUSTOMER, instanceNonce } from './instance-identity.js';
+export { InstanceMeteringError } from './instance-metering-error.js';
 export { MarketplaceMeteringSink, type MarketplaceMeteringSinkOptions } from './marketplace-metering-sink.js';
+export {
+  type InstanceMeteringHealth,
+  type MeteringOutage,
+  MeterUsageSink,
+  type MeterUsageSinkOptions,
+  MIN_FAIL_CLOSED_AFTER_MILLIS,
+} from './meter-usage-sink.js';
 export { isV3Client, type MeteringClientOptions } from './metering-client.js';
 export {
   type ContainerRegistration,

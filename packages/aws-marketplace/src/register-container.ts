@@ -2,17 +2,12 @@
  * RegisterUsage at container start-up: paid container products must call it once per ECS task or EKS pod before
  * serving, and stop when it fails for any reason but throttling.
  */
-import { randomUUID } from 'node:crypto';
 import { RegisterUsageCommand } from '@aws-sdk/client-marketplace-metering';
-import {
-  backoffMillis,
-  checkRule,
-  consoleLogger,
-  MeteringConfigurationError,
-  type MeteringLogger,
-} from '@meterkit/core';
+import { checkRule, consoleLogger, MeteringConfigurationError, type MeteringLogger } from '@meterkit/core';
 import { ContainerRegistrationError } from './container-registration-error.js';
+import { instanceNonce } from './instance-identity.js';
 import { type MeteringClientOptions, resolveClient } from './metering-client.js';
+import { retryThrottled, sleep, ThrottledPastDeadline } from './retry-throttled.js';
 import {
   type UsageSignatureClaims,
   type UsageVerificationKey,
@@ -77,8 +72,6 @@ export type ContainerRegistration =
       readonly error: ContainerRegistrationError;
     };
 
-/** One nonce per process: the registration identifies this task or pod, not one call. */
-const processNonce = randomUUID();
 /** Registrations of this process, by product and nonce: a second call returns the first one's outcome. */
 const registrations = new Map<string, Promise<ContainerRegistration>>();
 
@@ -184,30 +177,30 @@ async function register(s: Settings, options: RegisterContainerOptions): Promise
 }
 
 async function send(s: Settings, client: ReturnType<typeof resolveClient>['client']) {
-  const deadline = s.now() + s.timeoutMillis;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await client.send(
-        new RegisterUsageCommand({
-          ProductCode: s.productCode,
-          PublicKeyVersion: s.publicKeyVersion,
-          Nonce: s.nonce,
-        }),
-      );
-    } catch (error) {
-      if (nameOf(error) !== 'ThrottlingException') throw error;
-      const delay = Math.max(1, backoffMillis(attempt, s.retryBaseMillis, s.retryMaxMillis, s.random));
-      if (s.now() + delay > deadline) {
-        throw new ContainerRegistrationError(
-          'throttled',
-          `RegisterUsage was throttled for ${s.timeoutMillis} ms (${attempt} attempts); the container must not start without it`,
-          'ThrottlingException',
-          { cause: error },
-        );
-      }
-      s.logger.warn('RegisterUsage throttled; retrying', { attempt, delayMillis: delay });
-      await s.sleep(delay);
-    }
+  try {
+    return await retryThrottled(
+      () =>
+        client.send(
+          new RegisterUsageCommand({
+            ProductCode: s.productCode,
+            PublicKeyVersion: s.publicKeyVersion,
+            Nonce: s.nonce,
+          }),
+        ),
+      {
+        ...s,
+        onRetry: (attempt, delayMillis) =>
+          s.logger.warn('RegisterUsage throttled; retrying', { attempt, delayMillis }),
+      },
+    );
+  } catch (error) {
+    if (!(error instanceof ThrottledPastDeadline)) throw error;
+    throw new ContainerRegistrationError(
+      'throttled',
+      `RegisterUsage was throttled for ${s.timeoutMillis} ms (${error.attempts} attempts); the container must not start without it`,
+      'ThrottlingException',
+      { cause: error.cause },
+    );
   }
 }
 
@@ -254,7 +247,7 @@ function parse(o: RegisterContainerOptions): Settings {
   if (typeof o.productCode !== 'string' || o.productCode === '' || broken !== undefined) {
     invalid('productCode', o.productCode, broken ?? 'a non-empty product code');
   }
-  const nonce = o.nonce ?? processNonce;
+  const nonce = o.nonce ?? instanceNonce;
   if (typeof nonce !== 'string' || nonce === '' || nonce.length > 255) {
     invalid('nonce', o.nonce, 'a string of 1 to 255 characters');
   }
@@ -273,7 +266,7 @@ function parse(o: RegisterContainerOptions): Settings {
     retryMaxMillis,
     logger: o.logger ?? consoleLogger,
     now: o.now ?? Date.now,
-    sleep: o.sleep ?? ((millis) => new Promise((resolve) => setTimeout(resolve, millis))),
+    sleep: o.sleep ?? sleep,
     random: o.random ?? Math.random,
   };
 }

@@ -39,7 +39,7 @@ export {
 } from './options.js';
 export { SlidingWindowLimiter } from './rate-limiter.js';
 export { checkRule, type RuleName, serviceRules } from './service-rules.js';
-export type { ExportResponse, RecordOutcome, UsageSink } from './sink.js';
+export type { ExportResponse, RecordOutcome, SinkOptionDefaults, UsageSink } from './sink.js';
 export type {
   AuditEntry,
   DeadLetter,
