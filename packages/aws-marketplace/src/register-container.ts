@@ -72,8 +72,24 @@ export type ContainerRegistration =
       readonly error: ContainerRegistrationError;
     };
 
-/** Registrations of this process, by product and nonce: a second call returns the first one's outcome. */
+/** Registrations of this process, by product, nonce and service: a second call returns the first one's outcome. */
 const registrations = new Map<string, Promise<ContainerRegistration>>();
+const injectedClients = new WeakMap<object, number>();
+let injectedClientCount = 0;
+
+/** Which service a registration is with: the configured endpoint, or the injected client's identity. */
+function serviceOf(options: RegisterContainerOptions): string {
+  if (options.client !== undefined) {
+    let n = injectedClients.get(options.client);
+    if (n === undefined) {
+      injectedClientCount += 1;
+      n = injectedClientCount;
+      injectedClients.set(options.client, n);
+    }
+    return `client#${n}`;
+  }
+  return String(options.clientConfig?.endpoint ?? 'default');
+}
 
 /**
  * Calls RegisterUsage once for this task or pod and verifies the signed answer. Await it before `listen()` (Express)
@@ -92,7 +108,7 @@ const registrations = new Map<string, Promise<ContainerRegistration>>();
  */
 export function registerContainer(options: RegisterContainerOptions): Promise<ContainerRegistration> {
   const settings = parse(options);
-  const id = JSON.stringify([settings.productCode, settings.nonce]);
+  const id = JSON.stringify([settings.productCode, settings.nonce, serviceOf(options)]);
   const known = registrations.get(id);
   if (known !== undefined) return known;
   const running = register(settings, options);
