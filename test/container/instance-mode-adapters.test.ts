@@ -3,8 +3,8 @@ import { silentLogger } from '@meterkit/core';
 import { configurationErrorOf } from '@meterkit/core/testing';
 import { type Emulator, startEmulator } from '@meterkit/emulator';
 import { createMetering } from '@meterkit/express';
-import { MeteringModule } from '@meterkit/nestjs';
-import { Module } from '@nestjs/common';
+import { Meter, MeteringModule } from '@meterkit/nestjs';
+import { Controller, Module, Post } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import express from 'express';
 import request from 'supertest';
@@ -59,15 +59,30 @@ describe('adapters with the MeterUsage sink (instance mode)', () => {
     expect(error).toMatchObject({ code: 'ERR_METERING_CONFLICTING_OPTIONS', field: 'customer' });
   });
 
-  it('Nest bootstraps MeteringModule with the instance sink and no customer resolver', async () => {
+  it('Nest meters every served request for this instance with no customer resolver', async () => {
+    @Controller()
+    class WorkController {
+      @Post('work')
+      @Meter('requests')
+      work() {
+        return { ok: true };
+      }
+    }
     @Module({
       imports: [
         MeteringModule.forRoot({ sink: sink('AKIDNESTTASK'), productCode: PRODUCT, logger: silentLogger }),
       ],
+      controllers: [WorkController],
     })
     class AppModule {}
-    const app = await NestFactory.createApplicationContext(AppModule, { logger: false, abortOnError: false });
+    const app = await NestFactory.create(AppModule, { logger: false, abortOnError: false });
+    await app.listen(0, '127.0.0.1');
+    await request(app.getHttpServer()).post('/work').expect(201);
     await app.close();
+    const billed = emulator.ledger.records().filter((r) => r.instanceId === 'AKIDNESTTASK');
+    expect(billed.map((r) => [r.operation, r.dimension, r.quantity])).toEqual([
+      ['MeterUsage', 'requests', 1],
+    ]);
   });
 
   it('Nest refuses a customer resolver next to the instance sink', async () => {

@@ -104,6 +104,17 @@ describe('engine → MeterUsageSink → emulator', () => {
     client.destroy();
   });
 
+  it('dead-letters usage recorded for a customer rather than sending it as this instance', async () => {
+    h = await startInstanceHarness();
+    const dead: MeteringEvents['record.dead-lettered'][] = [];
+    h.engine.events.on('record.dead-lettered', (e) => dead.push(e));
+    h.engine.record({ customerIdentifier: 'cust-alice' }, DIMENSION, 4);
+    await h.closeHour();
+    await h.flushAll();
+    expect(dead.map((e) => [e.reason, e.record.quantity])).toEqual([['rejected', 4]]);
+    expect(meterUsageCalls(h)).toEqual([]);
+  });
+
   it('uses MeterUsage rules for the engine defaults: a 6 h window, backoff up to 30 min, no month-end cut-off', async () => {
     h = await startInstanceHarness();
     expect(h.engine.options).toMatchObject({

@@ -254,6 +254,16 @@ export class MeterUsageSink implements UsageSink {
   }
 
   async #send(record: UsageRecord, signal: AbortSignal): Promise<ExportResponse> {
+    if (record.key.customerIdentifier !== INSTANCE_CUSTOMER.customerIdentifier) {
+      // Usage recorded for a customer: sent as this instance's it would collide with the instance's own record for the
+      // hour (DuplicateRequest) and be carried forever. Dead-lettered with the reason instead, visible and replayable.
+      return {
+        status: 'rejected',
+        code: 'NotThisInstance',
+        message:
+          'MeterUsageSink meters the running instance only: record usage for INSTANCE_CUSTOMER (adapters do so without a customer resolver)',
+      };
+    }
     try {
       const output = await this.client.send(
         new MeterUsageCommand({
