@@ -2,7 +2,7 @@
  * Verifies the JWT RegisterUsage answers with: signed by the Marketplace key of the requested public key version, and
  * about this product and this running instance (its nonce), so a replayed or forged answer cannot start a container.
  */
-import { createPublicKey, type JsonWebKey, type KeyObject, verify } from 'node:crypto';
+import { constants, createPublicKey, type JsonWebKey, type KeyObject, verify } from 'node:crypto';
 import { ContainerRegistrationError } from './container-registration-error.js';
 
 /** A public key as a `KeyObject`, a PEM string (SPKI) or a JWK. */
@@ -63,7 +63,7 @@ export function verifyUsageSignature(token: string, expected: ExpectedUsageSigna
       algorithm.ecdsa
         ? { key, dsaEncoding: 'ieee-p1363' }
         : algorithm.pss
-          ? { key, padding: 6 /* RSA_PKCS1_PSS_PADDING */, saltLength: 32 }
+          ? { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }
           : key,
       Buffer.from(signaturePart, 'base64url'),
     );

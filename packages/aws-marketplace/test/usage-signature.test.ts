@@ -53,3 +53,17 @@ describe('verifyUsageSignature', () => {
     );
   });
 });
+
+describe('verifyUsageSignature with RSA keys', () => {
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+
+  it.each([
+    ['RS256', {}],
+    ['PS256', { padding: 6, saltLength: 32 }],
+  ])('verifies %s', (alg, padding) => {
+    const encoded = `${Buffer.from(JSON.stringify({ alg })).toString('base64url')}.${Buffer.from('{"nonce":"n-1"}').toString('base64url')}`;
+    const signature = sign('sha256', Buffer.from(encoded), { key: rsa.privateKey, ...padding });
+    const token = `${encoded}.${signature.toString('base64url')}`;
+    expect(verifyUsageSignature(token, { ...EXPECTED, key: rsa.publicKey })).toEqual({ nonce: 'n-1' });
+  });
+});
