@@ -254,6 +254,9 @@ export class MeteringEngine implements AsyncDisposable {
   shutdown(options: { timeoutMillis?: number } = {}): Promise<FlushReport> {
     if (this.shutdownPromise !== undefined) return this.shutdownPromise;
     const o = this.options;
+    // Every engine timer is unref'ed, so while shutdown waits on a retry's backoff nothing else may hold the event loop:
+    // Node would exit mid-flush and lose the usage without a word. A real (not injected) ref'ed timer holds it.
+    const holdProcess = setInterval(() => undefined, 60_000);
     this.shutdownPromise = (async () => {
       this.state = 'stopping';
       if (this.timer !== undefined) o.timers.clearTimeout(this.timer);
@@ -280,7 +283,7 @@ export class MeteringEngine implements AsyncDisposable {
       await o.store.close();
       this.state = 'stopped';
       return report;
-    })();
+    })().finally(() => clearInterval(holdProcess));
     return this.shutdownPromise;
   }
 

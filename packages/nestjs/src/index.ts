@@ -1,3 +1,8 @@
+export {
+  CONTAINER_REGISTRATION,
+  type ContainerRegistrationAsyncOptions,
+  ContainerRegistrationModule,
+} from './container-registration.module.js';
 export { Meter } from './meter.decorator.js';
 export {
   type MeterDefinition,
