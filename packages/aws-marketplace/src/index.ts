@@ -1,4 +1,20 @@
 export { classifyError, type FailedCallResponse } from './classify-error.js';
+export {
+  type MarketplaceAction,
+  type MarketplaceEvent,
+  type ParsedMarketplaceDocument,
+  parseMarketplaceDocument,
+  parseSnsMessage,
+} from './marketplace-event.js';
+export {
+  createMarketplaceEventHandler,
+  type HandleContext,
+  type MarketplaceEventHandler,
+  type MarketplaceEventHandlerOptions,
+  type MarketplaceEventOutcome,
+  STATE_AFTER,
+  type SubscriptionListener,
+} from './marketplace-event-handler.js';
 export { MarketplaceMeteringSink, type MarketplaceMeteringSinkOptions } from './marketplace-metering-sink.js';
 export { isV3Client, type MeteringClientOptions } from './metering-client.js';
 export {
@@ -15,3 +31,12 @@ export {
   readRegistrationToken,
 } from './registration-token.js';
 export { type ResolveCustomerOptions, resolveCustomer } from './resolve-customer.js';
+export {
+  type CertificateSource,
+  checkSigningCertUrl,
+  httpsCertificateSource,
+  type SnsEnvelope,
+  type SnsVerification,
+  snsStringToSign,
+  verifySnsSignature,
+} from './sns-signature.js';
