@@ -7,6 +7,13 @@ export {
   parseSnsMessage,
 } from './marketplace-event.js';
 export {
+  answerMarketplaceEventRequest,
+  assertEndpointOptions,
+  type EndpointAnswer,
+  MAX_EVENT_BODY_BYTES,
+  type MarketplaceEventEndpointOptions,
+} from './marketplace-event-endpoint.js';
+export {
   createMarketplaceEventHandler,
   type HandleContext,
   type MarketplaceEventHandler,

@@ -4,6 +4,7 @@
  */
 export { closeServer, type ServerCloseReport } from './close-server.js';
 export { createMetering, type ExpressMetering, type ShutdownOptions } from './create-metering.js';
+export { marketplaceEvents } from './marketplace-events.js';
 export type { MeterInput, MeterSpec, QuantityOf } from './meter-spec.js';
 export type { AdapterCounters } from './metering-context.js';
 export {
@@ -16,3 +17,8 @@ export {
 } from './options.js';
 export { responseBytes, responseBytesIn } from './response-bytes.js';
 export { installShutdownHooks, type ShutdownHookOptions, type ShutdownTarget } from './shutdown-hooks.js';
+export {
+  type EndedSubscriptionPolicy,
+  type SubscriptionPolicyOptions,
+  subscriptionPolicy,
+} from './subscription-policy.js';
