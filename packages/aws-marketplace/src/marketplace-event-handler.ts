@@ -1,5 +1,11 @@
 /** One handler for AWS Marketplace subscription events: verifies, records the state in the registry, tells the engine. */
-import type { CustomerRef, CustomerRegistry, MeteringLogger, SubscriptionState } from '@meterkit/core';
+import type {
+  CustomerRef,
+  CustomerRegistry,
+  MeteringLogger,
+  RegisteredCustomer,
+  SubscriptionState,
+} from '@meterkit/core';
 import { redact, silentLogger } from '@meterkit/core';
 import {
   type MarketplaceAction,
@@ -83,6 +89,29 @@ export const STATE_AFTER: Readonly<Record<MarketplaceAction, SubscriptionState |
   'entitlement-updated': undefined,
 };
 
+/** Where each state sits in the lifecycle: of two events sent at the same instant, the later stage wins. */
+const STAGE: Readonly<Record<SubscriptionState, number>> = {
+  registered: 0,
+  subscribed: 1,
+  'subscribe-failed': 1,
+  'unsubscribe-pending': 2,
+  unsubscribed: 3,
+};
+
+/**
+ * True when a later event about this customer was already applied: SNS and SQS may deliver out of order, and a
+ * redelivered `subscribe-success` must not undo the `unsubscribe-pending` sent after it.
+ */
+function isStale(history: RegisteredCustomer['history'], state: SubscriptionState, time: number): boolean {
+  for (let i = history.length - 1; i >= 0; i--) {
+    const change = history[i] as RegisteredCustomer['history'][number];
+    // Only changes that came from AWS's events carry AWS's clock; registration uses ours.
+    if (change.source !== 'sns' && change.source !== 'eventbridge') continue;
+    return time < change.at || (time === change.at && STAGE[state] < STAGE[change.state]);
+  }
+  return false;
+}
+
 /** GETs the SubscribeURL, but only on SNS's own hosts: the URL comes from the request body. */
 async function confirmOnSns(subscribeUrl: string): Promise<void> {
   const url = new URL(subscribeUrl);
@@ -122,6 +151,12 @@ export function createMarketplaceEventHandler(
       customer: redact(event.customer.licenseArn ?? event.customer.customerIdentifier),
       channel: event.channel,
     });
+    if (state !== undefined && options.registry !== undefined && event.time !== undefined) {
+      const current = await options.registry.get(event.customer);
+      if (current !== undefined && isStale(current.history, state, event.time)) {
+        return { status: 'ignored', reason: 'stale: a later event about this customer was already applied' };
+      }
+    }
     if (state !== undefined) {
       // The registry first: it is what survives a restart; the engine's copy is rebuilt from it.
       const detail = [event.detailType, event.freeTrial === true ? 'free-trial' : undefined]
@@ -129,7 +164,7 @@ export function createMarketplaceEventHandler(
         .join('; ');
       await options.registry?.setState(event.customer, {
         state,
-        at: now(),
+        at: event.time ?? now(),
         source: event.channel,
         ...(detail !== '' && { detail }),
       });
@@ -169,7 +204,7 @@ export function createMarketplaceEventHandler(
           if (envelope.Type === 'UnsubscribeConfirmation') {
             return { status: 'ignored', reason: 'the SNS subscription was removed' };
           }
-          const message = parseSnsMessage(envelope.Message, envelope.MessageId);
+          const message = parseSnsMessage(envelope.Message, envelope.MessageId, envelope.Timestamp);
           if (message.kind !== 'event') {
             return {
               status: message.kind === 'sns-envelope' ? 'invalid' : message.kind,

@@ -34,6 +34,8 @@ export interface MarketplaceEvent {
   readonly channel: 'sns' | 'eventbridge';
   /** The SNS MessageId or EventBridge event id. */
   readonly id: string;
+  /** When AWS sent it (SNS `Timestamp`, EventBridge `time`), epoch ms; orders events that arrive out of order. */
+  readonly time: number | undefined;
   /** EventBridge `detail-type`, for operators. */
   readonly detailType?: string;
 }
@@ -88,12 +90,16 @@ export function parseMarketplaceDocument(input: unknown): ParsedMarketplaceDocum
   if (!isObject(doc)) return { kind: 'invalid', reason: 'the body is not a JSON object' };
   if (typeof doc.Type === 'string' && 'Signature' in doc) return readEnvelope(doc);
   if ('detail-type' in doc) return readEventBridge(doc);
-  if ('action' in doc) return readSnsMessage(doc, text(doc['message-id']) ?? '');
+  if ('action' in doc) return readSnsMessage(doc, text(doc['message-id']) ?? '', undefined);
   return { kind: 'invalid', reason: 'neither an SNS message nor an EventBridge event' };
 }
 
 /** Reads the `Message` of a verified SNS notification. */
-export function parseSnsMessage(message: string, messageId: string): ParsedMarketplaceDocument {
+export function parseSnsMessage(
+  message: string,
+  messageId: string,
+  timestamp?: string,
+): ParsedMarketplaceDocument {
   let doc: unknown;
   try {
     doc = JSON.parse(message);
@@ -101,7 +107,13 @@ export function parseSnsMessage(message: string, messageId: string): ParsedMarke
     return { kind: 'invalid', reason: 'the SNS Message is not JSON' };
   }
   if (!isObject(doc)) return { kind: 'invalid', reason: 'the SNS Message is not a JSON object' };
-  return readSnsMessage(doc, messageId);
+  return readSnsMessage(doc, messageId, timeOf(timestamp));
+}
+
+function timeOf(value: unknown): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  const millis = Date.parse(value);
+  return Number.isFinite(millis) ? millis : undefined;
 }
 
 function readEnvelope(doc: Record<string, unknown>): ParsedMarketplaceDocument {
@@ -129,7 +141,11 @@ function readEnvelope(doc: Record<string, unknown>): ParsedMarketplaceDocument {
   return { kind: 'sns-envelope', envelope: doc as unknown as SnsEnvelope };
 }
 
-function readSnsMessage(doc: Record<string, unknown>, messageId: string): ParsedMarketplaceDocument {
+function readSnsMessage(
+  doc: Record<string, unknown>,
+  messageId: string,
+  time: number | undefined,
+): ParsedMarketplaceDocument {
   const action = doc.action;
   if (!ACTIONS.includes(action as MarketplaceAction)) {
     return { kind: 'ignored', reason: `unknown action ${JSON.stringify(action)}` };
@@ -168,6 +184,7 @@ function readSnsMessage(doc: Record<string, unknown>, messageId: string): Parsed
       offerIdentifier: text(doc['offer-identifier']),
       channel: 'sns',
       id: messageId,
+      time,
     },
   };
 }
@@ -209,6 +226,7 @@ function readEventBridge(doc: Record<string, unknown>): ParsedMarketplaceDocumen
       offerIdentifier: text(isObject(detail.offer) ? detail.offer.id : undefined),
       channel: 'eventbridge',
       id: text(doc.id) ?? '',
+      time: timeOf(doc.time),
       detailType,
     },
   };

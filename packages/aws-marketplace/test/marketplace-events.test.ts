@@ -2,6 +2,7 @@ import { createMarketplaceEventHandler, type MarketplaceEventOutcome } from '@me
 import { createMeteringEngine, HOUR_MILLIS, silentLogger } from '@meterkit/core';
 import { InMemorySink, ManualClock } from '@meterkit/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { TinyRegistry } from '../../../test/support/tiny-registry.js';
 import { PRODUCT } from './helpers/records.js';
 import {
   createSigningAuthority,
@@ -10,7 +11,6 @@ import {
   signEnvelope,
   TOPIC_ARN,
 } from './helpers/sns-signing.js';
-import { TinyRegistry } from './helpers/tiny-registry.js';
 
 const LICENSE = 'arn:aws:license-manager::111122223333:license:l-0123456789abcdef';
 const legacyMessage = (action: string, extra: Record<string, unknown> = {}) => ({
@@ -227,6 +227,24 @@ describe('handleMarketplaceEvent', () => {
     );
     expect(status(outcome)).toBe('ignored');
     expect(registry.entries.size).toBe(0);
+  });
+
+  it('ignores an event older than one already applied for the customer', async () => {
+    const { handler, registry } = setup();
+    const customer = { customerIdentifier: 'cust-alice', productCode: PRODUCT };
+    const later = signEnvelope(authority, {
+      Type: 'Notification',
+      MessageId: 'm-2',
+      TopicArn: TOPIC_ARN,
+      Message: JSON.stringify(legacyMessage('unsubscribe-pending')),
+      Timestamp: '2026-11-26T10:30:00.000Z',
+    });
+    await handler.handleMarketplaceEvent(later);
+    const outcome = await handler.handleMarketplaceEvent(
+      notification(authority, legacyMessage('subscribe-success')),
+    );
+    expect(outcome).toMatchObject({ status: 'ignored', reason: expect.stringMatching(/^stale/) });
+    expect((await registry.get(customer))?.state).toBe('unsubscribe-pending');
   });
 
   it('rejects when the registry fails, so AWS delivers the event again', async () => {
