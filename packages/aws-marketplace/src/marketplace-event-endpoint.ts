@@ -30,7 +30,9 @@ export interface EndpointAnswer {
  * Checks the options at start-up.
  * @throws {MeteringConfigurationError} when the shared secret is empty or its header name is not a header name.
  */
-export function assertEndpointOptions(options: MarketplaceEventEndpointOptions): void {
+export function assertEndpointOptions(
+  options: Pick<MarketplaceEventEndpointOptions, 'eventBridgeSecret'>,
+): void {
   const secret = options.eventBridgeSecret;
   if (secret === undefined) return;
   if (!/^[A-Za-z0-9-]+$/.test(secret.header)) {

@@ -1,3 +1,7 @@
+export {
+  type MarketplaceEventsControllerOptions,
+  marketplaceEventsController,
+} from './marketplace-events.controller.js';
 export { Meter } from './meter.decorator.js';
 export {
   type MeterDefinition,
@@ -28,3 +32,4 @@ export type {
 } from './metering-module-options.interface.js';
 export { nestMeteringLogger } from './nest-metering-logger.js';
 export { responseBodyBytes } from './response-body-bytes.js';
+export { type EndedSubscriptionPolicy, subscriptionPolicyGuard } from './subscription-policy.guard.js';
