@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createMarketplaceEventHandler } from '@meterkit/aws-marketplace';
 import { createMetering, type ExpressMetering } from '@meterkit/express';
 import { createApp, DIMENSIONS } from './app.js';
 import { type MeteringBackend, openBackend } from './backend.js';
@@ -31,12 +32,21 @@ export async function startExample(
     ...(backend.store !== undefined && { store: backend.store }),
   });
   await metering.start();
-  const app = createApp(metering, customers);
+  const emulator = backend.emulator;
+  const events = createMarketplaceEventHandler({
+    engine: metering.engine,
+    productCodes: [config.productCode],
+    // The emulator signs with its own key; against AWS the certificate is fetched from SNS.
+    ...(emulator !== undefined && { certificateSource: async () => emulator.snsSigningKeyPem }),
+  });
+  const app = createApp(metering, customers, events);
   const server = app.listen(config.port, '127.0.0.1');
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
   });
   const { port } = server.address() as AddressInfo;
+  // The emulator tells this app when a buyer subscribes or unsubscribes, as AWS would over SNS.
+  emulator?.control.setNotifications({ url: `http://127.0.0.1:${port}/marketplace/events` });
   return { server, url: `http://localhost:${port}`, metering, backend, customers };
 }
