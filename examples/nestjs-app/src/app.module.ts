@@ -1,5 +1,6 @@
-import type { UsageSink, UsageStore } from '@meterkit/core';
-import { MeteringModule } from '@meterkit/nestjs';
+import type { MarketplaceEventHandler } from '@meterkit/aws-marketplace';
+import type { MeteringEngine, UsageSink, UsageStore } from '@meterkit/core';
+import { MeteringModule, marketplaceEventsController } from '@meterkit/nestjs';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { ApiController } from './api.controller.js';
@@ -13,6 +14,8 @@ export interface AppModuleOptions {
   readonly productCode: string;
   readonly sink: UsageSink | undefined;
   readonly store: UsageStore | undefined;
+  /** Builds the handler of AWS Marketplace subscription events, served at `POST /marketplace/events`. */
+  readonly events: (engine: MeteringEngine) => MarketplaceEventHandler;
 }
 
 @Module({})
@@ -33,7 +36,12 @@ export class AppModule {
           customer: (context) => context.switchToHttp().getRequest<AuthenticatedRequest>().customer?.billing,
         }),
       ],
-      controllers: [HealthController, ApiController],
+      controllers: [
+        HealthController,
+        ApiController,
+        // AWS Marketplace subscription events (an SNS HTTPS subscription; the emulator posts here too).
+        marketplaceEventsController({ handler: options.events }),
+      ],
       providers: [{ provide: CUSTOMERS, useValue: options.customers }, ApiKeyGuard],
     };
   }

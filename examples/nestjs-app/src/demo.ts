@@ -1,3 +1,5 @@
+import { resolveCustomer } from '@meterkit/aws-marketplace';
+import { MeteringService } from '@meterkit/nestjs';
 import { billedByCustomer, printBilling } from './billing-report.js';
 import { startApp } from './bootstrap.js';
 import { readConfig } from './config.js';
@@ -8,7 +10,8 @@ import { readConfig } from './config.js';
  * served. Exits 1 when it did not.
  */
 const log = (line: string) => console.log(`[demo] ${line}`);
-const running = await startApp({ ...readConfig(), port: 0, store: 'memory', useEmulator: true }, log);
+const config = { ...readConfig(), port: 0, store: 'memory' as const, useEmulator: true };
+const running = await startApp(config, log);
 const { url, customers, emulator } = running;
 if (emulator === undefined) throw new Error('the demo runs against the in-process emulator');
 
@@ -65,6 +68,69 @@ for (const [apiKey, plan] of Object.entries(traffic)) {
 }
 if ((await call('not-a-key', '/v1/forecast?city=Paris')).status !== 401)
   throw new Error('expected 401 for a bad key');
+
+// A new buyer's whole subscription: register → use → unsubscribe-pending → final bill → refused.
+let lifecycleProblems = 0;
+function check(ok: boolean, line: string): void {
+  if (!ok) lifecycleProblems += 1;
+  log(`${ok ? 'ok  ' : 'FAIL'} ${line}`);
+}
+const engine = running.app.get(MeteringService).engine;
+const { token } = emulator.control.issueToken({ productCode: config.productCode, subscribe: false });
+const buyer = await resolveCustomer(token, {
+  clientConfig: {
+    endpoint: emulator.endpoint,
+    region: config.region,
+    credentials: { accessKeyId: 'AKIDMETERKITDEMO', secretAccessKey: 'meterkit-demo-secret' },
+  },
+});
+if (buyer.licenseArn === undefined)
+  throw new Error('the emulator issues Concurrent Agreements tokens by default');
+// What a registration route does once the token is resolved: the buyer is known, AWS has not confirmed yet.
+await engine.applySubscriptionChange(buyer, 'registered', 'registration');
+const newKey = 'demo-key-new-buyer';
+const newName = 'New buyer (registered now)';
+customers.set(newKey, {
+  name: newName,
+  billing: buyer,
+  record: {
+    apiKey: newKey,
+    name: newName,
+    productCode: config.productCode,
+    awsAccountId: buyer.awsAccountId,
+    licenseArn: buyer.licenseArn,
+  },
+});
+log(`registered a new buyer with an emulator token (license …${buyer.licenseArn.slice(-6)})`);
+const buyerIdentity = {
+  productCode: config.productCode,
+  licenseArn: buyer.licenseArn,
+  customerAWSAccountId: buyer.awsAccountId,
+};
+async function buyerState(state: 'subscribed' | 'unsubscribe-pending' | 'unsubscribed'): Promise<void> {
+  emulator?.control.putCustomer({ ...buyerIdentity, state });
+  await emulator?.notificationsSettled();
+}
+for (let i = 0; i < 2; i++)
+  if ((await call(newKey, '/v1/forecast?city=Lille')).status === 200) serve(newName, 'api_calls', 1);
+log('2 calls before subscribe-success: served, held (billed once AWS confirms within the hour)');
+await buyerState('subscribed');
+for (let i = 0; i < 3; i++)
+  if ((await call(newKey, '/v1/forecast?city=Lille')).status === 200) serve(newName, 'api_calls', 1);
+log('subscribe-success arrived (signed SNS from the emulator); 3 more calls');
+await buyerState('unsubscribe-pending');
+const finalBill = emulator.ledger.totalQuantity({ licenseArn: buyer.licenseArn, dimension: 'api_calls' });
+check(
+  finalBill === 5,
+  `unsubscribe-pending: the open hour was sealed and billed at once: ${finalBill} api_calls (expected 5)`,
+);
+await buyerState('unsubscribed');
+const refused = (await call(newKey, '/v1/forecast?city=Lille')).status;
+check(
+  refused === 402,
+  `unsubscribe-success: the next call is refused with ${refused} (expected 402) and not billed`,
+);
+
 log(`served ${[...served.values()].reduce((a, b) => a + b, 0)} billable units; shutting down`);
 
 await running.app.close();
@@ -88,4 +154,4 @@ for (const key of [...keys].sort()) {
   );
 }
 log(mismatches === 0 ? 'billed exactly what was served' : `${mismatches} mismatch(es)`);
-process.exit(mismatches === 0 ? 0 : 1);
+process.exit(mismatches === 0 && lifecycleProblems === 0 ? 0 : 1);
