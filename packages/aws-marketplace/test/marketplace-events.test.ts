@@ -123,6 +123,10 @@ describe('handleMarketplaceEvent', () => {
       'SigningCertURL must be on an sns.<region>.amazonaws.com host',
     ],
     ['https://sns.us-east-1.amazonaws.com/cert.txt', 'SigningCertURL must name a .pem file'],
+    [
+      'https://sns.us-east-1.amazonaws.com:8443/cert.pem',
+      'SigningCertURL must be on an sns.<region>.amazonaws.com host',
+    ],
   ])('refuses the signing certificate URL %s', async (url, reason) => {
     const { handler } = setup();
     const signed = { ...notification(authority, legacyMessage('subscribe-success')), SigningCertURL: url };

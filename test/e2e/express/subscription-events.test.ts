@@ -214,4 +214,34 @@ describe('subscription lifecycle over SQS: emulator queue → poller → engine'
       await stack.stop();
     }
   });
+
+  it('handles events while running and stops a long poll at once', async () => {
+    const stack = await startLifecycle('queue');
+    try {
+      const poller = createMarketplaceEventPoller({
+        handler: stack.handler,
+        client: new SQSClient({
+          endpoint: stack.emulator.endpoint,
+          region: 'us-east-1',
+          credentials: { accessKeyId: 'AKIDEMULATOR', secretAccessKey: 'emulator-secret' },
+        }),
+        queueUrl: stack.emulator.queueUrl,
+      });
+      const applied = new Promise<void>((resolve) => {
+        stack.metering.engine.events.on('subscription.changed', () => resolve());
+      });
+      poller.start();
+      await stack.setState('subscribed');
+      await applied;
+      expect(stack.metering.engine.subscriptionStateOf(buyer)).toBe('subscribed');
+      // The poller is now waiting in a 20 s long poll: stop() aborts it instead of waiting it out.
+      const outcome = await Promise.race([
+        poller.stop().then(() => 'stopped'),
+        new Promise((resolve) => setTimeout(resolve, 5_000, 'still polling')),
+      ]);
+      expect(outcome).toBe('stopped');
+    } finally {
+      await stack.stop();
+    }
+  });
 });
