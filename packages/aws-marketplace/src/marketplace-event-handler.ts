@@ -40,8 +40,9 @@ export interface MarketplaceEventHandlerOptions {
   /** Where signing certificates come from. @default fetched over HTTPS from SNS and kept */
   readonly certificateSource?: CertificateSource;
   /**
-   * Confirms an SNS HTTPS subscription by fetching its `SubscribeURL`.
-   * @default a GET, only to an `sns.<region>.amazonaws.com` host
+   * Confirms an SNS HTTPS subscription by fetching its `SubscribeURL` (always an https `sns.<region>.amazonaws.com`
+   * address: any other is refused as `invalid` before this is called).
+   * @default a GET
    */
   readonly confirmSubscription?: (subscribeUrl: string) => Promise<void>;
   /** Runs after the registry and the engine have the change (provision, revoke access, e-mail). */
@@ -112,13 +113,24 @@ function isStale(history: RegisteredCustomer['history'], state: SubscriptionStat
   return false;
 }
 
-/** GETs the SubscribeURL, but only on SNS's own hosts: the URL comes from the request body. */
-async function confirmOnSns(subscribeUrl: string): Promise<void> {
-  const url = new URL(subscribeUrl);
-  if (url.protocol !== 'https:' || checkSigningCertUrl(`https://${url.hostname}/x.pem`) !== undefined) {
-    throw new Error('SubscribeURL is not on an sns.<region>.amazonaws.com host');
+/** Whether a SubscribeURL is on SNS's own hosts: the URL comes from the request body, so nothing else is fetched. */
+function isSnsUrl(value: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
   }
-  const response = await fetch(url);
+  return (
+    url.protocol === 'https:' &&
+    url.port === '' &&
+    checkSigningCertUrl(`https://${url.hostname}/x.pem`) === undefined
+  );
+}
+
+/** GETs the SubscribeURL. */
+async function confirmOnSns(subscribeUrl: string): Promise<void> {
+  const response = await fetch(subscribeUrl);
   if (!response.ok) throw new Error(`confirming the SNS subscription answered ${response.status}`);
 }
 
@@ -197,6 +209,12 @@ export function createMarketplaceEventHandler(
           const verification = await verifySnsSignature(envelope, certificateSource);
           if (!verification.valid) return { status: 'unverified', reason: verification.reason };
           if (envelope.Type === 'SubscriptionConfirmation') {
+            if (!isSnsUrl(envelope.SubscribeURL as string)) {
+              return {
+                status: 'invalid',
+                reason: 'SubscribeURL is not on an sns.<region>.amazonaws.com host',
+              };
+            }
             await confirm(envelope.SubscribeURL as string);
             logger.info('confirmed the SNS subscription', { topicArn: envelope.TopicArn });
             return { status: 'confirmed', topicArn: envelope.TopicArn };

@@ -168,6 +168,21 @@ describe('handleMarketplaceEvent', () => {
     expect(confirmed).toEqual([url]);
   });
 
+  it('does not fetch a SubscribeURL outside SNS, even in a validly signed confirmation', async () => {
+    const { handler, confirmed } = setup();
+    const envelope = signEnvelope(authority, {
+      Type: 'SubscriptionConfirmation',
+      MessageId: 'm-1',
+      Token: 't0k',
+      TopicArn: TOPIC_ARN,
+      Message: 'You have chosen to subscribe to the topic',
+      SubscribeURL: 'https://internal.example/admin?delete=all',
+      Timestamp: '2026-11-26T10:00:00.000Z',
+    });
+    expect(await handler.handleMarketplaceEvent(envelope)).toMatchObject({ status: 'invalid' });
+    expect(confirmed).toEqual([]);
+  });
+
   it('refuses an unsigned message unless the channel is trusted', async () => {
     const { handler } = setup();
     const raw = legacyMessage('subscribe-success');
