@@ -63,6 +63,8 @@ export interface MeteringEvents {
   };
   /** The engine learnt a customer's new subscription state. `customer` is redacted. */
   'subscription.changed': { customer: string; from: string | undefined; to: string; source: string };
+  /** Zero-quantity deltas added for the subscribed customers of the registry, for the closed hours from `fromHour`. */
+  'heartbeats.added': { fromHour: number; toHour: number; customers: number; deltas: number };
   /** A background task failed; it is retried on the next tick. */
   'engine.error': { operation: string; error: unknown };
 }

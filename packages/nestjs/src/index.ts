@@ -31,5 +31,10 @@ export type {
   MissingCustomerPolicy,
 } from './metering-module-options.interface.js';
 export { nestMeteringLogger } from './nest-metering-logger.js';
+export {
+  REGISTRATION_HANDLER,
+  RegistrationModule,
+  type RegistrationModuleOptions,
+} from './registration.module.js';
 export { responseBodyBytes } from './response-body-bytes.js';
 export { type EndedSubscriptionPolicy, subscriptionPolicyGuard } from './subscription-policy.guard.js';
