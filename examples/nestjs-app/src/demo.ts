@@ -1,5 +1,3 @@
-import { resolveCustomer } from '@meterkit/aws-marketplace';
-import { MeteringService } from '@meterkit/nestjs';
 import { billedByCustomer, printBilling } from './billing-report.js';
 import { startApp } from './bootstrap.js';
 import { readConfig } from './config.js';
@@ -75,37 +73,26 @@ function check(ok: boolean, line: string): void {
   if (!ok) lifecycleProblems += 1;
   log(`${ok ? 'ok  ' : 'FAIL'} ${line}`);
 }
-const engine = running.app.get(MeteringService).engine;
-const { token } = emulator.control.issueToken({ productCode: config.productCode, subscribe: false });
-const buyer = await resolveCustomer(token, {
-  clientConfig: {
-    endpoint: emulator.endpoint,
-    region: config.region,
-    credentials: { accessKeyId: 'AKIDMETERKITDEMO', secretAccessKey: 'meterkit-demo-secret' },
-  },
+// The buyer subscribes on AWS Marketplace and their browser posts the registration token to our fulfillment URL.
+const issued = emulator.control.issueToken({ productCode: config.productCode, subscribe: false });
+const registration = await fetch(`${url}/marketplace/register`, {
+  method: 'POST',
+  headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  body: new URLSearchParams({ 'x-amzn-marketplace-token': issued.token }).toString(),
 });
-if (buyer.licenseArn === undefined)
-  throw new Error('the emulator issues Concurrent Agreements tokens by default');
-// What a registration route does once the token is resolved: the buyer is known, AWS has not confirmed yet.
-await engine.applySubscriptionChange(buyer, 'registered', 'registration');
-const newKey = 'demo-key-new-buyer';
-const newName = 'New buyer (registered now)';
-customers.set(newKey, {
-  name: newName,
-  billing: buyer,
-  record: {
-    apiKey: newKey,
-    name: newName,
-    productCode: config.productCode,
-    awsAccountId: buyer.awsAccountId,
-    licenseArn: buyer.licenseArn,
-  },
-});
-log(`registered a new buyer with an emulator token (license …${buyer.licenseArn.slice(-6)})`);
+const page = await registration.text();
+const newKey = /<code id="api-key">([^<]+)<\/code>/.exec(page)?.[1];
+check(
+  registration.status === 200 && newKey !== undefined,
+  `register: POST /marketplace/register answered ${registration.status} with an API key`,
+);
+if (newKey === undefined || issued.licenseArn === undefined)
+  throw new Error('registration did not give an API key');
+const newName = customers.get(newKey)?.name as string;
 const buyerIdentity = {
   productCode: config.productCode,
-  licenseArn: buyer.licenseArn,
-  customerAWSAccountId: buyer.awsAccountId,
+  licenseArn: issued.licenseArn,
+  customerAWSAccountId: issued.customerAWSAccountId,
 };
 async function buyerState(state: 'subscribed' | 'unsubscribe-pending' | 'unsubscribed'): Promise<void> {
   emulator?.control.putCustomer({ ...buyerIdentity, state });
@@ -119,7 +106,7 @@ for (let i = 0; i < 3; i++)
   if ((await call(newKey, '/v1/forecast?city=Lille')).status === 200) serve(newName, 'api_calls', 1);
 log('subscribe-success arrived (signed SNS from the emulator); 3 more calls');
 await buyerState('unsubscribe-pending');
-const finalBill = emulator.ledger.totalQuantity({ licenseArn: buyer.licenseArn, dimension: 'api_calls' });
+const finalBill = emulator.ledger.totalQuantity({ licenseArn: issued.licenseArn, dimension: 'api_calls' });
 check(
   finalBill === 5,
   `unsubscribe-pending: the open hour was sealed and billed at once: ${finalBill} api_calls (expected 5)`,
@@ -130,6 +117,8 @@ check(
   refused === 402,
   `unsubscribe-success: the next call is refused with ${refused} (expected 402) and not billed`,
 );
+const history = (await running.registry.findByAccount(newKey))?.history.map((change) => change.state);
+log(`the registry's history of the buyer: ${history?.join(' → ')}`);
 
 log(`served ${[...served.values()].reduce((a, b) => a + b, 0)} billable units; shutting down`);
 
