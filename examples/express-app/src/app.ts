@@ -5,7 +5,7 @@ import {
   responseBytesIn,
   subscriptionPolicy,
 } from '@meterkit/express';
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import { type AuthenticatedRequest, authenticate, type Customer } from './customers.js';
 import { forecastFor } from './forecast.js';
 import { errorHandler, notFound, sendError } from './http-errors.js';
@@ -23,6 +23,7 @@ export function createApp(
   metering: ExpressMetering,
   customers: ReadonlyMap<string, Customer>,
   events?: MarketplaceEventHandler,
+  registration?: RequestHandler,
 ): Express {
   const { meter } = metering;
   const app = express();
@@ -30,6 +31,8 @@ export function createApp(
 
   // AWS Marketplace subscription events (an SNS HTTPS subscription; the emulator posts here too). Signed messages only.
   if (events !== undefined) app.post('/marketplace/events', marketplaceEvents({ handler: events }));
+  // The listing's fulfillment URL: the buyer's browser posts the registration token here.
+  if (registration !== undefined) app.use(registration);
 
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
