@@ -148,9 +148,10 @@ export class MeteringEngine implements AsyncDisposable {
       o.logger.info(
         `using the ${o.store.name} store: counts live in this process only. Run ONE instance; a crash loses unsent usage. ` +
           'For several replicas use @meterkit/redis; to survive restarts use @meterkit/sqlite.',
+        { sink: o.sink.name },
       );
     } else {
-      o.logger.info(`using the ${o.store.name} store (${o.store.scope})`);
+      o.logger.info(`using the ${o.store.name} store (${o.store.scope})`, { sink: o.sink.name });
     }
     this.arm();
   }

@@ -24,6 +24,7 @@ export {
   MeteringTimeoutError,
 } from './errors.js';
 export {
+  type ExportCallOutcome,
   MeteringEventEmitter,
   type MeteringEventName,
   type MeteringEvents,

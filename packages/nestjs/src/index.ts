@@ -23,6 +23,7 @@ export {
 } from './metering.module-definition.js';
 export { MeteringScheduler } from './metering.scheduler.js';
 export { MeteringService, type MeteringStats } from './metering.service.js';
+export { MeteringAdminModule, type MeteringAdminOptions } from './metering-admin.module.js';
 export type {
   MeteringAdapterOptions,
   MeteringJobSchedule,
