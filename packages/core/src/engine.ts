@@ -1,6 +1,6 @@
+import { CachedCustomerRegistry } from './cached-registry.js';
 import { sleep, type TimerHandle, yieldToEventLoop } from './clock.js';
 import { type CustomerRef, redact } from './customer.js';
-import { CachedCustomerRegistry } from './cached-registry.js';
 import type { CustomerRegistry, RegisteredCustomer, SubscriptionState } from './customer-registry.js';
 import { type DispatchCounts, Dispatcher, emptyCounts } from './dispatcher.js';
 import { MeteringError } from './errors.js';

@@ -7,7 +7,7 @@ import {
 } from '@meterkit/core';
 import { ManualClock, settleMicrotasks } from '@meterkit/core/testing';
 import { describe, expect, it } from 'vitest';
-import { alice, bob, billed, carol, PRODUCT, setup } from './helpers.js';
+import { alice, billed, bob, carol, PRODUCT, setup } from './helpers.js';
 
 const SEAL_DELAY = 120_000;
 const TEN = Date.UTC(2026, 10, 26, 10);
@@ -81,7 +81,10 @@ describe('subscription states at engine start', () => {
 
   it('keeps a state written through the cache when a reload that began before the write ends after it', async () => {
     const shared = await registryFromEarlierRun();
-    const cache = new CachedCustomerRegistry(shared, { clock: new ManualClock(TEN), timers: new ManualClock(TEN) });
+    const cache = new CachedCustomerRegistry(shared, {
+      clock: new ManualClock(TEN),
+      timers: new ManualClock(TEN),
+    });
     await cache.open();
     // The reload reads the registry now and gets its answer only after the write below.
     const loaded = await shared.list();
