@@ -1,3 +1,4 @@
+export type { HttpMeteringCounters } from '@meterkit/core/http';
 export { Meter } from './meter.decorator.js';
 export {
   type MeterDefinition,
@@ -20,6 +21,7 @@ export {
 export { MeteringScheduler } from './metering.scheduler.js';
 export { MeteringService, type MeteringStats } from './metering.service.js';
 export type {
+  CustomerResolver,
   MeteringAdapterOptions,
   MeteringJobSchedule,
   MeteringModuleOptions,
@@ -27,4 +29,4 @@ export type {
   MissingCustomerPolicy,
 } from './metering-module-options.interface.js';
 export { nestMeteringLogger } from './nest-metering-logger.js';
-export { responseBodyBytes } from './response-body-bytes.js';
+export { responseBodyBytes, responseBytesIn } from './response-body-bytes.js';
