@@ -60,6 +60,12 @@ function* chunks(kb: number): Generator<Buffer> {
   }
 }
 
+function connectionsOf(server: Server): Promise<number> {
+  return new Promise((resolve, reject) =>
+    server.getConnections((error, count) => (error ? reject(error) : resolve(count))),
+  );
+}
+
 const throws = (): never => {
   throw new Error('callback failure');
 };
@@ -69,6 +75,8 @@ export interface RunningAdapter {
   /** What the engine billed, by dimension, once the hour has closed and been sent. Zero quantities are left out. */
   billed(): Promise<Record<string, number>>;
   counters(): HttpMeteringCounters;
+  /** Connections the server still has open. */
+  connections(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -161,6 +169,7 @@ function expressAdapter(name: string, express: typeof express5): Adapter {
         port: (server.address() as AddressInfo).port,
         billed: () => billedAfter(() => metering.flush()),
         counters: () => ({ ...metering.counters }),
+        connections: () => connectionsOf(server),
         async close() {
           server.closeAllConnections();
           await new Promise((resolve) => server.close(resolve));
@@ -262,6 +271,7 @@ function nestAdapter(name: string, platform: 'express' | 'fastify'): Adapter {
         port: (server.address() as AddressInfo).port,
         billed: () => billedAfter(() => service.flush()),
         counters: () => ({ ...service.counters }),
+        connections: () => connectionsOf(server),
         async close() {
           server.closeAllConnections();
           await app.close();
