@@ -157,6 +157,41 @@ describe('watchFinish()', () => {
     expect(told).toEqual([]);
   });
 
+  it.each([
+    ['the channel', true],
+    ['a finish listener', false],
+  ])(
+    'tells a response Node reports finished on a destroyed connection as undelivered, through %s',
+    async (_path, hold) => {
+      if (hold) cleanups.push(holdFinishChannel());
+      const told: string[] = [];
+      const watcher: FinishWatcher = {
+        finished: (status) => told.push(`finished ${status}`),
+        undelivered: (status) => told.push(`undelivered ${status}`),
+      };
+      // Far more than loopback's socket buffers: most of it is still queued when the client leaves.
+      const body = Buffer.alloc(24 * 1024 * 1024, 0x61);
+      const settled = new Promise<void>((resolve) => {
+        watcher.undelivered = (status) => {
+          told.push(`undelivered ${status}`);
+          resolve();
+        };
+      });
+      const { port } = await serve(
+        (res) => watchFinish(res, watcher),
+        (res) => {
+          res.setHeader('content-length', body.length);
+          res.end(body);
+        },
+      );
+      const socket = connect(port, '127.0.0.1');
+      socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      socket.once('data', () => socket.destroy());
+      await settled;
+      expect(told).toEqual(['undelivered 200']);
+    },
+  );
+
   it('knows the watcher of a response until it is told', async () => {
     cleanups.push(holdFinishChannel());
     const seen: [boolean, boolean][] = [];

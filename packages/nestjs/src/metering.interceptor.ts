@@ -45,14 +45,6 @@ export interface RouteMetering {
   readonly countsBytes: boolean;
 }
 
-/** Where metering stands before the customer is known. */
-interface Pending {
-  readonly context: ExecutionContext;
-  readonly route: RouteMetering;
-  readonly raw: RawResponse;
-  readonly request: RawRequest;
-}
-
 type Resolved = CustomerRef | undefined | null;
 
 /** @internal The state of one metered request, from the interceptor to the response's `finish`. */
@@ -150,7 +142,6 @@ export class MeteringInterceptor implements NestInterceptor {
     const request = context.getArgByIndex<RawRequest>(0);
     // Already metered: by the route's guard, or by another MeteringInterceptor (global + route, controller + handler).
     if (isWatched(raw, request)) return undefined;
-    const pending: Pending = { context, route, raw, request };
     let customer: Resolved | PromiseLike<Resolved>;
     try {
       customer = this.resolveCustomer(context);
@@ -160,19 +151,24 @@ export class MeteringInterceptor implements NestInterceptor {
     }
     if (customer != null && typeof (customer as PromiseLike<Resolved>).then === 'function') {
       return Promise.resolve(customer as PromiseLike<Resolved>).then(
-        (resolved) => this.admit(pending, resolved ?? undefined),
+        (resolved) => this.admit(context, route, raw, request, resolved ?? undefined),
         (error: unknown) => {
           this.metering.requests.resolverFailed(route.where, error);
           throw error;
         },
       );
     }
-    return this.admit(pending, (customer as Resolved) ?? undefined);
+    return this.admit(context, route, raw, request, (customer as Resolved) ?? undefined);
   }
 
   /** Applies the missing-customer and capacity policies, then watches the response. */
-  private admit(pending: Pending, customer: CustomerRef | undefined): ResponseMeter {
-    const { context, route, raw, request } = pending;
+  private admit(
+    context: ExecutionContext,
+    route: RouteMetering,
+    raw: RawResponse,
+    request: RawRequest,
+    customer: CustomerRef | undefined,
+  ): ResponseMeter {
     const requests = this.metering.requests;
     if (customer === undefined) {
       const policy = requests.onMissingCustomer;
