@@ -61,6 +61,13 @@ async function pipeline(port: number, requests: string): Promise<string> {
   return Buffer.concat(received).toString('latin1');
 }
 
+/**
+ * Node 20 and 22 report a response finished even when its connection was destroyed with the body unsent: meterkit
+ * sees the destroyed socket and counts it in `undelivered`. Node 24 reports nothing for it, so it counts nothing
+ * without passing through meterkit at all.
+ */
+const UNDELIVERED_SEEN = Number(process.versions.node.split('.')[0]) < 24 ? 1 : 0;
+
 /** Waits until the server has let go of every connection: it has settled whatever it was sending. */
 async function serverDone(running: RunningAdapter): Promise<void> {
   await vi.waitFor(async () => expect(await running.connections()).toBe(0), { timeout: 10_000 });
@@ -87,7 +94,7 @@ describe.each(adapters)('counting only what was delivered, on $name', (adapter) 
     await abortAfter(running.port, `/big?kb=${LARGE_KB}`, 128 * 1024);
     await serverDone(running);
     expect(await running.billed()).toEqual({});
-    expect(running.counters().undelivered).toBe(1);
+    expect(running.counters().undelivered).toBe(UNDELIVERED_SEEN);
   });
 
   it('bills nothing for a download the client never reads', async () => {
@@ -95,7 +102,7 @@ describe.each(adapters)('counting only what was delivered, on $name', (adapter) 
     await neverRead(running.port, `/bytes?kb=${LARGE_KB}`);
     await serverDone(running);
     expect(await running.billed()).toEqual({});
-    expect(running.counters().undelivered).toBe(1);
+    expect(running.counters().undelivered).toBe(UNDELIVERED_SEEN);
   });
 
   it('bills a large download the client reads in full', async () => {

@@ -23,7 +23,8 @@ export interface HttpMeteringCounters {
   callbackErrors: number;
   /**
    * Metered responses Node reported finished although their connection had been destroyed with the body unsent
-   * (the client aborted mid-body or never read): counted nothing.
+   * (the client aborted mid-body or never read): counted nothing. Node 20 and 22 report them; Node 24 never reports
+   * such a response finished, so there it counts nothing without reaching this counter.
    */
   undelivered: number;
 }

@@ -96,7 +96,8 @@ function serverSocketOf(raw: RawResponse, request: RawRequest | undefined): obje
  * connection was destroyed with part of the body still queued: the pending writes fail and Node's `onFinish` emits
  * `finish` anyway (unless the socket recorded an error first, which a reset during a write does not always do). By
  * then the socket is `destroyed`, which it never is when the last write succeeded: that tells the two apart. A body
- * that fitted entirely into the kernel's socket buffers counts as delivered: Node cannot see past them.
+ * that fitted entirely into the kernel's socket buffers counts as delivered: Node cannot see past them. (Node 24
+ * checks the socket's error before emitting `finish`, so there an undelivered response is never reported at all.)
  */
 function tell(watcher: FinishWatcher, statusCode: number, socket: RawRequest['socket']): void {
   if (socket?.destroyed === true) watcher.undelivered?.(statusCode);
