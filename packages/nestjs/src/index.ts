@@ -1,4 +1,9 @@
 export type { HttpMeteringCounters } from '@meterkit/core/http';
+export {
+  CONTAINER_REGISTRATION,
+  type ContainerRegistrationAsyncOptions,
+  ContainerRegistrationModule,
+} from './container-registration.module.js';
 export { Meter } from './meter.decorator.js';
 export {
   type MeterDefinition,
@@ -20,6 +25,7 @@ export {
 } from './metering.module-definition.js';
 export { MeteringScheduler } from './metering.scheduler.js';
 export { MeteringService, type MeteringStats } from './metering.service.js';
+export { MeteringAdminModule, type MeteringAdminOptions } from './metering-admin.module.js';
 export type {
   CustomerResolver,
   MeteringAdapterOptions,
