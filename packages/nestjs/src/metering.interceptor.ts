@@ -177,6 +177,8 @@ export class MeteringInterceptor implements NestInterceptor {
         throw policy === 401 ? new UnauthorizedException() : new ForbiddenException();
       }
     } else if (requests.rejectsWhenFull && !requests.admits(customer, route.meters)) {
+      // The same answer as the Express adapter's: the tally empties at the next checkpoint.
+      (raw as unknown as ServerResponse).setHeader('Retry-After', requests.retryAfterSeconds);
       throw new ServiceUnavailableException('Usage metering is at capacity; retry shortly.');
     }
     const meter = new ResponseMeter(this, context, route, customer);

@@ -82,6 +82,8 @@ export interface RunningAdapter {
 
 export interface AdapterOptions {
   onMissingCustomer?: MissingCustomerPolicy;
+  /** Bounds the request-path tally, refusing new keys once full (to test the 503 at capacity). */
+  maxLiveKeys?: number;
 }
 
 export interface Adapter {
@@ -90,7 +92,7 @@ export interface Adapter {
 }
 
 /** The engine options every adapter gets: a manual clock, a memory store, an in-memory sink. */
-function engineSetup() {
+function engineSetup(adapterOptions: AdapterOptions) {
   const clock = new ManualClock(Date.UTC(2026, 10, 26, 10));
   const sink = new InMemorySink();
   const options = {
@@ -102,6 +104,9 @@ function engineSetup() {
     timers: clock,
     logger: silentLogger,
     checkpointMillis: 60_000,
+    ...(adapterOptions.maxLiveKeys === undefined
+      ? {}
+      : { maxLiveKeys: adapterOptions.maxLiveKeys, onMaxLiveKeys: 'reject' as const }),
   };
   /** Closes the hour and sends it; sums what the sink billed per dimension. */
   const billedAfter = async (flush: () => Promise<unknown>) => {
@@ -120,11 +125,13 @@ function expressAdapter(name: string, express: typeof express5): Adapter {
   return {
     name,
     async start(adapterOptions = {}) {
-      const { options, billedAfter } = engineSetup();
+      const { options, billedAfter } = engineSetup(adapterOptions);
       const metering = createMetering({
         ...options,
         customer: (req: Request) => customerOf(req.headers['x-customer']),
-        ...adapterOptions,
+        ...(adapterOptions.onMissingCustomer === undefined
+          ? {}
+          : { onMissingCustomer: adapterOptions.onMissingCustomer }),
       });
       await metering.start();
       const app = express();
@@ -241,7 +248,7 @@ function nestAdapter(name: string, platform: 'express' | 'fastify'): Adapter {
   return {
     name,
     async start(adapterOptions = {}) {
-      const { options, billedAfter } = engineSetup();
+      const { options, billedAfter } = engineSetup(adapterOptions);
       @Module({
         imports: [
           MeteringModule.forRoot({
@@ -253,7 +260,9 @@ function nestAdapter(name: string, platform: 'express' | 'fastify'): Adapter {
                 ],
               ),
             schedule: { checkpoint: 3_600_000, dispatch: 3_600_000 },
-            ...adapterOptions,
+            ...(adapterOptions.onMissingCustomer === undefined
+              ? {}
+              : { onMissingCustomer: adapterOptions.onMissingCustomer }),
           }),
         ],
         controllers: [PolicyController],

@@ -8,8 +8,14 @@ export interface PolicyCase {
   /** The `x-customer` header (see the adapters' resolver); none: no customer. */
   readonly customer?: 'acme' | 'async' | 'throw' | 'reject';
   readonly onMissingCustomer?: MissingCustomerPolicy;
+  /** Bounds the tally (`onMaxLiveKeys: 'reject'`). */
+  readonly maxLiveKeys?: number;
+  /** A request served first, with the same customer header (e.g. to fill the tally). */
+  readonly before?: string;
   /** The status the client receives. */
   readonly status: number;
+  /** A header the answer must carry. */
+  readonly header?: readonly [string, string];
   /** Units billed per dimension (zero left out). */
   readonly billed: Record<string, number>;
   /** Counters that must have moved (the rest stay 0). */
@@ -150,5 +156,16 @@ export const policyCases: readonly PolicyCase[] = [
     status: 403,
     billed: {},
     counters: { refusedWithoutCustomer: 1 },
+  },
+  {
+    name: 'a full tally refuses a new key with 503 and Retry-After, keeping what it counted',
+    path: '/bytes?kb=1',
+    customer: 'acme',
+    maxLiveKeys: 1,
+    before: '/calls',
+    status: 503,
+    header: ['retry-after', '60'],
+    billed: { api_calls: 1 },
+    counters: { refusedAtCapacity: 1 },
   },
 ];

@@ -12,8 +12,13 @@ const zeroCounters = {
   undelivered: 0,
 };
 
-/** One request on a fresh connection, body read in full; resolves with the status. */
-function send(port: number, method: string, path: string, customer: string | undefined): Promise<number> {
+/** One request on a fresh connection, body read in full; resolves with the status and headers. */
+function send(
+  port: number,
+  method: string,
+  path: string,
+  customer: string | undefined,
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined> }> {
   return new Promise((resolve, reject) => {
     request(
       {
@@ -26,7 +31,7 @@ function send(port: number, method: string, path: string, customer: string | und
       },
       (res) => {
         res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
       },
     )
       .on('error', reject)
@@ -43,13 +48,21 @@ describe.each(adapters)('the post-response policy on $name', (adapter) => {
 
   it.each(policyCases)('$name', async (policyCase) => {
     // Prepare
-    running = await adapter.start(
-      policyCase.onMissingCustomer === undefined ? {} : { onMissingCustomer: policyCase.onMissingCustomer },
-    );
+    running = await adapter.start({
+      ...(policyCase.onMissingCustomer === undefined
+        ? {}
+        : { onMissingCustomer: policyCase.onMissingCustomer }),
+      ...(policyCase.maxLiveKeys === undefined ? {} : { maxLiveKeys: policyCase.maxLiveKeys }),
+    });
+    if (policyCase.before !== undefined) {
+      expect((await send(running.port, 'GET', policyCase.before, policyCase.customer)).status).toBe(200);
+    }
     // Act
-    const status = await send(running.port, policyCase.method ?? 'GET', policyCase.path, policyCase.customer);
+    const answer = await send(running.port, policyCase.method ?? 'GET', policyCase.path, policyCase.customer);
     // Assess
-    expect(status).toBe(policyCase.status);
+    expect(answer.status).toBe(policyCase.status);
+    if (policyCase.header !== undefined)
+      expect(answer.headers[policyCase.header[0]]).toBe(policyCase.header[1]);
     expect(await running.billed()).toEqual(policyCase.billed);
     expect(running.counters()).toEqual({ ...zeroCounters, ...policyCase.counters });
   });
