@@ -4,6 +4,11 @@ export {
   type ContainerRegistrationAsyncOptions,
   ContainerRegistrationModule,
 } from './container-registration.module.js';
+export {
+  type MarketplaceEventsControllerOptions,
+  marketplaceEventsController,
+} from './marketplace-events.controller.js';
+
 export { Meter } from './meter.decorator.js';
 export {
   type MeterDefinition,
@@ -41,3 +46,4 @@ export {
   type RegistrationModuleOptions,
 } from './registration.module.js';
 export { responseBodyBytes, responseBytesIn } from './response-body-bytes.js';
+export { type EndedSubscriptionPolicy, subscriptionPolicyGuard } from './subscription-policy.guard.js';
