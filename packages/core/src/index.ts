@@ -24,6 +24,7 @@ export {
   type MeteringEvents,
   type MeteringListener,
   type UsageRejectionReason,
+  usageRejectionReasons,
 } from './events.js';
 export { formatHour, HOUR_MILLIS, hourStartOf, monthEndCutoff } from './hours.js';
 export { consoleLogger, type MeteringLogger, silentLogger } from './logger.js';
@@ -45,6 +46,7 @@ export type {
   DeadLetter,
   DeadLetterReason,
   OutboxEntry,
+  OverflowCarry,
   SealResult,
   Settlement,
   SettleResult,
@@ -52,7 +54,7 @@ export type {
   UsageDelta,
   UsageStore,
 } from './store.js';
-export { Tally, type TallySettings } from './tally.js';
+export { TALLY_SPILL_AT, Tally, type TallySettings } from './tally.js';
 export {
   keyFromId,
   keyIdFor,
