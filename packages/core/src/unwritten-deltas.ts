@@ -11,29 +11,32 @@ interface MergedDelta {
  * The queue between the tally and the store. While the store answers, slices pass through in the order they were
  * drained, untouched (no per-delta work on the healthy path). Once a write fails, everything queued is merged by key
  * and hour: a store outage then holds one entry per key and hour however many checkpoints it lasts, instead of one
- * slice per checkpoint. Merged totals stay within exact integer maths: a sum that would pass 2^53 − 1 starts a new entry.
+ * slice per checkpoint.
+ *
+ * A batch handed to the store and not confirmed is retried as the very same array: a store may have applied a write
+ * whose reply was lost, and recognises the resend by the array (Redis remembers each checkpoint batch), so it must
+ * never be merged into anything else. Merged totals stay within exact integer maths: a sum that would pass 2^53 − 1
+ * starts a new entry.
  */
 export class UnwrittenDeltas {
   private slices: UsageDelta[][] = [];
-  /** Set while the store is failing (and until the merged backlog is written). */
+  /** The batch handed out by {@link next} and not confirmed by {@link written} yet. */
+  private inFlight: readonly UsageDelta[] | undefined;
+  /** Set while the store is failing, until the merged backlog is written. */
   private merged: Map<string, MergedDelta> | undefined;
   /** Merged entries that filled up; written before the map. */
   private full: MergedDelta[] = [];
   #size = 0;
   #units = 0;
 
-  /** Entries queued. */
+  /** Entries queued, the batch in flight included. */
   get size(): number {
     return this.#size;
   }
 
-  /** Units queued (for reports; exact while below 2^53). */
+  /** Units queued (for reports). */
   get units(): number {
     return this.#units;
-  }
-
-  get merging(): boolean {
-    return this.merged !== undefined;
   }
 
   push(deltas: UsageDelta[]): void {
@@ -53,41 +56,58 @@ export class UnwrittenDeltas {
     this.merged = new Map();
     const slices = this.slices;
     this.slices = [];
-    this.#size = 0;
-    this.#units = 0;
-    for (const slice of slices) for (const delta of slice) this.merge(delta);
+    for (const slice of slices) {
+      for (const delta of slice) {
+        this.#size -= 1;
+        this.#units -= delta.quantity;
+        this.merge(delta);
+      }
+    }
   }
 
-  /** The next batch to write, at most `limit` entries (a whole slice on the healthy path), or undefined when empty. */
+  /**
+   * The next batch to write: the unconfirmed one again if there is one (identical), else a whole slice on the healthy
+   * path or at most `limit` merged entries. Undefined when nothing is queued.
+   */
   next(limit: number): readonly UsageDelta[] | undefined {
-    if (this.merged === undefined) return this.slices[0];
-    if (this.full.length > 0) return this.full.slice(0, limit);
-    if (this.merged.size === 0) return undefined;
-    const batch: UsageDelta[] = [];
-    for (const entry of this.merged.values()) {
-      batch.push({ keyId: entry.keyId, hourStart: entry.hourStart, quantity: entry.quantity });
-      if (batch.length >= limit) break;
+    if (this.inFlight !== undefined) return this.inFlight;
+    if (this.merged === undefined) {
+      this.inFlight = this.slices.shift();
+      return this.inFlight;
     }
+    let batch: MergedDelta[];
+    if (this.full.length > 0) {
+      batch = this.full.splice(0, limit);
+    } else {
+      batch = [];
+      for (const [key, entry] of this.merged) {
+        this.merged.delete(key);
+        batch.push(entry);
+        if (batch.length >= limit) break;
+      }
+    }
+    if (batch.length === 0) {
+      // Backlog written: back to passing slices through.
+      this.merged = undefined;
+      return undefined;
+    }
+    this.inFlight = batch;
     return batch;
   }
 
-  /** Removes the batch {@link next} returned, now that the store holds it. */
+  /** The store holds the batch {@link next} returned. */
   written(batch: readonly UsageDelta[]): void {
-    if (this.merged === undefined) {
-      this.slices.shift();
-    } else {
-      if (this.full.length > 0) this.full.splice(0, batch.length);
-      else for (const delta of batch) this.merged.delete(mapKey(delta));
-      // Back to passing slices through once the backlog is written.
-      if (this.full.length === 0 && this.merged.size === 0) this.merged = undefined;
-    }
+    if (batch !== this.inFlight) return;
+    this.inFlight = undefined;
     this.#size -= batch.length;
     for (const delta of batch) this.#units -= delta.quantity;
+    if (this.merged !== undefined && this.merged.size === 0 && this.full.length === 0)
+      this.merged = undefined;
   }
 
   private merge(delta: UsageDelta): void {
     const merged = this.merged as Map<string, MergedDelta>;
-    const key = mapKey(delta);
+    const key = `${delta.hourStart}\n${delta.keyId}`;
     const entry = merged.get(key);
     this.#units += delta.quantity;
     if (entry === undefined) {
@@ -102,8 +122,4 @@ export class UnwrittenDeltas {
       entry.quantity += delta.quantity;
     }
   }
-}
-
-function mapKey(delta: UsageDelta): string {
-  return `${delta.hourStart}\n${delta.keyId}`;
 }
