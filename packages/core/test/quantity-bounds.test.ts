@@ -64,3 +64,26 @@ describe('exact sums in the tally', () => {
     expect(drained).toBe(expected);
   });
 });
+
+describe('usage above the per-record maximum', () => {
+  it('is carried to the next hour with a usage.overflow-carried event', async () => {
+    const ctx = setup();
+    const carried: { customer: string | undefined; fromHour: number; toHour: number; units: number }[] = [];
+    ctx.engine.events.on('usage.overflow-carried', (e) =>
+      carried.push({
+        customer: e.key.customerIdentifier,
+        fromHour: e.fromHour,
+        toHour: e.toHour,
+        units: e.units,
+      }),
+    );
+    await ctx.engine.start();
+    const hour = ctx.clock.now();
+    ctx.engine.record(alice, 'api_calls', MAX_RECORD_QUANTITY);
+    ctx.engine.record(alice, 'api_calls', 10);
+    await ctx.clock.advance(3_600_000 + 130_000);
+    expect(carried).toEqual([
+      { customer: 'cust-alice', fromHour: hour, toHour: hour + 3_600_000, units: 10 },
+    ]);
+  });
+});

@@ -210,7 +210,14 @@ describe('SqliteStore under the engine', () => {
     const clock = new ManualClock(H0 + 10 * 60_000);
     const sink = new InMemorySink({ clock });
     const customer = { customerIdentifier: 'cust-a', productCode: 'prod-1' };
-    const options = { sink, clock, timers: clock, logger: silentLogger, random: () => 0.5 };
+    const options = {
+      sink,
+      productCode: 'prod-1',
+      clock,
+      timers: clock,
+      logger: silentLogger,
+      random: () => 0.5,
+    };
     const first = createMeteringEngine({ ...options, store: open() });
     await first.start();
     first.record(customer, 'api_calls', 3);
