@@ -190,6 +190,13 @@ describe('SqliteStore', () => {
     );
   });
 
+  it('rejects `toString`, which every object inherits, as an unknown option', () => {
+    const attempt = () => new SqliteStore({ filename: dir.file(), toString: 'x' } as never);
+    expect(attempt).toThrow(
+      expect.objectContaining({ code: 'ERR_METERING_UNKNOWN_OPTION', field: 'toString' }),
+    );
+  });
+
   it('rejects a missing filename, naming the field', () => {
     const attempt = () => new SqliteStore({} as never);
     expect(attempt).toThrow(
