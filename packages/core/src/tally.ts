@@ -161,7 +161,9 @@ export class Tally {
     ) {
       return this.recordNewKey(counters, customer, id, quantity);
     }
-    if ((counters.counts[slot] += quantity) > TALLY_SPILL_AT) this.spill(counters, slot);
+    const total = (counters.counts[slot] as number) + quantity;
+    counters.counts[slot] = total;
+    if (total > TALLY_SPILL_AT) this.spill(counters, slot);
     return true;
   }
 
@@ -318,7 +320,9 @@ export class Tally {
         this.current.liveKeys += 1;
       }
     }
-    if ((target.counts[slot] += quantity) > TALLY_SPILL_AT) this.spill(target, slot);
+    const total = (target.counts[slot] as number) + quantity;
+    target.counts[slot] = total;
+    if (total > TALLY_SPILL_AT) this.spill(target, slot);
     return true;
   }
 

@@ -9,7 +9,7 @@ function refusals(ctx: ReturnType<typeof setup>) {
   return seen;
 }
 
-const license = (awsAccountId: string, licenseArn = bob.licenseArn): CustomerRef => ({
+const license = (awsAccountId: string, licenseArn: string = bob.licenseArn): CustomerRef => ({
   awsAccountId,
   licenseArn,
   productCode: PRODUCT,
