@@ -1,5 +1,11 @@
 // Per-call quantities are bounded by the service's per-record maximum, and the tally sums them exactly.
-import { MAX_RECORD_QUANTITY, MeteringEventEmitter, Tally, type UsageRejectionReason } from '@meterkit/core';
+import {
+  MAX_RECORD_QUANTITY,
+  MeteringEventEmitter,
+  TALLY_SPILL_AT,
+  Tally,
+  type UsageRejectionReason,
+} from '@meterkit/core';
 import { describe, expect, it } from 'vitest';
 import { alice, PRODUCT, setup } from './helpers.js';
 
@@ -85,5 +91,12 @@ describe('usage above the per-record maximum', () => {
     expect(carried).toEqual([
       { customer: 'cust-alice', fromHour: hour, toHour: hour + 3_600_000, units: 10 },
     ]);
+  });
+});
+
+describe('TALLY_SPILL_AT', () => {
+  it('leaves room for one more call of the maximum below 2^53', () => {
+    expect(TALLY_SPILL_AT).toBe(9_007_197_107_257_344);
+    expect(TALLY_SPILL_AT + MAX_RECORD_QUANTITY).toBe(Number.MAX_SAFE_INTEGER);
   });
 });
