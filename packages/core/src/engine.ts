@@ -8,6 +8,7 @@ import {
   type UsageRejectionReason,
   usageRejectionReasons,
 } from './events.js';
+import { ZeroUsageHeartbeats } from './heartbeats.js';
 import { HOUR_MILLIS, hourStartOf } from './hours.js';
 import { describeValue, messages } from './messages.js';
 import {
@@ -85,6 +86,7 @@ export class MeteringEngine implements AsyncDisposable {
   private lastCloseBefore = Number.NEGATIVE_INFINITY;
   private lastDispatchAt = Number.NEGATIVE_INFINITY;
   private shutdownPromise: Promise<FlushReport> | undefined;
+  private heartbeats: ZeroUsageHeartbeats | undefined;
 
   constructor(options: MeteringOptions) {
     this.options = parseOptions(options);
@@ -152,14 +154,27 @@ export class MeteringEngine implements AsyncDisposable {
     if (this.state !== 'created') return;
     const o = this.options;
     await o.store.open?.();
+    await o.registry?.open?.();
+    if (o.heartbeats && o.registry !== undefined && o.dimensions !== undefined) {
+      this.heartbeats = new ZeroUsageHeartbeats(
+        o.registry,
+        o.dimensions,
+        o.store,
+        o.productCode,
+        this.events,
+        o.sliceSize,
+        this.closeBefore(o.clock.now()),
+      );
+    }
     this.state = 'running';
     if (o.store.scope === 'process') {
       o.logger.info(
         `using the ${o.store.name} store: counts live in this process only. Run ONE instance; a crash loses unsent usage. ` +
           'For several replicas use @meterkit/redis; to survive restarts use @meterkit/sqlite.',
+        { sink: o.sink.name },
       );
     } else {
-      o.logger.info(`using the ${o.store.name} store (${o.store.scope})`);
+      o.logger.info(`using the ${o.store.name} store (${o.store.scope})`, { sink: o.sink.name });
     }
     this.arm();
   }
@@ -318,6 +333,9 @@ export class MeteringEngine implements AsyncDisposable {
   shutdown(options: { timeoutMillis?: number } = {}): Promise<FlushReport> {
     if (this.shutdownPromise !== undefined) return this.shutdownPromise;
     const o = this.options;
+    // Every engine timer is unref'ed, so while shutdown waits on a retry's backoff nothing else may hold the event loop:
+    // Node would exit mid-flush and lose the usage without a word. A real (not injected) ref'ed timer holds it.
+    const holdProcess = setInterval(() => undefined, 60_000);
     this.shutdownPromise = (async () => {
       this.state = 'stopping';
       if (this.timer !== undefined) o.timers.clearTimeout(this.timer);
@@ -344,7 +362,7 @@ export class MeteringEngine implements AsyncDisposable {
       await o.store.close();
       this.state = 'stopped';
       return report;
-    })();
+    })().finally(() => clearInterval(holdProcess));
     return this.shutdownPromise;
   }
 
@@ -407,6 +425,8 @@ export class MeteringEngine implements AsyncDisposable {
     const o = this.options;
     const now = o.clock.now();
     const closeBefore = includeOpenHour ? hourStartOf(now) + HOUR_MILLIS : this.closeBefore(now);
+    // Only closed hours get heartbeats, even when a shutdown seals the open one: its hour is not over.
+    await this.addHeartbeats(this.closeBefore(now));
     let sealed = 0;
     let units = 0;
     for (;;) {
@@ -431,6 +451,16 @@ export class MeteringEngine implements AsyncDisposable {
     for (const record of result.sealed) units += record.quantity;
     for (const carry of result.carried ?? []) this.reportOverflow(carry.keyId, carry.fromHour, carry.units);
     return { records: result.sealed.length, units, more: result.more };
+  }
+
+  /** Heartbeats never hold up sealing: a registry that fails is reported, and usage is sealed all the same. */
+  private async addHeartbeats(closeBefore: number): Promise<void> {
+    if (this.heartbeats === undefined) return;
+    try {
+      await this.heartbeats.addBefore(closeBefore);
+    } catch (error) {
+      this.reportError('heartbeats', error);
+    }
   }
 
   private async dispatchDue(deadline: number, counts: DispatchCounts): Promise<void> {

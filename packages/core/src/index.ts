@@ -1,5 +1,10 @@
 export { backoffMillis } from './backoff.js';
 export { type BatchLimits, planBatches } from './batching.js';
+export {
+  CachedCustomerRegistry,
+  type CachedCustomerRegistryOptions,
+  customerFromAccount,
+} from './cached-registry.js';
 export { type Clock, systemClock, systemTimers, type TimerHandle, type Timers } from './clock.js';
 export { type CustomerRef, type LegacyCustomer, type LicenseCustomer, redact } from './customer.js';
 export type {
@@ -19,6 +24,7 @@ export {
   MeteringTimeoutError,
 } from './errors.js';
 export {
+  type ExportCallOutcome,
   MeteringEventEmitter,
   type MeteringEventName,
   type MeteringEvents,
@@ -28,6 +34,7 @@ export {
 } from './events.js';
 export { formatHour, HOUR_MILLIS, hourStartOf, monthEndCutoff } from './hours.js';
 export { consoleLogger, type MeteringLogger, silentLogger } from './logger.js';
+export { MemoryRegistry } from './memory-registry.js';
 export { MemoryStore, type MemoryStoreOptions } from './memory-store.js';
 export { describeValue, withErrorCode } from './messages.js';
 export {
@@ -39,8 +46,18 @@ export {
   splitAdapterOptions,
 } from './options.js';
 export { SlidingWindowLimiter } from './rate-limiter.js';
+export {
+  BILLABLE_STATES,
+  compareEntries,
+  entryWithChange,
+  linkedEntry,
+  matchesFilter,
+  registeredEntry,
+  registryKeyOf,
+  subscribedSince,
+} from './registry-entries.js';
 export { checkRule, type RuleName, serviceRules } from './service-rules.js';
-export type { ExportResponse, RecordOutcome, UsageSink } from './sink.js';
+export type { ExportResponse, RecordOutcome, SinkOptionDefaults, UsageSink } from './sink.js';
 export type {
   AuditEntry,
   DeadLetter,

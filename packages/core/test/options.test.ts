@@ -71,7 +71,7 @@ describe('parseOptions', () => {
   it('lists every engine option key, sink included', () => {
     expect(meteringOptionKeys).toContain('sink');
     expect(meteringOptionKeys).toContain('onMaxLiveKeys');
-    expect(meteringOptionKeys).toHaveLength(28);
+    expect(meteringOptionKeys).toHaveLength(30);
   });
 
   it('rejects a missing sink', () => {

@@ -1,3 +1,8 @@
+export {
+  CONTAINER_REGISTRATION,
+  type ContainerRegistrationAsyncOptions,
+  ContainerRegistrationModule,
+} from './container-registration.module.js';
 export { Meter } from './meter.decorator.js';
 export {
   type MeterDefinition,
@@ -19,6 +24,7 @@ export {
 } from './metering.module-definition.js';
 export { MeteringScheduler } from './metering.scheduler.js';
 export { MeteringService, type MeteringStats } from './metering.service.js';
+export { MeteringAdminModule, type MeteringAdminOptions } from './metering-admin.module.js';
 export type {
   MeteringAdapterOptions,
   MeteringJobSchedule,
@@ -27,4 +33,9 @@ export type {
   MissingCustomerPolicy,
 } from './metering-module-options.interface.js';
 export { nestMeteringLogger } from './nest-metering-logger.js';
+export {
+  REGISTRATION_HANDLER,
+  RegistrationModule,
+  type RegistrationModuleOptions,
+} from './registration.module.js';
 export { responseBodyBytes } from './response-body-bytes.js';
