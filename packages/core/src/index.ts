@@ -71,6 +71,7 @@ export type {
   UsageDelta,
   UsageStore,
 } from './store.js';
+export type { GateVerdict, HeldUsage } from './subscription-gate.js';
 export { TALLY_SPILL_AT, Tally, type TallySettings } from './tally.js';
 export {
   keyFromId,
