@@ -4,19 +4,27 @@ import { type CustomerRef, redact } from './customer.js';
 import type { CustomerRegistry, RegisteredCustomer, SubscriptionState } from './customer-registry.js';
 import { type DispatchCounts, Dispatcher, emptyCounts } from './dispatcher.js';
 import { MeteringError } from './errors.js';
-import { MeteringEventEmitter } from './events.js';
+import {
+  MeteringEventEmitter,
+  type MeteringEvents,
+  type UsageRejectionReason,
+  usageRejectionReasons,
+} from './events.js';
 import { ZeroUsageHeartbeats } from './heartbeats.js';
 import { HOUR_MILLIS, hourStartOf } from './hours.js';
-import { messages } from './messages.js';
+import { describeValue, messages } from './messages.js';
 import {
   assertDimension,
   type MeteringOptions,
   parseOptions,
   type ResolvedMeteringOptions,
 } from './options.js';
-import type { StoreStats, UsageDelta } from './store.js';
+import { RepeatedLog, type RepeatSummary } from './repeated-log.js';
+import type { StoreStats } from './store.js';
 import { type GateVerdict, SubscriptionGate } from './subscription-gate.js';
 import { Tally } from './tally.js';
+import { UnwrittenDeltas } from './unwritten-deltas.js';
+import { keyFromId } from './usage-key.js';
 
 /** How far ahead of the engine's clock a record's `at` may be: the clocks of other machines drift. */
 const MAX_FUTURE_SKEW_MILLIS = 5 * 60_000;
@@ -31,8 +39,10 @@ export interface FlushReport extends DispatchCounts {
 
 export interface EngineStats extends StoreStats {
   liveKeys: number;
-  /** Counted but not yet written to the store. */
+  /** Counted but not yet written to the store (merged by key and hour while the store fails). */
   unwrittenDeltas: number;
+  /** `record()` calls that counted nothing since start, per reason (the `usage.rejected` events). */
+  rejected: Record<UsageRejectionReason, number>;
   state: 'created' | 'running' | 'stopping' | 'stopped';
 }
 
@@ -65,8 +75,15 @@ export class MeteringEngine implements AsyncDisposable {
   private readonly dispatcher: Dispatcher;
   private readonly checkpointLane = new Lane();
   private readonly flushLane = new Lane();
-  private unwritten: UsageDelta[][] = [];
-  private unwrittenCount = 0;
+  private readonly unwritten = new UnwrittenDeltas();
+  private readonly rejectedCounts = Object.fromEntries(usageRejectionReasons.map((r) => [r, 0])) as Record<
+    UsageRejectionReason,
+    number
+  >;
+  /** Refusals per reason and failures per operation: logged once, then summed up per `logSummaryMillis`. */
+  private readonly repeatedLog: RepeatedLog;
+  /** Failures per background operation since it last succeeded, for the recovery line. */
+  private readonly failures = new Map<string, number>();
   private state: EngineStats['state'] = 'created';
   private timer: TimerHandle | undefined;
   private lastCloseBefore = Number.NEGATIVE_INFINITY;
@@ -80,9 +97,24 @@ export class MeteringEngine implements AsyncDisposable {
   constructor(options: MeteringOptions) {
     this.options = parseOptions(options);
     const o = this.options;
-    this.events = new MeteringEventEmitter((error, event) =>
-      o.logger.error(`a listener of '${event}' threw; ignored`, { error: String(error) }),
+    this.events = new MeteringEventEmitter(
+      (error, event) =>
+        this.repeatedLog.occur(`listener:${event}`, o.clock.now(), () =>
+          o.logger.error(`a listener of '${event}' threw; ignored (repeats are summed up)`, {
+            error: error instanceof Error ? error.message : String(error),
+          }),
+        ),
+      (event, payload) => {
+        // Every refusal is counted and logged (rate-limited per reason), whoever reports it: the tally or an adapter.
+        if (event !== 'usage.rejected') return;
+        try {
+          this.noteRejection(payload as MeteringEvents['usage.rejected']);
+        } catch {
+          // A refusal must never throw into the request that caused it.
+        }
+      },
     );
+    this.repeatedLog = new RepeatedLog(o.logSummaryMillis, (summary) => this.writeSummary(summary));
     this.tally = new Tally(o, this.events, hourStartOf(o.clock.now()), () => {
       void this.checkpoint().catch(() => undefined);
     });
@@ -194,14 +226,28 @@ export class MeteringEngine implements AsyncDisposable {
    */
   async tick(): Promise<void> {
     if (this.state !== 'running') return;
+    try {
+      await this.tickOnce();
+    } catch (error) {
+      this.reportError('tick', error);
+    }
+  }
+
+  private async tickOnce(): Promise<void> {
     const o = this.options;
     const now = o.clock.now();
+    this.repeatedLog.flush(now);
     this.tally.rollTo(hourStartOf(now));
     if (this.gate.heldEntries > 0)
       this.releaseHeld(this.gate.takeHeldBefore(hourStartOf(now)), 'not-subscribed');
     const work: Promise<unknown>[] = [];
     if (!this.checkpointLane.busy) {
-      work.push(this.checkpoint().catch((error) => this.reportError('checkpoint', error)));
+      work.push(
+        this.checkpoint().then(
+          () => this.recovered('checkpoint'),
+          (error) => this.reportError('checkpoint', error),
+        ),
+      );
     }
     const sealDue = this.closeBefore(now) > this.lastCloseBefore;
     if (!this.flushLane.busy && (sealDue || now - this.lastDispatchAt >= o.dispatchIntervalMillis)) {
@@ -212,37 +258,33 @@ export class MeteringEngine implements AsyncDisposable {
             await this.sealClosed(false);
             await this.dispatchDue(Number.POSITIVE_INFINITY, emptyCounts());
           })
-          .catch((error) => this.reportError('flush', error)),
+          .then(
+            () => this.recovered('flush'),
+            (error) => this.reportError('flush', error),
+          ),
       );
     }
     await Promise.all(work);
   }
 
-  /** Moves counts from the request path into the store. Counts the store refused stay queued for the next try. */
+  /**
+   * Moves counts from the request path into the store. Counts the store refused stay queued for the next try, merged
+   * by key and hour; once `maxLiveKeys` of them are queued, counts stay in the tally (where a repeated key costs no
+   * memory) until the store takes the backlog.
+   */
   checkpoint(): Promise<number> {
     return this.checkpointLane.run(async () => {
       const progress = { units: 0, written: 0 };
       let writeFailed = false;
-      await this.tally.drain(
-        this.options.sliceSize,
-        (deltas) => {
-          this.unwritten.push(deltas);
-          this.unwrittenCount += deltas.length;
-        },
-        async () => {
-          // Write each slice as soon as it is drained: a million deltas queued until the whole drain ends would all
-          // outlive young-generation collections, and each collection would copy them. After a failure the rest stays
-          // queued, and the write after the drain reports it.
-          if (!writeFailed) {
-            try {
-              await this.writeUnwritten(progress);
-            } catch {
-              writeFailed = true;
-            }
-          }
-          await yieldToEventLoop();
-        },
-      );
+      const backlogFull = this.unwritten.size >= this.options.maxLiveKeys;
+      if (!backlogFull)
+        await this.drainTally(
+          progress,
+          () => writeFailed,
+          () => {
+            writeFailed = true;
+          },
+        );
       await this.writeUnwritten(progress);
       if (progress.written > 0) {
         this.events.emit('usage.checkpointed', { deltas: progress.written, units: progress.units });
@@ -251,14 +293,51 @@ export class MeteringEngine implements AsyncDisposable {
     });
   }
 
-  /** Writes the queued slices to the store, oldest first, yielding between slices. */
+  private async drainTally(
+    progress: { units: number; written: number },
+    writeFailed: () => boolean,
+    markFailed: () => void,
+  ): Promise<void> {
+    await this.tally.drain(
+      this.options.sliceSize,
+      (deltas) => this.unwritten.push(deltas),
+      async () => {
+        // Write each slice as soon as it is drained: a million deltas queued until the whole drain ends would all
+        // outlive young-generation collections, and each collection would copy them. After a failure the rest stays
+        // queued, and the write after the drain reports it.
+        if (!writeFailed()) {
+          try {
+            await this.writeUnwritten(progress);
+          } catch {
+            markFailed();
+          }
+        }
+        await yieldToEventLoop();
+      },
+    );
+  }
+
+  /** Counted deltas not yet written to the store. */
+  private get unwrittenCount(): number {
+    return this.unwritten.size;
+  }
+
+  /**
+   * Writes the queued deltas to the store, oldest first, yielding between slices. When the store refuses, the queue
+   * switches to merging by key and hour (so an outage holds one entry per key and hour) and the error is rethrown.
+   */
   private async writeUnwritten(progress: { units: number; written: number }): Promise<void> {
     const o = this.options;
-    while (this.unwritten.length > 0) {
-      const deltas = this.unwritten[0] as UsageDelta[];
-      await o.store.addDeltas(deltas);
-      this.unwritten.shift();
-      this.unwrittenCount -= deltas.length;
+    for (;;) {
+      const deltas = this.unwritten.next(o.sliceSize);
+      if (deltas === undefined) break;
+      try {
+        await o.store.addDeltas(deltas);
+      } catch (error) {
+        this.unwritten.storeFailed();
+        throw error;
+      }
+      this.unwritten.written(deltas);
       progress.written += deltas.length;
       let late = 0;
       for (const delta of deltas) {
@@ -273,7 +352,7 @@ export class MeteringEngine implements AsyncDisposable {
         });
       }
       // A store that answers at once (memory) would otherwise write every slice without letting requests run.
-      if (this.unwritten.length > 0) await yieldToEventLoop();
+      if (this.unwritten.size > 0) await yieldToEventLoop();
     }
   }
 
@@ -471,6 +550,7 @@ export class MeteringEngine implements AsyncDisposable {
       ...store,
       liveKeys: this.tally.liveKeys,
       unwrittenDeltas: this.unwrittenCount,
+      rejected: { ...this.rejectedCounts },
       state: this.state,
     };
   }
@@ -543,6 +623,7 @@ export class MeteringEngine implements AsyncDisposable {
     const result = await this.options.store.sealClosedHours(closeBefore, this.options.sliceSize);
     let units = 0;
     for (const record of result.sealed) units += record.quantity;
+    for (const carry of result.carried ?? []) this.reportOverflow(carry.keyId, carry.fromHour, carry.units);
     return { records: result.sealed.length, units, more: result.more };
   }
 
@@ -576,17 +657,96 @@ export class MeteringEngine implements AsyncDisposable {
     const delay = o.scheduling === 'internal' ? Math.min(o.checkpointMillis, toBoundary) : toBoundary;
     this.timer = o.timers.setTimeout(() => {
       // A slow call must not hold back checkpoints: tick in the background and re-arm at once.
-      if (o.scheduling === 'internal') void this.tick();
+      // tick() never rejects; the catch is a last guard so nothing reaches the host as an unhandled rejection.
+      if (o.scheduling === 'internal') void this.tick().catch(() => undefined);
       else this.tally.rollTo(hourStartOf(o.clock.now()));
       this.arm();
     }, delay);
   }
 
+  /**
+   * A background failure: an event every time, a log line the first time, then one summary per `logSummaryMillis`
+   * (a store that is down fails every checkpoint). Never throws: it runs inside the catch of a background task.
+   */
   private reportError(operation: string, error: unknown): void {
-    this.events.emit('engine.error', { operation, error });
-    this.options.logger.error(`${operation} failed; it is retried on the next tick`, {
-      error: error instanceof Error ? error.message : String(error),
+    try {
+      this.failures.set(operation, (this.failures.get(operation) ?? 0) + 1);
+      this.events.emit('engine.error', { operation, error });
+      const o = this.options;
+      this.repeatedLog.occur(`error:${operation}`, o.clock.now(), () =>
+        o.logger.error(`${operation} failed; it is retried on the next tick (repeats are summed up)`, {
+          error: error instanceof Error ? error.message : String(error),
+          unwrittenDeltas: this.unwritten.size,
+        }),
+      );
+    } catch {
+      // The logger and the listeners are guarded; this is the last line that keeps a failure off the host.
+    }
+  }
+
+  /** A background operation succeeded: after failures, say so once, with how many there were. */
+  private recovered(operation: string): void {
+    const failures = this.failures.get(operation);
+    if (failures === undefined) return;
+    this.failures.delete(operation);
+    this.repeatedLog.end(`error:${operation}`);
+    this.options.logger.info(`${operation} recovered after ${failures} failed attempt(s)`, {
+      unwrittenDeltas: this.unwritten.size,
     });
+  }
+
+  private noteRejection(rejection: MeteringEvents['usage.rejected']): void {
+    const o = this.options;
+    const reason = rejection.reason;
+    if (Object.hasOwn(this.rejectedCounts, reason)) this.rejectedCounts[reason] += 1;
+    this.repeatedLog.occur(`rejected:${reason}`, o.clock.now(), () =>
+      o.logger.warn(`usage refused (${reason}) and not billed: ${rejection.detail} (repeats are summed up)`, {
+        reason,
+        dimension: describeValue(rejection.dimension),
+        quantity: describeValue(rejection.quantity),
+      }),
+    );
+  }
+
+  /** One line per kind of repeated log line and interval. */
+  private writeSummary(summary: RepeatSummary): void {
+    const o = this.options;
+    const seconds = Math.round(summary.millis / 1000);
+    const [kind, detail] = [
+      summary.kind.slice(0, summary.kind.indexOf(':')),
+      summary.kind.slice(summary.kind.indexOf(':') + 1),
+    ];
+    if (kind === 'rejected') {
+      o.logger.warn(`usage refused (${detail}) ${summary.count} more time(s) in the last ${seconds} s`, {
+        reason: detail,
+        count: summary.count,
+        total: this.rejectedCounts[detail as UsageRejectionReason],
+      });
+    } else if (kind === 'error') {
+      o.logger.error(
+        `${detail} failed ${summary.count} more time(s) in the last ${seconds} s; still retrying`,
+        {
+          count: summary.count,
+          unwrittenDeltas: this.unwritten.size,
+          unwrittenUnits: this.unwritten.units,
+        },
+      );
+    } else {
+      o.logger.warn(`${summary.kind}: ${summary.count} more time(s) in the last ${seconds} s`);
+    }
+  }
+
+  private reportOverflow(keyId: string, fromHour: number, units: number): void {
+    const key = keyFromId(keyId);
+    const toHour = fromHour + HOUR_MILLIS;
+    this.events.emit('usage.overflow-carried', { key, fromHour, toHour, units });
+    const o = this.options;
+    this.repeatedLog.occur('overflow:carried', o.clock.now(), () =>
+      o.logger.warn(
+        `a key's usage in one hour passed the per-record maximum (2,147,483,647); ${units} units are billed in the next hour`,
+        { dimension: key.dimension, customer: redact(key.licenseArn ?? key.customerIdentifier) },
+      ),
+    );
   }
 }
 

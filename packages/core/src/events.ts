@@ -1,20 +1,24 @@
 import type { DeadLetterReason } from './store.js';
-import type { UsageRecord } from './usage-key.js';
+import type { UsageKey, UsageRecord } from './usage-key.js';
+
+/** Every reason a `record()` call may count nothing; `stats().rejected` has a counter for each. */
+export const usageRejectionReasons = [
+  'invalid-quantity',
+  'invalid-time',
+  'missing-customer',
+  'invalid-customer',
+  'invalid-dimension',
+  'undeclared-dimension',
+  'max-live-keys',
+  'shut-down',
+  /** The customer's subscription failed (`subscribe-fail`): AWS bills nothing for it. */
+  'not-subscribed',
+  /** AWS said `unsubscribe-success`: it accepts no further records for this customer. */
+  'unsubscribed',
+] as const;
 
 /** Why a `record()` call counted nothing. */
-export type UsageRejectionReason =
-  | 'invalid-quantity'
-  | 'invalid-time'
-  | 'missing-customer'
-  | 'invalid-customer'
-  | 'invalid-dimension'
-  | 'undeclared-dimension'
-  | 'max-live-keys'
-  | 'shut-down'
-  /** The customer's subscription failed (`subscribe-fail`): AWS bills nothing for it. */
-  | 'not-subscribed'
-  /** AWS said `unsubscribe-success`: it accepts no further records for this customer. */
-  | 'unsubscribed';
+export type UsageRejectionReason = (typeof usageRejectionReasons)[number];
 
 /** How one call to the sink ended (see the `export.completed` event). */
 export type ExportCallOutcome =
@@ -36,6 +40,11 @@ export interface MeteringEvents {
   'usage.checkpointed': { deltas: number; units: number };
   /** Usage that arrived for an hour already sealed; it is billed in `toHour` instead. */
   'usage.late': { fromHour: number; toHour: number; units: number };
+  /**
+   * A key's total in a closed hour was above what one record may carry (2,147,483,647): the record carries the
+   * maximum and `units` are billed in `toHour` instead, never truncated.
+   */
+  'usage.overflow-carried': { key: UsageKey; fromHour: number; toHour: number; units: number };
   /** Closed hours turned into immutable records. */
   'records.sealed': { records: number; units: number };
   /** AWS accepted the record (or acknowledged an identical resend). */
@@ -101,9 +110,18 @@ export type MeteringListener<K extends MeteringEventName> = (payload: MeteringEv
 export class MeteringEventEmitter {
   readonly #listeners = new Map<MeteringEventName, Set<(payload: never) => void>>();
   readonly #onListenerError: (error: unknown, event: MeteringEventName) => void;
+  readonly #observe: ((event: MeteringEventName, payload: unknown) => void) | undefined;
 
-  constructor(onListenerError: (error: unknown, event: MeteringEventName) => void) {
+  /**
+   * @param observe sees every event before the listeners do, without counting as a listener (the engine counts and
+   * logs refusals through it). It must not throw.
+   */
+  constructor(
+    onListenerError: (error: unknown, event: MeteringEventName) => void,
+    observe?: (event: MeteringEventName, payload: unknown) => void,
+  ) {
     this.#onListenerError = onListenerError;
+    this.#observe = observe;
   }
 
   /** Subscribes; returns the function that unsubscribes. */
@@ -126,6 +144,7 @@ export class MeteringEventEmitter {
   }
 
   emit<K extends MeteringEventName>(event: K, payload: MeteringEvents[K]): void {
+    this.#observe?.(event, payload);
     const set = this.#listeners.get(event);
     if (set === undefined) return;
     for (const listener of set) {

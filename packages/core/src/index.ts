@@ -30,6 +30,7 @@ export {
   type MeteringEvents,
   type MeteringListener,
   type UsageRejectionReason,
+  usageRejectionReasons,
 } from './events.js';
 export { formatHour, HOUR_MILLIS, hourStartOf, monthEndCutoff } from './hours.js';
 export { consoleLogger, type MeteringLogger, silentLogger } from './logger.js';
@@ -62,6 +63,7 @@ export type {
   DeadLetter,
   DeadLetterReason,
   OutboxEntry,
+  OverflowCarry,
   SealResult,
   Settlement,
   SettleResult,
@@ -70,7 +72,7 @@ export type {
   UsageStore,
 } from './store.js';
 export type { GateVerdict, HeldUsage } from './subscription-gate.js';
-export { Tally, type TallySettings } from './tally.js';
+export { TALLY_SPILL_AT, Tally, type TallySettings } from './tally.js';
 export {
   keyFromId,
   keyIdFor,

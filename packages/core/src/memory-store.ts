@@ -6,6 +6,7 @@ import type {
   AuditEntry,
   DeadLetter,
   OutboxEntry,
+  OverflowCarry,
   SealResult,
   Settlement,
   SettleResult,
@@ -48,6 +49,7 @@ export class MemoryStore implements UsageStore {
   async sealClosedHours(closeBefore: number, limit: number): Promise<SealResult> {
     if (closeBefore > this.closedBefore) this.closedBefore = closeBefore;
     const sealed: UsageRecord[] = [];
+    const carried: OverflowCarry[] = [];
     // The earliest closed hour is looked up afresh each time: an overflow carried into the next hour must be sealed
     // before any later hour, or a later hour could be sealed twice for the same key.
     for (;;) {
@@ -65,6 +67,7 @@ export class MemoryStore implements UsageStore {
         if (quantity > MAX_RECORD_QUANTITY) {
           // One record may carry at most the service's maximum; the rest is billed in the next hour, never truncated.
           this.addToHour(keyId, hourStart + HOUR_MILLIS, quantity - MAX_RECORD_QUANTITY);
+          carried.push({ keyId, fromHour: hourStart, units: quantity - MAX_RECORD_QUANTITY });
           quantity = MAX_RECORD_QUANTITY;
         }
         this.openKeys -= 1;
@@ -72,10 +75,10 @@ export class MemoryStore implements UsageStore {
         this.outbox.add(keyId, hourStart, quantity, 0);
         sealed.push(sealRecord(keyId, hourStart, quantity));
       }
-      if (sealed.length >= limit && entries.size > 0) return { sealed, more: true };
+      if (sealed.length >= limit && entries.size > 0) return { sealed, carried, more: true };
       this.openHours.delete(hourStart);
     }
-    return { sealed, more: false };
+    return { sealed, carried, more: false };
   }
 
   private earliestClosedHour(): number | undefined {
@@ -188,7 +191,11 @@ export class MemoryStore implements UsageStore {
       entries = new OpenHour();
       this.openHours.set(hourStart, entries);
     }
-    if (entries.add(keyId, quantity)) this.openKeys += 1;
-    this.openUnits += quantity;
+    const keysBefore = entries.size;
+    const excess = entries.add(keyId, quantity);
+    if (entries.size > keysBefore) this.openKeys += 1;
+    this.openUnits += quantity - excess;
+    // The hour's total for this key reached 2^53 − 1: the rest is billed in the next hour, as a sealed overflow is.
+    if (excess > 0) this.addToHour(keyId, hourStart + HOUR_MILLIS, excess);
   }
 }

@@ -41,8 +41,11 @@ export class OpenHour {
     return this.count;
   }
 
-  /** Adds `quantity` to the key's total; returns true when the key is new to this hour. */
-  add(keyId: string, quantity: number): boolean {
+  /**
+   * Adds `quantity` (at most 2^53 − 1) to the key's total and returns what did not fit: a total stops at 2^53 − 1, the
+   * most a double holds exactly, and the caller moves the rest to the next hour. Usually 0.
+   */
+  add(keyId: string, quantity: number): number {
     const shard = shardOf(keyId);
     let index = this.shards[shard];
     if (index === undefined) {
@@ -52,8 +55,14 @@ export class OpenHour {
     const entry = index.get(keyId);
     if (entry !== undefined) {
       const totals = this.totalPages[entry >>> PAGE_BITS] as Float64Array;
-      totals[entry & PAGE_MASK] = (totals[entry & PAGE_MASK] as number) + quantity;
-      return false;
+      const total = totals[entry & PAGE_MASK] as number;
+      // Both are exact integers, so the difference is too; the comparison never needs the rounded sum.
+      if (quantity > Number.MAX_SAFE_INTEGER - total) {
+        totals[entry & PAGE_MASK] = Number.MAX_SAFE_INTEGER;
+        return quantity - (Number.MAX_SAFE_INTEGER - total);
+      }
+      totals[entry & PAGE_MASK] = total + quantity;
+      return 0;
     }
     const position = this.length++;
     if ((position & PAGE_MASK) === 0) {
@@ -64,7 +73,7 @@ export class OpenHour {
     (this.totalPages[position >>> PAGE_BITS] as Float64Array)[position & PAGE_MASK] = quantity;
     index.set(keyId, position);
     this.count += 1;
-    return true;
+    return 0;
   }
 
   /**

@@ -3,7 +3,7 @@ import type { MeteringEventEmitter, UsageRejectionReason } from './events.js';
 import { hourStartOf } from './hours.js';
 import { checkRule } from './service-rules.js';
 import type { UsageDelta } from './store.js';
-import { keyIdFor } from './usage-key.js';
+import { keyIdFor, MAX_RECORD_QUANTITY } from './usage-key.js';
 
 const INITIAL_SLOTS = 64;
 /**
@@ -62,6 +62,13 @@ class DimensionCounters {
   }
 }
 
+/**
+ * A running count above this moves out of its slot into a delta of its own (see {@link Tally.spill}): adding one more
+ * call (at most {@link MAX_RECORD_QUANTITY}) then still gives an integer a double holds exactly. A count reaches it
+ * only after about four million calls of the maximum within one checkpoint, so the request path pays one comparison.
+ */
+export const TALLY_SPILL_AT = Number.MAX_SAFE_INTEGER - MAX_RECORD_QUANTITY;
+
 /** All counters for one UTC hour. The tally swaps generations at the hour boundary and when full. */
 class Generation {
   readonly dims = new Map<string, DimensionCounters>();
@@ -82,6 +89,8 @@ function sameCustomer(a: CustomerRef | undefined, b: CustomerRef): boolean {
 /** Settings the tally needs from the engine's options. */
 export interface TallySettings {
   readonly productCode: string | undefined;
+  /** Every customer is a license (Concurrent Agreements) customer; no product code is needed. */
+  readonly licenseOnly?: boolean;
   readonly dimensions: readonly string[] | undefined;
   readonly maxLiveKeys: number;
   readonly onMaxLiveKeys: 'checkpoint' | 'reject';
@@ -94,8 +103,15 @@ export interface TallySettings {
 export class Tally {
   private current: Generation;
   private readonly retired: Generation[] = [];
-  /** Usage recorded with an explicit time outside the current hour, keyed by hour and key. */
+  /**
+   * Usage recorded with an explicit time outside the current hour, keyed by hour and key. Its keys count against
+   * `maxLiveKeys` with the current generation's.
+   */
   private timed = new Map<string, { keyId: string; hourStart: number; quantity: number }>();
+  /** Timed maps set aside when full under the `checkpoint` policy, drained by the next {@link drain}. */
+  private retiredTimed: Map<string, { keyId: string; hourStart: number; quantity: number }>[] = [];
+  /** Counts moved out of a slot or timed entry before they could outgrow exact integer maths. */
+  private spilled: UsageDelta[] = [];
   private stopped = false;
   private fullSignalled = false;
 
@@ -113,8 +129,9 @@ export class Tally {
     return this.current.hourStart;
   }
 
+  /** Keys held on the request path: the current hour's and those recorded for other hours. */
   get liveKeys(): number {
-    return this.current.liveKeys;
+    return this.current.liveKeys + this.timed.size;
   }
 
   /**
@@ -122,12 +139,13 @@ export class Tally {
    * counted.
    */
   record(customer: CustomerRef, dimension: string, quantity = 1, at?: number): boolean {
-    if (quantity !== 1 && !(Number.isSafeInteger(quantity) && quantity >= 0)) {
+    // `q | 0` is q only for an int32: with `q >= 0`, exactly the service's per-record range 0..2,147,483,647.
+    if (quantity !== 1 && ((quantity | 0) !== quantity || quantity < 0)) {
       return this.reject(
         'invalid-quantity',
         dimension,
         quantity,
-        'quantity must be a safe, non-negative integer',
+        `quantity must be an integer from 0 to ${MAX_RECORD_QUANTITY} (the most one usage record carries)`,
       );
     }
     if (this.stopped) return this.reject('shut-down', dimension, quantity, 'the engine is shutting down');
@@ -143,7 +161,10 @@ export class Tally {
     ) {
       return this.recordNewKey(counters, customer, id, quantity);
     }
-    counters.counts[slot] += quantity;
+    const total = (counters.counts[slot] as number) + quantity;
+    counters.counts[slot] = total;
+    // TALLY_SPILL_AT as a literal: the request path pays one comparison with a constant, not a module-binding load.
+    if (total > 9_007_197_107_257_344) this.spill(counters, slot);
     return true;
   }
 
@@ -153,8 +174,7 @@ export class Tally {
    */
   admits(customer: CustomerRef, dimension: string): boolean {
     if (this.stopped) return false;
-    if (this.settings.onMaxLiveKeys !== 'reject' || this.current.liveKeys < this.settings.maxLiveKeys)
-      return true;
+    if (this.settings.onMaxLiveKeys !== 'reject' || this.liveKeys < this.settings.maxLiveKeys) return true;
     const id = customer?.licenseArn ?? customer?.customerIdentifier;
     return id !== undefined && this.current.dims.get(dimension)?.index.has(id) === true;
   }
@@ -182,11 +202,15 @@ export class Tally {
     emit: (deltas: UsageDelta[]) => void,
     yieldBetween: () => Promise<void>,
   ): Promise<void> {
-    const timed = this.timed;
-    if (timed.size > 0) {
-      this.timed = new Map();
-      emit([...timed.values()]);
+    if (this.spilled.length > 0) {
+      const spilled = this.spilled;
+      this.spilled = [];
+      emit(spilled);
     }
+    const timedMaps = [...this.retiredTimed, this.timed];
+    this.retiredTimed = [];
+    this.timed = new Map();
+    for (const timed of timedMaps) if (timed.size > 0) emit([...timed.values()]);
     while (this.retired.length > 0) {
       const generation = this.retired[0] as Generation;
       await this.drainGeneration(generation, false, sliceSize, emit, yieldBetween);
@@ -269,8 +293,8 @@ export class Tally {
   ) {
     const problem = this.checkCustomer(customer);
     if (problem !== undefined) return this.reject('invalid-customer', counters.dimension, quantity, problem);
-    const productCode = (customer.productCode ?? this.settings.productCode) as string;
-    if (this.current.liveKeys >= this.settings.maxLiveKeys && !this.makeRoom()) {
+    const productCode = this.productCodeOf(customer);
+    if (this.liveKeys >= this.settings.maxLiveKeys && !this.makeRoom()) {
       return this.reject(
         'max-live-keys',
         counters.dimension,
@@ -297,8 +321,28 @@ export class Tally {
         this.current.liveKeys += 1;
       }
     }
-    target.counts[slot] += quantity;
+    const total = (target.counts[slot] as number) + quantity;
+    target.counts[slot] = total;
+    if (total > TALLY_SPILL_AT) this.spill(target, slot);
     return true;
+  }
+
+  /**
+   * Moves a slot's count out into a delta of its own before one more call could take it past exact integer maths.
+   * The slot counts on from zero; both reach the store, which adds them exactly.
+   */
+  private spill(counters: DimensionCounters, slot: number): void {
+    this.spilled.push({
+      keyId: counters.keyIdOf(slot),
+      hourStart: this.current.hourStart,
+      quantity: counters.counts[slot] as number,
+    });
+    counters.counts[slot] = 0;
+  }
+
+  /** The product a customer's usage is keyed under: its own, the engine's, or none for a license-only engine. */
+  private productCodeOf(customer: CustomerRef): string {
+    return customer.productCode ?? this.settings.productCode ?? '';
   }
 
   private addDimension(dimension: string): DimensionCounters {
@@ -312,7 +356,7 @@ export class Tally {
     if (!this.fullSignalled) {
       this.fullSignalled = true;
       this.events.emit('tally.full', {
-        liveKeys: this.current.liveKeys,
+        liveKeys: this.liveKeys,
         policy: this.settings.onMaxLiveKeys,
       });
       if (this.settings.onMaxLiveKeys === 'checkpoint') this.onFull();
@@ -320,6 +364,10 @@ export class Tally {
     if (this.settings.onMaxLiveKeys === 'reject') return false;
     this.retired.push(this.current);
     this.current = this.newGeneration(this.current.hourStart);
+    if (this.timed.size > 0) {
+      this.retiredTimed.push(this.timed);
+      this.timed = new Map();
+    }
     return true;
   }
 
@@ -338,14 +386,28 @@ export class Tally {
     }
     const problem = this.checkCustomer(customer);
     if (problem !== undefined) return this.reject('invalid-customer', dimension, quantity, problem);
-    const productCode = (customer.productCode ?? this.settings.productCode) as string;
-    const keyId = keyIdFor(customer, dimension, productCode);
+    const keyId = keyIdFor(customer, dimension, this.productCodeOf(customer));
     // Nothing to bill: keep it out of the store, or the hour would seal an empty record for this key.
     if (quantity === 0) return true;
     const mapKey = `${hourStart}\n${keyId}`;
     const entry = this.timed.get(mapKey);
-    if (entry === undefined) this.timed.set(mapKey, { keyId, hourStart, quantity });
-    else entry.quantity += quantity;
+    if (entry !== undefined) {
+      entry.quantity += quantity;
+      if (entry.quantity > TALLY_SPILL_AT) {
+        this.spilled.push(entry);
+        this.timed.delete(mapKey);
+      }
+      return true;
+    }
+    if (this.liveKeys >= this.settings.maxLiveKeys && !this.makeRoom()) {
+      return this.reject(
+        'max-live-keys',
+        dimension,
+        quantity,
+        `more than ${this.settings.maxLiveKeys} live keys`,
+      );
+    }
+    this.timed.set(mapKey, { keyId, hourStart, quantity });
     return true;
   }
 
@@ -353,10 +415,13 @@ export class Tally {
   private checkCustomer(customer: CustomerRef): string | undefined {
     if (customer == null || typeof customer !== 'object') return 'customer must be a CustomerRef object';
     const productCode = customer.productCode ?? this.settings.productCode;
-    if (productCode === undefined)
-      return 'productCode is missing (set it on the customer or the `productCode` option)';
-    const brokenProduct = checkRule('productCode', productCode);
-    if (brokenProduct !== undefined) return `productCode must be ${brokenProduct}`;
+    if (productCode === undefined) {
+      if (!this.settings.licenseOnly)
+        return 'productCode is missing (set it on the customer or the `productCode` option)';
+    } else {
+      const brokenProduct = checkRule('productCode', productCode);
+      if (brokenProduct !== undefined) return `productCode must be ${brokenProduct}`;
+    }
     if (customer.licenseArn !== undefined || customer.awsAccountId !== undefined) {
       if (customer.customerIdentifier !== undefined) {
         return 'a customer has either customerIdentifier (legacy) or awsAccountId + licenseArn, never both';
@@ -366,6 +431,9 @@ export class Tally {
       const license = checkRule('licenseArn', customer.licenseArn);
       if (license !== undefined) return `licenseArn must be ${license}`;
       return undefined;
+    }
+    if (this.settings.licenseOnly) {
+      return 'the engine is licenseOnly: a customer must be { awsAccountId, licenseArn } (Concurrent Agreements)';
     }
     const legacy = checkRule('customerIdentifier', customer.customerIdentifier);
     if (legacy !== undefined)

@@ -7,6 +7,7 @@ import {
   MAX_RECORD_QUANTITY,
   MeteringStoreError,
   type OutboxEntry,
+  type OverflowCarry,
   type SealResult,
   type Settlement,
   type SettleResult,
@@ -79,9 +80,18 @@ function prepare(db: Database.Database) {
     releaseSubmitter: db.prepare<[string]>(
       'UPDATE meterkit_state SET submitter = NULL, submitter_until = NULL WHERE id = 1 AND submitter = ?',
     ),
+    // The sum only happens while it stays within 2^53 - 1 (exact in the doubles better-sqlite3 reads back); otherwise
+    // nothing changes and addOpen() fills the row up and moves the rest on.
     addOpen: db.prepare<[number, string, number]>(
       `INSERT INTO meterkit_open (hour, key_id, quantity) VALUES (?, ?, ?)
-       ON CONFLICT (hour, key_id) DO UPDATE SET quantity = quantity + excluded.quantity`,
+       ON CONFLICT (hour, key_id) DO UPDATE SET quantity = quantity + excluded.quantity
+       WHERE quantity <= ${Number.MAX_SAFE_INTEGER} - excluded.quantity`,
+    ),
+    openQuantity: db.prepare<[number, string], { quantity: number }>(
+      'SELECT quantity FROM meterkit_open WHERE hour = ? AND key_id = ?',
+    ),
+    fillOpen: db.prepare<[number, string]>(
+      `UPDATE meterkit_open SET quantity = ${Number.MAX_SAFE_INTEGER} WHERE hour = ? AND key_id = ?`,
     ),
     earliestClosedHour: db.prepare<[number], { hour: number }>(
       'SELECT hour FROM meterkit_open WHERE hour < ? ORDER BY hour LIMIT 1',
@@ -192,7 +202,7 @@ export class SqliteStore implements UsageStore {
       for (const delta of deltas) {
         // Usage for a sealed hour is billed in the earliest open hour: late, never lost, never a second record.
         const hour = Math.max(delta.hourStart, closedBefore);
-        this.sql.addOpen.run(hour, delta.keyId, delta.quantity);
+        this.addOpen(hour, delta.keyId, delta.quantity);
       }
     });
   }
@@ -205,6 +215,7 @@ export class SqliteStore implements UsageStore {
         this.sql.setClosedBefore.run(closeBefore);
       }
       const sealed: UsageRecord[] = [];
+      const carried: OverflowCarry[] = [];
       // The earliest closed hour is looked up afresh each time: an overflow carried into the next hour must be sealed
       // before any later hour, or a later hour could be sealed twice for the same key.
       while (sealed.length < limit) {
@@ -215,7 +226,8 @@ export class SqliteStore implements UsageStore {
           let quantity = row.quantity;
           if (quantity > MAX_RECORD_QUANTITY) {
             // One record carries at most the service's maximum; the rest is billed in the next hour, never truncated.
-            this.sql.addOpen.run(hour + HOUR_MILLIS, row.key_id, quantity - MAX_RECORD_QUANTITY);
+            this.addOpen(hour + HOUR_MILLIS, row.key_id, quantity - MAX_RECORD_QUANTITY);
+            carried.push({ keyId: row.key_id, fromHour: hour, units: quantity - MAX_RECORD_QUANTITY });
             quantity = MAX_RECORD_QUANTITY;
           }
           this.sql.deleteOpen.run(row.rowid);
@@ -224,7 +236,7 @@ export class SqliteStore implements UsageStore {
           sealed.push(record);
         }
       }
-      return { sealed, more: this.sql.anyOpenBefore.get(closedBefore) !== undefined };
+      return { sealed, carried, more: this.sql.anyOpenBefore.get(closedBefore) !== undefined };
     });
   }
 
@@ -287,7 +299,7 @@ export class SqliteStore implements UsageStore {
             // Someone else billed this key and hour: bill the quantity in the next hour that is still open.
             const closedBefore = this.closedBefore();
             const next = row.hour + HOUR_MILLIS;
-            this.sql.addOpen.run(Math.max(next, closedBefore), row.key_id, row.quantity);
+            this.addOpen(Math.max(next, closedBefore), row.key_id, row.quantity);
             break;
           }
         }
@@ -371,6 +383,21 @@ export class SqliteStore implements UsageStore {
       this.sql.releaseSubmitter.run(this.options.instanceId);
     } finally {
       this.db.close();
+    }
+  }
+
+  /**
+   * Adds usage to an open hour, inside a write transaction. A total stops at 2^53 - 1 (exact as a double); what does
+   * not fit goes to the next hour, as a sealed overflow does.
+   */
+  private addOpen(hour: number, keyId: string, quantity: number): void {
+    let target = hour;
+    let rest = quantity;
+    while (this.sql.addOpen.run(target, keyId, rest).changes === 0) {
+      const total = (this.sql.openQuantity.get(target, keyId) as { quantity: number }).quantity;
+      this.sql.fillOpen.run(target, keyId);
+      rest -= Number.MAX_SAFE_INTEGER - total;
+      target += HOUR_MILLIS;
     }
   }
 

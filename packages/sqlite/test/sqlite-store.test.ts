@@ -190,6 +190,13 @@ describe('SqliteStore', () => {
     );
   });
 
+  it('rejects `toString`, which every object inherits, as an unknown option', () => {
+    const attempt = () => new SqliteStore({ filename: dir.file(), toString: 'x' } as never);
+    expect(attempt).toThrow(
+      expect.objectContaining({ code: 'ERR_METERING_UNKNOWN_OPTION', field: 'toString' }),
+    );
+  });
+
   it('rejects a missing filename, naming the field', () => {
     const attempt = () => new SqliteStore({} as never);
     expect(attempt).toThrow(
@@ -210,7 +217,14 @@ describe('SqliteStore under the engine', () => {
     const clock = new ManualClock(H0 + 10 * 60_000);
     const sink = new InMemorySink({ clock });
     const customer = { customerIdentifier: 'cust-a', productCode: 'prod-1' };
-    const options = { sink, clock, timers: clock, logger: silentLogger, random: () => 0.5 };
+    const options = {
+      sink,
+      productCode: 'prod-1',
+      clock,
+      timers: clock,
+      logger: silentLogger,
+      random: () => 0.5,
+    };
     const first = createMeteringEngine({ ...options, store: open() });
     await first.start();
     first.record(customer, 'api_calls', 3);

@@ -90,6 +90,7 @@ async function prepare(store: UsageStore): Promise<Emulator> {
     timers: clock,
     scheduling: 'external',
     logger: silentLogger,
+    productCode: PRODUCT,
     monthEndCutoffHourUtc: null,
   });
   await engine.start();
@@ -274,6 +275,7 @@ describe('meterkit on a running app (--url)', () => {
       timers: clock,
       scheduling: 'external',
       logger: silentLogger,
+      productCode: PRODUCT,
       monthEndCutoffHourUtc: null,
     });
     await engine.start();

@@ -121,6 +121,32 @@ export function describeUsageStoreContract(
       expect(second.map((r) => [r.hourStart, r.quantity])).toEqual([[H1, 7]]);
     });
 
+    it('reports each total it cut down to the per-record maximum, with the units it carried', async () => {
+      const store = await make();
+      await store.addDeltas([
+        { keyId: keyA, hourStart: H0, quantity: MAX_RECORD_QUANTITY + 7 },
+        { keyId: keyB, hourStart: H0, quantity: 3 },
+      ]);
+      const result = await store.sealClosedHours(H1, 1000);
+      expect(result.carried).toEqual([{ keyId: keyA, fromHour: H0, units: 7 }]);
+    });
+
+    it('adds totals past 2^53 exactly: every unit is sealed or carried, none rounded away', async () => {
+      const store = await make();
+      // 2^53 + 1 units for one key and hour, a total no double holds, in two deltas as two checkpoints would send.
+      await store.addDeltas([{ keyId: keyA, hourStart: H0, quantity: Number.MAX_SAFE_INTEGER - 1 }]);
+      await store.addDeltas([{ keyId: keyA, hourStart: H0, quantity: 3 }]);
+      const first = await store.sealClosedHours(H1, 1000);
+      const second = await store.sealClosedHours(H2, 1000);
+      expect([...first.sealed, ...second.sealed].map((r) => [r.hourStart, r.quantity])).toEqual([
+        [H0, MAX_RECORD_QUANTITY],
+        [H1, MAX_RECORD_QUANTITY],
+      ]);
+      // Whatever the store moved to H1 when adding, H1's carry is the exact rest: nothing rounded away.
+      const rest = BigInt(second.carried?.[0]?.units ?? Number.NaN);
+      expect(2n * BigInt(MAX_RECORD_QUANTITY) + rest).toBe(2n ** 53n + 1n);
+    });
+
     for (const limit of [1000, 1]) {
       it(`seals an overflow carried into a closed hour before any later hour (limit ${limit})`, async () => {
         const store = await make();

@@ -2,7 +2,8 @@ import { PRELUDE } from './prelude.js';
 
 /**
  * Closes every hour before ARGV[1] and moves up to ARGV[2] of their entries into the outbox, oldest hour first, each
- * hour in arrival order. Returns `more` (0/1) and then `keyId, hourStart, quantity` per sealed record.
+ * hour in arrival order. Returns `more` (0/1) and then `keyId, hourStart, quantity, carried` per sealed record, where
+ * `carried` is the units above the per-record maximum moved to the next hour ('0' when none).
  */
 export const SEAL = `${PRELUDE}
 local cb = closedBefore()
@@ -33,15 +34,18 @@ while count < limit do
     redis.call('HDEL', hk, keyId)
     openKeysDelta = openKeysDelta - 1
     openUnitsDelta = openUnitsDelta - quantity
+    local carried = '0'
     if quantity > MAX_QUANTITY then
       -- One record carries at most the service's maximum; the rest is billed in the next hour, never truncated.
-      addOpen(hour + HOUR, keyId, digest, int(quantity - MAX_QUANTITY))
+      carried = int(quantity - MAX_QUANTITY)
+      addOpen(hour + HOUR, keyId, digest, carried)
       quantity = MAX_QUANTITY
     end
     enqueue(hourLabel(hour) .. '~' .. digest, keyId, hour, quantity, 0)
     out[#out + 1] = keyId
     out[#out + 1] = h
     out[#out + 1] = int(quantity)
+    out[#out + 1] = carried
     count = count + 1
   end
   redis.call('LTRIM', lk, #entries, -1)
