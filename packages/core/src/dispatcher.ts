@@ -14,13 +14,25 @@ import type { UsageRecord } from './usage-key.js';
 export interface DispatchCounts {
   calls: number;
   accepted: number;
+  /** Units of the accepted records. */
+  acceptedUnits: number;
   retrying: number;
   deadLettered: number;
   carriedForward: number;
+  /** Units of the records carried forward (moved into the next open hour). */
+  carriedUnits: number;
 }
 
 export function emptyCounts(): DispatchCounts {
-  return { calls: 0, accepted: 0, retrying: 0, deadLettered: 0, carriedForward: 0 };
+  return {
+    calls: 0,
+    accepted: 0,
+    acceptedUnits: 0,
+    retrying: 0,
+    deadLettered: 0,
+    carriedForward: 0,
+    carriedUnits: 0,
+  };
 }
 
 /** Bytes of a BatchMeterUsage request around its records (`{"ProductCode":"…","UsageRecords":[]}`). */
@@ -40,6 +52,11 @@ export class Dispatcher {
    * A later DuplicateRecord is our own earlier record only if some earlier attempt may have landed.
    */
   private readonly uncommittedAttempts = new Map<string, number>();
+  /**
+   * Records waiting for a retry some attempt of which may have reached AWS with its answer lost (5xx, network error,
+   * timeout, missing from the answer): AWS may already bill them. A shutdown report must not call them lost.
+   */
+  private readonly unanswered = new Set<string>();
 
   constructor(
     private readonly o: ResolvedMeteringOptions,
@@ -48,8 +65,16 @@ export class Dispatcher {
     this.limiter = new SlidingWindowLimiter(o.maxCallsPerSecond, o.clock);
   }
 
-  /** Claims one round of due records, sends them and settles them. Returns how many records it claimed. */
-  async pass(counts: DispatchCounts): Promise<number> {
+  /** True when an attempt of this (still unsettled) record may have been billed though no answer came back. */
+  mayHaveLanded(recordId: string): boolean {
+    return this.unanswered.has(recordId);
+  }
+
+  /**
+   * Claims one round of due records, sends them and settles them. Returns how many records it claimed. No call starts
+   * or stays in flight past `deadline` (a shutdown's bound): what it cuts is settled as a retry.
+   */
+  async pass(counts: DispatchCounts, deadline = Number.POSITIVE_INFINITY): Promise<number> {
     const o = this.o;
     const claimLimit = o.sink.maxBatchSize * o.maxConcurrentExports;
     const entries = await o.store.takeDue(o.clock.now(), claimLimit, o.leaseMillis);
@@ -94,7 +119,7 @@ export class Dispatcher {
             await this.turns.next();
             const batch = batches.shift();
             if (batch === undefined) break;
-            await this.sendBatch(batch, counts);
+            await this.sendBatch(batch, counts, deadline);
           }
         })(),
       );
@@ -104,10 +129,23 @@ export class Dispatcher {
   }
 
   /** Sends one batch; a request-level rejection is bisected until the bad record stands alone. */
-  private async sendBatch(batch: OutboxEntry[], counts: DispatchCounts): Promise<void> {
-    await this.acquireToken();
+  private async sendBatch(batch: OutboxEntry[], counts: DispatchCounts, deadline: number): Promise<void> {
+    if (!(await this.acquireToken(deadline))) {
+      // The deadline came first: nothing was sent, so nothing of this batch can have been billed.
+      const now = this.o.clock.now();
+      for (const entry of batch) this.noteUncommitted(entry);
+      await this.settle(
+        batch.map((entry) => this.retry(entry, now, 'deadline: not sent before the shutdown deadline')),
+        batch,
+        counts,
+      );
+      return;
+    }
     counts.calls += 1;
-    const response = await this.exportWithTimeout(batch.map((e) => e.record));
+    const response = await this.exportWithTimeout(
+      batch.map((e) => e.record),
+      deadline,
+    );
     const now = this.o.clock.now();
     const settlements: Settlement[] = [];
     switch (response.status) {
@@ -135,8 +173,8 @@ export class Dispatcher {
         if (batch.length > 1) {
           // One bad record refuses the whole call: split until it stands alone, so the good ones still go.
           const middle = Math.ceil(batch.length / 2);
-          await this.sendBatch(batch.slice(0, middle), counts);
-          await this.sendBatch(batch.slice(middle), counts);
+          await this.sendBatch(batch.slice(0, middle), counts, deadline);
+          await this.sendBatch(batch.slice(middle), counts, deadline);
           return;
         }
         const entry = batch[0] as OutboxEntry;
@@ -224,10 +262,16 @@ export class Dispatcher {
     for (const s of settlements) {
       const entry = byId.get(s.id) as OutboxEntry;
       const record = entry.record;
-      if (s.kind !== 'retry') this.uncommittedAttempts.delete(record.id);
+      if (s.kind !== 'retry') {
+        this.uncommittedAttempts.delete(record.id);
+        this.unanswered.delete(record.id);
+      } else if (entry.attempts > (this.uncommittedAttempts.get(record.id) ?? 0)) {
+        this.unanswered.add(record.id);
+      }
       switch (s.kind) {
         case 'accepted':
           counts.accepted += 1;
+          counts.acceptedUnits += record.quantity;
           this.warnedAging.delete(record.id);
           this.events.emit('record.accepted', {
             record,
@@ -255,6 +299,7 @@ export class Dispatcher {
           break;
         case 'carry':
           counts.carriedForward += 1;
+          counts.carriedUnits += record.quantity;
           this.events.emit('record.carried-forward', { record, reason: 'duplicate-record' });
           this.o.logger.warn(
             'AWS already holds a record for this key and hour (another sender?); its quantity moves to the next hour',
@@ -265,13 +310,27 @@ export class Dispatcher {
     }
   }
 
-  private async acquireToken(): Promise<void> {
-    while (!this.limiter.tryTake()) await sleep(this.o.timers, this.limiter.waitMillis());
+  /** Waits for a call token; false when `deadline` comes first. */
+  private async acquireToken(deadline: number): Promise<boolean> {
+    for (;;) {
+      const remaining = deadline - this.o.clock.now();
+      if (remaining <= 0) return false;
+      if (this.limiter.tryTake()) return true;
+      await sleep(this.o.timers, Math.min(remaining, this.limiter.waitMillis()));
+    }
   }
 
-  private async exportWithTimeout(records: readonly UsageRecord[]): Promise<ExportResponse> {
+  private async exportWithTimeout(
+    records: readonly UsageRecord[],
+    deadline: number,
+  ): Promise<ExportResponse> {
     const controller = new AbortController();
-    const { timers, exportTimeoutMillis, sink } = this.o;
+    const { timers, sink } = this.o;
+    // A call in flight at a shutdown's deadline is cut there; its answer is then unknown (it may have landed).
+    const exportTimeoutMillis = Math.max(
+      1,
+      Math.min(this.o.exportTimeoutMillis, deadline - this.o.clock.now()),
+    );
     let timer: ReturnType<typeof timers.setTimeout> | undefined;
     const timeout = new Promise<ExportResponse>((resolve) => {
       timer = timers.setTimeout(() => {

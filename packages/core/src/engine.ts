@@ -1,4 +1,4 @@
-import { sleep, type TimerHandle, yieldToEventLoop } from './clock.js';
+import { holdProcessOpen, sleep, type TimerHandle, yieldToEventLoop } from './clock.js';
 import type { CustomerRef } from './customer.js';
 import { type DispatchCounts, Dispatcher, emptyCounts } from './dispatcher.js';
 import { MeteringError } from './errors.js';
@@ -11,8 +11,17 @@ import {
   parseOptions,
   type ResolvedMeteringOptions,
 } from './options.js';
+import {
+  anythingLost,
+  customerOfKey,
+  leftLine,
+  nothingLeft,
+  summaryLine,
+  type UsageLeftAtShutdown,
+} from './shutdown-report.js';
 import type { StoreStats, UsageDelta } from './store.js';
 import { Tally } from './tally.js';
+import type { UsageRecord } from './usage-key.js';
 
 /** How far ahead of the engine's clock a record's `at` may be: the clocks of other machines drift. */
 const MAX_FUTURE_SKEW_MILLIS = 5 * 60_000;
@@ -23,6 +32,8 @@ export interface FlushReport extends DispatchCounts {
   /** Records still in the outbox afterwards (waiting for a retry, or not yet due). */
   pending: number;
   timedOut: boolean;
+  /** Set by `shutdown()` only: what the shutdown left unbilled, and where (all zero after a complete drain). */
+  left?: UsageLeftAtShutdown;
 }
 
 export interface EngineStats extends StoreStats {
@@ -68,6 +79,8 @@ export class MeteringEngine implements AsyncDisposable {
   private lastCloseBefore = Number.NEGATIVE_INFINITY;
   private lastDispatchAt = Number.NEGATIVE_INFINITY;
   private shutdownPromise: Promise<FlushReport> | undefined;
+  /** Keys whose usage a shutdown's drain carried forward: their customers count in the shutdown report. */
+  private readonly carriedKeys = new Set<string>();
 
   constructor(options: MeteringOptions) {
     this.options = parseOptions(options);
@@ -79,6 +92,9 @@ export class MeteringEngine implements AsyncDisposable {
       void this.checkpoint().catch(() => undefined);
     });
     this.dispatcher = new Dispatcher(o, this.events);
+    this.events.on('record.carried-forward', ({ record }) => {
+      if (this.state === 'stopping') this.carriedKeys.add(record.keyId);
+    });
   }
 
   /**
@@ -122,12 +138,24 @@ export class MeteringEngine implements AsyncDisposable {
     await o.store.open?.();
     this.state = 'running';
     if (o.store.scope === 'process') {
+      // A warning, not an info line: this is the one fact about the memory store that loses money on every deploy.
+      o.logger.warn(
+        `using the ${o.store.name} store: counts live in this process only. A RESTART WITHIN THE SAME UTC HOUR LOSES ` +
+          "the later process's usage of that hour (AWS bills only the first record per customer, dimension and hour, " +
+          'and this store sends its partial hour at shutdown); a crash loses unsent usage. Run ONE instance. To keep ' +
+          "usage across restarts use @meterkit/sqlite (the adapters' default); for several replicas use @meterkit/redis.",
+      );
+    } else if (o.store.scope === 'host') {
       o.logger.info(
-        `using the ${o.store.name} store: counts live in this process only. Run ONE instance; a crash loses unsent usage. ` +
-          'For several replicas use @meterkit/redis; to survive restarts use @meterkit/sqlite.',
+        `using the ${o.store.name} store${o.store.location === undefined ? '' : ` at ${o.store.location}`}: usage not ` +
+          'yet billed (the open hour included) is kept there across restarts. It must live on a disk that outlives ' +
+          "this process and its container (a persistent volume, not the container's writable layer); replicas on " +
+          'several hosts need @meterkit/redis.',
       );
     } else {
-      o.logger.info(`using the ${o.store.name} store (${o.store.scope})`);
+      o.logger.info(
+        `using the ${o.store.name} store (${o.store.scope}${o.store.location === undefined ? '' : `, ${o.store.location}`})`,
+      );
     }
     this.arm();
   }
@@ -227,7 +255,9 @@ export class MeteringEngine implements AsyncDisposable {
     if (this.state === 'stopped')
       return Promise.reject(new MeteringError('ERR_METERING_SHUT_DOWN', messages.shutDown()));
     const deadline = this.options.clock.now() + (options.timeoutMillis ?? this.options.shutdownTimeoutMillis);
-    return this.flushLane.run(() => this.flushUntil(deadline, false, false));
+    // Every engine timer is unref'd; without this hold, a process whose server has closed would exit mid-flush.
+    const release = holdProcessOpen();
+    return this.flushLane.run(() => this.flushUntil(deadline, false, false)).finally(release);
   }
 
   /**
@@ -238,35 +268,116 @@ export class MeteringEngine implements AsyncDisposable {
    */
   shutdown(options: { timeoutMillis?: number } = {}): Promise<FlushReport> {
     if (this.shutdownPromise !== undefined) return this.shutdownPromise;
-    const o = this.options;
-    this.shutdownPromise = (async () => {
-      this.state = 'stopping';
-      if (this.timer !== undefined) o.timers.clearTimeout(this.timer);
-      this.tally.stop();
-      const deadline = o.clock.now() + (options.timeoutMillis ?? o.shutdownTimeoutMillis);
-      const keepsOpenHours = o.store.scope !== 'process';
-      // A store that outlives the process keeps what is not sent yet (and, when shared, another replica may be the one
-      // sending it), so only the memory store waits for retries until the deadline.
-      const report = await this.flushLane.run(() =>
-        this.flushUntil(deadline, !keepsOpenHours, !keepsOpenHours),
-      );
-      if (!keepsOpenHours) {
-        const unsent = await o.store.pending(Number.MAX_SAFE_INTEGER);
-        const stats = await o.store.stats();
-        if (unsent.length > 0 || stats.openUnits > 0 || this.unwrittenCount > 0) {
-          this.events.emit('usage.unsent-at-shutdown', { records: unsent, openUnits: stats.openUnits });
-          o.logger.error('shutdown: usage could not be sent in time and is lost with this process', {
-            records: unsent.length,
-            units: unsent.reduce((sum, r) => sum + r.quantity, 0),
-          });
-        }
-      }
-      await o.sink.shutdown?.();
-      await o.store.close();
-      this.state = 'stopped';
-      return report;
-    })();
+    // Held from the first line to the last: every engine timer (retry sleeps, the rate limiter's wait, the call
+    // timeout) is unref'd, and a process whose server has closed would otherwise exit in the middle of the drain.
+    const release = holdProcessOpen();
+    this.shutdownPromise = this.runShutdown(options.timeoutMillis).finally(release);
     return this.shutdownPromise;
+  }
+
+  private async runShutdown(timeoutMillis: number | undefined): Promise<FlushReport> {
+    const o = this.options;
+    this.state = 'stopping';
+    if (this.timer !== undefined) o.timers.clearTimeout(this.timer);
+    this.tally.stop();
+    const deadline = o.clock.now() + (timeoutMillis ?? o.shutdownTimeoutMillis);
+    const keepsOpenHours = o.store.scope !== 'process';
+    // A store that outlives the process keeps what is not sent yet (and, when shared, another replica may be the one
+    // sending it), so only the memory store waits for retries until the deadline.
+    let report: FlushReport;
+    try {
+      report = await this.flushLane.run(() => this.flushUntil(deadline, !keepsOpenHours, !keepsOpenHours));
+    } catch (error) {
+      // The store failed mid-drain: still report what can be read, then close.
+      this.reportError('shutdown', error);
+      report = { ...emptyCounts(), checkpointedUnits: 0, sealedRecords: 0, pending: 0, timedOut: false };
+    }
+    const found = await this.usageLeft(report).catch((error: unknown) => {
+      this.reportError('shutdown report', error);
+      return undefined;
+    });
+    if (found !== undefined) {
+      report = { ...report, left: found.left };
+      this.reportLeft(report, found.left, found.records);
+    }
+    await o.sink.shutdown?.();
+    await o.store.close();
+    this.state = 'stopped';
+    return report;
+  }
+
+  /** What the drain left unbilled, by kind. Reads the store, so it runs before the store is closed. */
+  private async usageLeft(
+    report: FlushReport,
+  ): Promise<{ left: UsageLeftAtShutdown; records: readonly UsageRecord[] }> {
+    const o = this.options;
+    const pending = await o.store.pending(Number.MAX_SAFE_INTEGER);
+    const stats = await o.store.stats();
+    const customers = new Set<string>();
+    let unsentRecords = 0;
+    let unsentUnits = 0;
+    let unansweredRecords = 0;
+    let unansweredUnits = 0;
+    for (const record of pending) {
+      customers.add(customerOfKey(record.keyId));
+      if (this.dispatcher.mayHaveLanded(record.id)) {
+        unansweredRecords += 1;
+        unansweredUnits += record.quantity;
+      } else {
+        unsentRecords += 1;
+        unsentUnits += record.quantity;
+      }
+    }
+    let unwrittenUnits = 0;
+    for (const slice of this.unwritten) {
+      for (const delta of slice) {
+        unwrittenUnits += delta.quantity;
+        customers.add(customerOfKey(delta.keyId));
+      }
+    }
+    for (const keyId of this.carriedKeys) customers.add(customerOfKey(keyId));
+    // Units carried forward during the drain sit in an hour not closed yet, counted in the store's open units.
+    const carriedUnits = Math.min(report.carriedUnits, stats.openUnits);
+    const left: UsageLeftAtShutdown = {
+      fate: o.store.scope === 'process' ? 'lost' : 'kept',
+      openUnits: stats.openUnits - carriedUnits,
+      carriedUnits,
+      unsentRecords,
+      unsentUnits,
+      unansweredRecords,
+      unansweredUnits,
+      unwrittenUnits,
+      customers: customers.size,
+      store: o.store.location === undefined ? o.store.name : `${o.store.name} (${o.store.location})`,
+    };
+    return { left, records: pending };
+  }
+
+  /** One summary line at every shutdown; the event and a loud line when anything was left. */
+  private reportLeft(report: FlushReport, left: UsageLeftAtShutdown, records: readonly UsageRecord[]): void {
+    const o = this.options;
+    o.logger.info(summaryLine({ records: report.accepted, units: report.acceptedUnits }, left));
+    if (nothingLeft(left)) return;
+    this.events.emit('usage.unsent-at-shutdown', {
+      records,
+      openUnits: left.openUnits,
+      left,
+      unanswered: records.filter((r) => this.dispatcher.mayHaveLanded(r.id)),
+    });
+    const context = {
+      openUnits: left.openUnits,
+      carriedUnits: left.carriedUnits,
+      unsentRecords: left.unsentRecords,
+      unsentUnits: left.unsentUnits,
+      unansweredRecords: left.unansweredRecords,
+      unansweredUnits: left.unansweredUnits,
+      unwrittenUnits: left.unwrittenUnits,
+      customers: left.customers,
+      fate: left.fate,
+    };
+    // A durable store keeping its open hour is the normal case; only usage that is lost, or stuck, is an error.
+    if (anythingLost(left)) o.logger.error(leftLine(left), context);
+    else if (left.unsentRecords + left.unansweredRecords > 0) o.logger.warn(leftLine(left), context);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -356,7 +467,7 @@ export class MeteringEngine implements AsyncDisposable {
     const o = this.options;
     this.lastDispatchAt = o.clock.now();
     while (o.clock.now() < deadline) {
-      const claimed = await this.dispatcher.pass(counts);
+      const claimed = await this.dispatcher.pass(counts, deadline);
       if (claimed === 0) break;
       // With a fast sink and an idle rate limit, passes chain as microtasks: let requests in between them.
       await yieldToEventLoop();

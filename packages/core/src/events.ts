@@ -1,3 +1,4 @@
+import type { UsageLeftAtShutdown } from './shutdown-report.js';
 import type { DeadLetterReason } from './store.js';
 import type { UsageRecord } from './usage-key.js';
 
@@ -39,8 +40,20 @@ export interface MeteringEvents {
   'record.aging': { record: UsageRecord; ageMillis: number };
   /** A whole call failed for a reason no record can fix (credentials, product, region). Records stay queued. */
   'export.failed': { code: string; message: string; records: number };
-  /** Usage the memory store could not send before shutdown; it is lost with the process. */
-  'usage.unsent-at-shutdown': { records: readonly UsageRecord[]; openUnits: number };
+  /**
+   * Usage a shutdown left unbilled. With the memory store it is lost with the process (`left.fate: 'lost'`); a store
+   * that outlives the process keeps it for the next start (`'kept'`). `left` counts open, carried, unsent and
+   * unanswered units separately; `unanswered` records were sent but their answer was lost: AWS may have billed them.
+   */
+  'usage.unsent-at-shutdown': {
+    /** Every sealed record still in the outbox (unsent and unanswered). */
+    records: readonly UsageRecord[];
+    /** Units counted but never sealed (the open hour), carried units excluded. */
+    openUnits: number;
+    left: UsageLeftAtShutdown;
+    /** The records of `records` that may have been billed: sent, no answer. */
+    unanswered: readonly UsageRecord[];
+  };
   /** A background task failed; it is retried on the next tick. */
   'engine.error': { operation: string; error: unknown };
 }

@@ -39,6 +39,11 @@ export {
 } from './options.js';
 export { SlidingWindowLimiter } from './rate-limiter.js';
 export { checkRule, type RuleName, serviceRules } from './service-rules.js';
+export {
+  exitCodeFor,
+  UNSENT_USAGE_EXIT_CODE,
+  type UsageLeftAtShutdown,
+} from './shutdown-report.js';
 export type { ExportResponse, RecordOutcome, UsageSink } from './sink.js';
 export type {
   AuditEntry,
