@@ -1,5 +1,6 @@
-import type { UsageSink, UsageStore } from '@meterkit/core';
+import type { UsageSink } from '@meterkit/core';
 import { MeteringModule } from '@meterkit/nestjs';
+import type { AdapterStoreOption } from '@meterkit/sqlite';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { ApiController } from './api.controller.js';
@@ -12,7 +13,8 @@ export interface AppModuleOptions {
   readonly customers: ReadonlyMap<string, AuthenticatedCustomer>;
   readonly productCode: string;
   readonly sink: UsageSink | undefined;
-  readonly store: UsageStore | undefined;
+  /** Undefined: the module's default store (a SQLite file). */
+  readonly store: AdapterStoreOption | undefined;
 }
 
 @Module({})
