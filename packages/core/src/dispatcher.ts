@@ -35,6 +35,20 @@ export function emptyCounts(): DispatchCounts {
   };
 }
 
+/**
+ * Transport errors that mean the request never left this host (no connection, no address): nothing can have been
+ * billed. Resets and timeouts are not here: they can happen after the service committed the call.
+ */
+const NEVER_CONNECTED = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
 /** Bytes of a BatchMeterUsage request around its records (`{"ProductCode":"…","UsageRecords":[]}`). */
 const REQUEST_OVERHEAD_BYTES = 320;
 
@@ -158,9 +172,11 @@ export class Dispatcher {
       case 'retryable': {
         const throttled = response.reason === 'throttled';
         if (throttled) this.limiter.drain();
+        const neverSent = throttled || (response.reason === 'network' && NEVER_CONNECTED.has(response.code));
         for (const entry of batch) {
-          // Throttling refuses the call before anything is processed; a 5xx, network error or timeout may have landed.
-          if (throttled) this.noteUncommitted(entry);
+          // Throttling refuses the call before anything is processed, and a refused connection never carried it; a
+          // 5xx, a reset or a timeout may have landed.
+          if (neverSent) this.noteUncommitted(entry);
           const delay = Math.max(
             response.retryAfterMillis ?? 0,
             backoffMillis(entry.attempts, this.o.retryBaseMillis, this.o.retryMaxMillis, this.o.random),

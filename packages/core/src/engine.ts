@@ -348,7 +348,7 @@ export class MeteringEngine implements AsyncDisposable {
       unansweredUnits,
       unwrittenUnits,
       customers: customers.size,
-      store: o.store.location === undefined ? o.store.name : `${o.store.name} (${o.store.location})`,
+      store: `${o.store.name} store${o.store.location === undefined ? '' : ` at ${o.store.location}`}`,
     };
     return { left, records: pending };
   }

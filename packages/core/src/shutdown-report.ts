@@ -26,7 +26,7 @@ export interface UsageLeftAtShutdown {
   readonly unwrittenUnits: number;
   /** Distinct customers the records above (unsent, unanswered, carried) belong to. */
   readonly customers: number;
-  /** The store's name (`memory`, `sqlite`, `redis`) and, when it has one, where it keeps the usage. */
+  /** The store, named for a log line: `memory store`, `sqlite store at /var/lib/app/usage.sqlite`. */
   readonly store: string;
 }
 
@@ -65,10 +65,13 @@ export function summaryLine(sent: { records: number; units: number }, left: Usag
   const total = unitsLeft(left);
   const head = `shutdown: ${sent.records} record(s) (${sent.units} unit(s)) billed during the drain`;
   if (nothingLeft(left)) return `${head}; nothing left unbilled`;
+  const certain = total - left.unansweredUnits;
   const where =
     left.fate === 'kept'
-      ? `kept in the ${left.store} store for the next start`
-      : 'LOST with this process (memory store)';
+      ? `kept in the ${left.store} for the next start`
+      : certain > 0
+        ? 'LOST with this process (memory store)'
+        : 'not resendable from the memory store; they may have been billed';
   const lost =
     left.fate === 'kept' && left.unwrittenUnits > 0
       ? ` (${left.unwrittenUnits} of them LOST: never written to the store)`
@@ -98,11 +101,15 @@ export function leftLine(left: UsageLeftAtShutdown): string {
       left.unwrittenUnits > 0
         ? ` But ${left.unwrittenUnits} unit(s) the store never accepted (it was failing) are LOST with this process.`
         : '';
-    return `shutdown: ${what}. They are kept in the ${left.store} store and billed by the next start (or another replica); unanswered records are resent identically, which AWS deduplicates.${unwritten}`;
+    return `shutdown: ${what}. They are kept in the ${left.store} and billed by the next start (or another replica); unanswered records are resent identically, which AWS deduplicates.${unwritten}`;
   }
-  return `shutdown: ${what}. The memory store keeps nothing: this usage is lost with the process${
-    left.unansweredRecords > 0 ? ' unless AWS committed the unanswered records' : ''
-  }. To check, ${HOW_TO_CHECK}. Use the SQLite store (the adapters' default) or @meterkit/redis to keep usage across restarts`;
+  const fate =
+    certain === ''
+      ? 'The memory store keeps nothing, so they cannot be resent after this process'
+      : `The memory store keeps nothing: this usage is lost with the process${
+          left.unansweredRecords > 0 ? ' (the unanswered records only if AWS did not commit them)' : ''
+        }`;
+  return `shutdown: ${what}. ${fate}. To check what AWS billed, ${HOW_TO_CHECK}. Use the SQLite store (the adapters' default) or @meterkit/redis to keep usage across restarts`;
 }
 
 /**
