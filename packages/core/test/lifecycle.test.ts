@@ -249,6 +249,33 @@ describe('shutdown()', () => {
     ]);
   });
 
+  it('counts records whose connection was refused as unsent: the call never left the host', async () => {
+    class RefusingSink extends InMemorySink {
+      override async export() {
+        return {
+          status: 'retryable' as const,
+          reason: 'network' as const,
+          code: 'ECONNREFUSED',
+          message: 'connect ECONNREFUSED 127.0.0.1:9',
+        };
+      }
+    }
+    const ctx = setupWithSink((clock) => new RefusingSink({ clock }));
+    await ctx.engine.start();
+    ctx.engine.record(alice, 'api_calls', 7);
+    const report = await ctx.clock.run(ctx.engine.shutdown({ timeoutMillis: 5_000 }));
+    expect(report.left).toMatchObject({ unsentRecords: 1, unsentUnits: 7, unansweredRecords: 0 });
+  });
+
+  it('cuts a call still in flight at the shutdown deadline and reports its records as possibly billed', async () => {
+    const ctx = setupWithSink((clock) => new GatedSink({ clock }));
+    await ctx.engine.start();
+    ctx.engine.record(alice, 'api_calls', 7);
+    const report = await ctx.clock.run(ctx.engine.shutdown({ timeoutMillis: 5_000 }));
+    expect(report.timedOut).toBe(true);
+    expect(report.left).toMatchObject({ fate: 'lost', unansweredRecords: 1, unansweredUnits: 7 });
+  });
+
   it('logs a one-line summary at every shutdown, also when everything was billed', async () => {
     const { logger, lines } = recordingLogger();
     const ctx = setup({ logger });
