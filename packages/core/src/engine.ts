@@ -289,11 +289,17 @@ export class MeteringEngine implements AsyncDisposable {
       report = await this.flushLane.run(() => this.flushUntil(deadline, !keepsOpenHours, !keepsOpenHours));
     } catch (error) {
       // The store failed mid-drain: still report what can be read, then close.
-      this.reportError('shutdown', error);
+      this.events.emit('engine.error', { operation: 'shutdown', error });
+      o.logger.error('shutdown: the final drain failed', { error: errorText(error) });
       report = { ...emptyCounts(), checkpointedUnits: 0, sealedRecords: 0, pending: 0, timedOut: false };
     }
     const found = await this.usageLeft(report).catch((error: unknown) => {
-      this.reportError('shutdown report', error);
+      this.events.emit('engine.error', { operation: 'shutdown report', error });
+      o.logger.error(
+        'shutdown: the store could not be read to count what is left unbilled; whatever it holds stays in it, and ' +
+          'counts it never accepted are lost with this process',
+        { error: errorText(error), unwrittenDeltas: this.unwrittenCount },
+      );
       return undefined;
     });
     if (found !== undefined) {
@@ -495,6 +501,10 @@ export class MeteringEngine implements AsyncDisposable {
       error: error instanceof Error ? error.message : String(error),
     });
   }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /**
