@@ -54,6 +54,8 @@ export interface MeteringEvents {
     /** The records of `records` that may have been billed: sent, no answer. */
     unanswered: readonly UsageRecord[];
   };
+  /** Zero-quantity deltas added for the subscribed customers of the registry, for the closed hours from `fromHour`. */
+  'heartbeats.added': { fromHour: number; toHour: number; customers: number; deltas: number };
   /** A background task failed; it is retried on the next tick. */
   'engine.error': { operation: string; error: unknown };
 }

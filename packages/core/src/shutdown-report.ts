@@ -47,9 +47,12 @@ export function nothingLeft(left: UsageLeftAtShutdown): boolean {
   return unitsLeft(left) === 0 && left.unsentRecords === 0 && left.unansweredRecords === 0;
 }
 
-/** True when some of what was left dies with the process. */
+/**
+ * True when billable units left die with the process. Zero-quantity records (heartbeats) left behind are reported but
+ * bill nothing, so they alone do not count as a loss.
+ */
 export function anythingLost(left: UsageLeftAtShutdown): boolean {
-  return left.unwrittenUnits > 0 || (left.fate === 'lost' && !nothingLeft(left));
+  return left.unwrittenUnits > 0 || (left.fate === 'lost' && unitsLeft(left) > 0);
 }
 
 /** The customer part of a key id (the key without its product and dimension). */

@@ -6,5 +6,6 @@ export {
   type SinkFault,
 } from './in-memory-sink.js';
 export { ManualClock, settleMicrotasks } from './manual-clock.js';
+export { describeCustomerRegistryContract, type RegistryContractOptions } from './registry-contract.js';
 export { seededRandom } from './seeded-random.js';
 export { describeUsageStoreContract, type StoreContractOptions } from './store-contract.js';
