@@ -75,7 +75,7 @@ export class AppProcess {
    * Resolves with the first line (already seen or to come) that passes `test`; rejects if the process ends first or
    * nothing comes within `timeoutMillis`.
    */
-  waitFor(test: (line: AppLine) => boolean, what: string, timeoutMillis = 10_000): Promise<AppLine> {
+  waitFor(test: (line: AppLine) => boolean, what: string, timeoutMillis = 30_000): Promise<AppLine> {
     const seen = this.lines.find(test);
     if (seen !== undefined) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {

@@ -1,6 +1,6 @@
 import { HOUR_MILLIS, UNSENT_USAGE_EXIT_CODE } from '@meterkit/core';
 import type { FaultSettings } from '@meterkit/emulator';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ensureBuilt } from '../support/build.js';
 import { type AdapterName, type AppProcess, ProcessWorld, unreachableEndpoint } from './harness.js';
 
@@ -8,6 +8,8 @@ import { type AdapterName, type AppProcess, ProcessWorld, unreachableEndpoint } 
 // events and log lines are read. Simulated hours come from the world's clock (the emulator and every app start on it),
 // so nothing waits on wall-clock hours.
 beforeAll(() => ensureBuilt('core', 'aws-marketplace', 'express', 'nestjs', 'sqlite', 'emulator'), 240_000);
+// A few seconds each when the machine is free; generous bounds for CI's two cores shared with the other suites.
+vi.setConfig({ testTimeout: 90_000 });
 
 const H10 = Date.UTC(2026, 11, 4, 10);
 const MINUTE = 60_000;
@@ -57,13 +59,13 @@ describe.each<AdapterName>(['express', 'nest'])('SIGTERM on the %s adapter', (ad
       ).toBeGreaterThan(2);
       const left = app.left();
       expect(left).toMatchObject({ fate: 'lost', openUnits: 0, carriedUnits: 0, customers: 2 });
-      // A 500 may come after the service committed the call: those units may have been billed, and are said so.
-      const reported = fault === 'a 500' ? left?.unansweredUnits : left?.unsentUnits;
-      expect(world.billed() + (reported ?? 0)).toBe(served);
+      // Unsent, or sent without an answer (a 500 may come after the service committed the call; a call still in flight
+      // at the deadline is cut): every unit is accounted for, and none is called lost that may have been billed.
+      expect(world.billed() + (left?.unsentUnits ?? 0) + (left?.unansweredUnits ?? 0)).toBe(served);
+      if (fault === 'a 500') expect(left?.unsentUnits).toBe(0);
       const error = app.logs('error').join('\n');
-      expect(error).toContain(
-        fault === 'a 500' ? 'MAY HAVE BEEN BILLED' : `${served} unit(s) in 2 sealed record(s) never billed`,
-      );
+      if ((left?.unsentUnits ?? 0) > 0) expect(error).toContain('sealed record(s) never billed');
+      if ((left?.unansweredUnits ?? 0) > 0) expect(error).toContain('MAY HAVE BEEN BILLED');
       expect(error).toContain("CloudTrail events named 'BatchMeterUsage'");
       expect(error).not.toContain('cust-a');
       expect(app.logs('info').join('\n')).toMatch(
@@ -95,7 +97,7 @@ describe.each<AdapterName>(['express', 'nest'])('SIGTERM on the %s adapter', (ad
       world.setTime(H10 + HOUR_MILLIS + 4 * MINUTE);
       const third = await world.app(adapter, { store: 'sqlite' });
       await third.waitFor((l) => l.kind === 'event' && l.name === 'record.accepted', 'a billed record');
-      await expect.poll(() => world.billed(), { timeout: 5_000 }).toBe(served);
+      await expect.poll(() => world.billed(), { timeout: 15_000 }).toBe(served);
       expect(await third.terminate()).toEqual({ code: null, signal: 'SIGTERM' });
     });
   });
@@ -131,7 +133,7 @@ describe.each<AdapterName>(['express', 'nest'])('SIGTERM on the %s adapter', (ad
 
     world.setTime(H10 + HOUR_MILLIS + 3 * MINUTE);
     const next = await world.app(adapter, { store: 'default' });
-    await expect.poll(() => world.billed(), { timeout: 5_000 }).toBe(served);
+    await expect.poll(() => world.billed(), { timeout: 15_000 }).toBe(served);
     expect(await next.terminate()).toEqual({ code: null, signal: 'SIGTERM' });
     // One record per customer and hour: nothing refused as a duplicate, nothing carried.
     expect(world.emulator.ledger.records()).toHaveLength(2);
@@ -176,7 +178,7 @@ describe('two processes on one SQLite file', () => {
       world.app('express', { store: 'default' }),
       world.app('express', { store: 'default' }),
     ]);
-    await expect.poll(() => world.billed(), { timeout: 5_000 }).toBe(served);
+    await expect.poll(() => world.billed(), { timeout: 15_000 }).toBe(served);
     await Promise.all([c.terminate(), d.terminate()]);
     expect(world.emulator.ledger.records()).toHaveLength(2);
   });

@@ -71,12 +71,19 @@ export class Dispatcher {
    * timeout, missing from the answer): AWS may already bill them. A shutdown report must not call them lost.
    */
   private readonly unanswered = new Set<string>();
+  /** Ends each call in flight now, as timed out: a shutdown's deadline cuts calls a background pass started. */
+  private readonly cutters = new Set<() => void>();
 
   constructor(
     private readonly o: ResolvedMeteringOptions,
     private readonly events: MeteringEventEmitter,
   ) {
     this.limiter = new SlidingWindowLimiter(o.maxCallsPerSecond, o.clock);
+  }
+
+  /** Cuts every call in flight (its answer is then unknown: its records may have been billed) at a shutdown's deadline. */
+  cutInFlight(): void {
+    for (const cut of [...this.cutters]) cut();
   }
 
   /** True when an attempt of this (still unsettled) record may have been billed though no answer came back. */
@@ -348,16 +355,15 @@ export class Dispatcher {
       Math.min(this.o.exportTimeoutMillis, deadline - this.o.clock.now()),
     );
     let timer: ReturnType<typeof timers.setTimeout> | undefined;
+    let cut: (() => void) | undefined;
     const timeout = new Promise<ExportResponse>((resolve) => {
-      timer = timers.setTimeout(() => {
+      const end = (message: string) => {
         controller.abort();
-        resolve({
-          status: 'retryable',
-          reason: 'timeout',
-          code: 'Timeout',
-          message: `no answer in ${exportTimeoutMillis} ms`,
-        });
-      }, exportTimeoutMillis);
+        resolve({ status: 'retryable', reason: 'timeout', code: 'Timeout', message });
+      };
+      cut = () => end('cut at the shutdown deadline');
+      this.cutters.add(cut);
+      timer = timers.setTimeout(() => end(`no answer in ${exportTimeoutMillis} ms`), exportTimeoutMillis);
     });
     try {
       return await Promise.race([
@@ -373,6 +379,7 @@ export class Dispatcher {
       ]);
     } finally {
       if (timer !== undefined) timers.clearTimeout(timer);
+      if (cut !== undefined) this.cutters.delete(cut);
     }
   }
 

@@ -194,7 +194,7 @@ export class MeteringEngine implements AsyncDisposable {
           .run(async () => {
             await this.checkpoint();
             await this.sealClosed(false);
-            await this.dispatchDue(Number.POSITIVE_INFINITY, emptyCounts());
+            await this.dispatchDue(Number.POSITIVE_INFINITY, emptyCounts(), true);
           })
           .catch((error) => this.reportError('flush', error)),
       );
@@ -298,6 +298,11 @@ export class MeteringEngine implements AsyncDisposable {
     const keepsOpenHours = o.store.scope !== 'process';
     // A store that outlives the process keeps what is not sent yet (and, when shared, another replica may be the one
     // sending it), so only the memory store waits for retries until the deadline.
+    // A background pass may hold the flush lane with a call in flight: cut what is still in flight at the deadline.
+    const cutTimer = o.timers.setTimeout(
+      () => this.dispatcher.cutInFlight(),
+      Math.max(0, deadline - o.clock.now()),
+    );
     let report: FlushReport;
     try {
       report = await this.flushLane.run(() => this.flushUntil(deadline, !keepsOpenHours, !keepsOpenHours));
@@ -306,6 +311,8 @@ export class MeteringEngine implements AsyncDisposable {
       this.events.emit('engine.error', { operation: 'shutdown', error });
       o.logger.error('shutdown: the final drain failed', { error: errorText(error) });
       report = { ...emptyCounts(), checkpointedUnits: 0, sealedRecords: 0, pending: 0, timedOut: false };
+    } finally {
+      o.timers.clearTimeout(cutTimer);
     }
     const found = await this.usageLeft(report).catch((error: unknown) => {
       this.events.emit('engine.error', { operation: 'shutdown report', error });
@@ -495,10 +502,14 @@ export class MeteringEngine implements AsyncDisposable {
     }
   }
 
-  private async dispatchDue(deadline: number, counts: DispatchCounts): Promise<void> {
+  /**
+   * Sends due records until none is due or `deadline` passes. A background pass (`background`) also stops as soon as a
+   * shutdown begins: the shutdown's own drain, bounded by its deadline, takes over.
+   */
+  private async dispatchDue(deadline: number, counts: DispatchCounts, background = false): Promise<void> {
     const o = this.options;
     this.lastDispatchAt = o.clock.now();
-    while (o.clock.now() < deadline) {
+    while (o.clock.now() < deadline && !(background && this.state !== 'running')) {
       const claimed = await this.dispatcher.pass(counts, deadline);
       if (claimed === 0) break;
       // With a fast sink and an idle rate limit, passes chain as microtasks: let requests in between them.
