@@ -1,3 +1,4 @@
+import type { MarketplaceMeteringClientConfig } from '@aws-sdk/client-marketplace-metering';
 import { MarketplaceMeteringSink } from '@meterkit/aws-marketplace';
 import type { UsageSink } from '@meterkit/core';
 import { type Emulator, startEmulator } from '@meterkit/emulator';
@@ -13,6 +14,8 @@ export interface MeteringBackend {
   readonly store: AdapterStoreOption | undefined;
   /** The in-process emulator, when no AWS configuration was found. */
   readonly emulator: Emulator | undefined;
+  /** The emulator's client settings (ResolveCustomer goes there too); undefined for AWS. */
+  readonly clientConfig: MarketplaceMeteringClientConfig | undefined;
 }
 
 /**
@@ -26,7 +29,7 @@ export async function openBackend(
   log: (line: string) => void,
 ): Promise<MeteringBackend> {
   const store = await openStore(config);
-  if (!config.useEmulator) return { sink: undefined, store, emulator: undefined };
+  if (!config.useEmulator) return { sink: undefined, store, emulator: undefined, clientConfig: undefined };
   const records = [...customers.values()].map((c) => c.record);
   const emulator = await startEmulator({
     port: 0,
@@ -41,14 +44,13 @@ export async function openBackend(
   log(
     `no AWS endpoint or credentials configured: metering goes to an in-process Marketplace Metering emulator at ${emulator.endpoint} (fake credentials, nothing is billed); set AWS_* variables to use AWS`,
   );
-  const sink = new MarketplaceMeteringSink({
-    clientConfig: {
-      endpoint: emulator.endpoint,
-      region: config.region,
-      credentials: { accessKeyId: 'AKIDMETERKITEXAMPLE', secretAccessKey: 'meterkit-example-not-a-secret' },
-    },
-  });
-  return { sink, store, emulator };
+  const clientConfig: MarketplaceMeteringClientConfig = {
+    endpoint: emulator.endpoint,
+    region: config.region,
+    credentials: { accessKeyId: 'AKIDMETERKITEXAMPLE', secretAccessKey: 'meterkit-example-not-a-secret' },
+  };
+  const sink = new MarketplaceMeteringSink({ clientConfig });
+  return { sink, store, emulator, clientConfig };
 }
 
 async function openStore(config: ExampleConfig): Promise<AdapterStoreOption | undefined> {

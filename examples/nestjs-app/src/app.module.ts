@@ -1,5 +1,11 @@
-import type { UsageSink } from '@meterkit/core';
-import { MeteringModule } from '@meterkit/nestjs';
+import type { MarketplaceEventHandler } from '@meterkit/aws-marketplace';
+import type { MeteringEngine, UsageSink } from '@meterkit/core';
+import {
+  MeteringModule,
+  marketplaceEventsController,
+  RegistrationModule,
+  type RegistrationModuleOptions,
+} from '@meterkit/nestjs';
 import type { AdapterStoreOption } from '@meterkit/sqlite';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
@@ -15,6 +21,10 @@ export interface AppModuleOptions {
   readonly sink: UsageSink | undefined;
   /** Undefined: the module's default store (a SQLite file). */
   readonly store: AdapterStoreOption | undefined;
+  /** The registration route (`POST /marketplace/register`, the listing's fulfillment URL). */
+  readonly registration: RegistrationModuleOptions;
+  /** Builds the handler of AWS Marketplace subscription events, served at `POST /marketplace/events`. */
+  readonly events: (engine: MeteringEngine) => MarketplaceEventHandler;
 }
 
 @Module({})
@@ -25,6 +35,7 @@ export class AppModule {
       imports: [
         // The app's own scheduler; MeteringModule adds its jobs to it.
         ScheduleModule.forRoot(),
+        RegistrationModule.forRoot(options.registration),
         MeteringModule.forRoot({
           productCode: options.productCode,
           dimensions: [...DIMENSIONS],
@@ -35,7 +46,12 @@ export class AppModule {
           customer: (context) => context.switchToHttp().getRequest<AuthenticatedRequest>().customer?.billing,
         }),
       ],
-      controllers: [HealthController, ApiController],
+      controllers: [
+        HealthController,
+        ApiController,
+        // AWS Marketplace subscription events (an SNS HTTPS subscription; the emulator posts here too).
+        marketplaceEventsController({ handler: options.events }),
+      ],
       providers: [{ provide: CUSTOMERS, useValue: options.customers }, ApiKeyGuard],
     };
   }

@@ -11,7 +11,21 @@ export type UsageRejectionReason =
   | 'invalid-dimension'
   | 'undeclared-dimension'
   | 'max-live-keys'
-  | 'shut-down';
+  | 'shut-down'
+  /** The customer's subscription failed (`subscribe-fail`): AWS bills nothing for it. */
+  | 'not-subscribed'
+  /** AWS said `unsubscribe-success`: it accepts no further records for this customer. */
+  | 'unsubscribed';
+
+/** How one call to the sink ended (see the `export.completed` event). */
+export type ExportCallOutcome =
+  | 'answered'
+  | 'rejected'
+  | 'throttled'
+  | 'server-error'
+  | 'network'
+  | 'timeout'
+  | 'failed';
 
 /** Every outcome the engine reports, keyed by event name. Adapters, logs and metrics all hang off these. */
 export interface MeteringEvents {
@@ -54,6 +68,39 @@ export interface MeteringEvents {
     /** The records of `records` that may have been billed: sent, no answer. */
     unanswered: readonly UsageRecord[];
   };
+  /**
+   * One call to the sink ended. `outcome`: `answered` (per-record outcomes), `rejected` (the whole call refused for a
+   * record in it), or why nothing is known to be processed (`throttled`, `server-error`, `network`, `timeout`,
+   * `failed`). For metrics and health; emitted off the request path.
+   */
+  'export.completed': {
+    outcome: ExportCallOutcome;
+    code: string | undefined;
+    records: number;
+    durationMillis: number;
+  };
+  /** The first call to fail after a success (or since start): the sink is failing. Records stay queued. */
+  'sink.failing': { since: number; outcome: ExportCallOutcome; code: string | undefined; message: string };
+  /** The first call answered after `sink.failing`. */
+  'sink.recovered': { failedForMillis: number; failedCalls: number };
+  /**
+   * Usage of a customer AWS has not confirmed yet (registered, no `subscribe-success`): held in memory, billed if the
+   * subscription is confirmed within the same UTC hour. Emitted once per customer, dimension and hour.
+   */
+  'usage.held': { customer: string; dimension: string; hourStart: number };
+  /**
+   * Held usage that will not be billed: the hour closed before `subscribe-success` (`not-subscribed`), or the
+   * subscription failed (`subscribe-failed`). `customer` is redacted.
+   */
+  'usage.not-billed': {
+    customer: string;
+    dimension: string;
+    hourStart: number;
+    units: number;
+    reason: 'not-subscribed' | 'subscribe-failed';
+  };
+  /** The engine learnt a customer's new subscription state. `customer` is redacted. */
+  'subscription.changed': { customer: string; from: string | undefined; to: string; source: string };
   /** Zero-quantity deltas added for the subscribed customers of the registry, for the closed hours from `fromHour`. */
   'heartbeats.added': { fromHour: number; toHour: number; customers: number; deltas: number };
   /** A background task failed; it is retried on the next tick. */

@@ -24,6 +24,7 @@ export {
   MeteringTimeoutError,
 } from './errors.js';
 export {
+  type ExportCallOutcome,
   MeteringEventEmitter,
   type MeteringEventName,
   type MeteringEvents,
@@ -60,7 +61,7 @@ export {
   UNSENT_USAGE_EXIT_CODE,
   type UsageLeftAtShutdown,
 } from './shutdown-report.js';
-export type { ExportResponse, RecordOutcome, UsageSink } from './sink.js';
+export type { ExportResponse, RecordOutcome, SinkOptionDefaults, UsageSink } from './sink.js';
 export type {
   AuditEntry,
   DeadLetter,
@@ -73,6 +74,7 @@ export type {
   UsageDelta,
   UsageStore,
 } from './store.js';
+export type { GateVerdict, HeldUsage } from './subscription-gate.js';
 export { Tally, type TallySettings } from './tally.js';
 export {
   keyFromId,

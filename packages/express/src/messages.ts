@@ -17,6 +17,12 @@ export const messages = {
       'ERR_METERING_UNKNOWN_OPTION',
       `Unknown option \`${field}\`. Known options: ${known.join(', ')}. Check the spelling.`,
     ),
+  resolverWithImplicitCustomer: () =>
+    withDocs(
+      'ERR_METERING_CONFLICTING_OPTIONS',
+      'Options `customer` and `sink` conflict: this sink meters the running instance (MeterUsage), so every request ' +
+        'belongs to one implicit customer. Remove `customer`, or use the SaaS sink (BatchMeterUsage) to bill customers.',
+    ),
   missingResolver: () =>
     withDocs(
       'ERR_METERING_INVALID_OPTION',

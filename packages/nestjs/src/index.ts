@@ -1,3 +1,13 @@
+export {
+  CONTAINER_REGISTRATION,
+  type ContainerRegistrationAsyncOptions,
+  ContainerRegistrationModule,
+} from './container-registration.module.js';
+export {
+  type MarketplaceEventsControllerOptions,
+  marketplaceEventsController,
+} from './marketplace-events.controller.js';
+
 export { Meter } from './meter.decorator.js';
 export {
   type MeterDefinition,
@@ -19,6 +29,7 @@ export {
 } from './metering.module-definition.js';
 export { MeteringScheduler } from './metering.scheduler.js';
 export { MeteringService, type MeteringStats } from './metering.service.js';
+export { MeteringAdminModule, type MeteringAdminOptions } from './metering-admin.module.js';
 export type {
   MeteringAdapterOptions,
   MeteringJobSchedule,
@@ -33,3 +44,4 @@ export {
   type RegistrationModuleOptions,
 } from './registration.module.js';
 export { responseBodyBytes } from './response-body-bytes.js';
+export { type EndedSubscriptionPolicy, subscriptionPolicyGuard } from './subscription-policy.guard.js';
