@@ -1,5 +1,5 @@
 import { CachedCustomerRegistry } from './cached-registry.js';
-import { sleep, type TimerHandle, yieldToEventLoop } from './clock.js';
+import { holdProcessOpen, sleep, type TimerHandle, yieldToEventLoop } from './clock.js';
 import { type CustomerRef, redact } from './customer.js';
 import type { CustomerRegistry, RegisteredCustomer, SubscriptionState } from './customer-registry.js';
 import { type DispatchCounts, Dispatcher, emptyCounts } from './dispatcher.js';
@@ -20,11 +20,19 @@ import {
   type ResolvedMeteringOptions,
 } from './options.js';
 import { RepeatedLog, type RepeatSummary } from './repeated-log.js';
+import {
+  anythingLost,
+  customerOfKey,
+  leftLine,
+  nothingLeft,
+  summaryLine,
+  type UsageLeftAtShutdown,
+} from './shutdown-report.js';
 import type { StoreStats } from './store.js';
 import { type GateVerdict, SubscriptionGate } from './subscription-gate.js';
 import { Tally } from './tally.js';
 import { UnwrittenDeltas } from './unwritten-deltas.js';
-import { keyFromId } from './usage-key.js';
+import { keyFromId, type UsageRecord } from './usage-key.js';
 
 /** How far ahead of the engine's clock a record's `at` may be: the clocks of other machines drift. */
 const MAX_FUTURE_SKEW_MILLIS = 5 * 60_000;
@@ -35,6 +43,8 @@ export interface FlushReport extends DispatchCounts {
   /** Records still in the outbox afterwards (waiting for a retry, or not yet due). */
   pending: number;
   timedOut: boolean;
+  /** Set by `shutdown()` only: what the shutdown left unbilled, and where (all zero after a complete drain). */
+  left?: UsageLeftAtShutdown;
 }
 
 export interface EngineStats extends StoreStats {
@@ -89,6 +99,8 @@ export class MeteringEngine implements AsyncDisposable {
   private lastCloseBefore = Number.NEGATIVE_INFINITY;
   private lastDispatchAt = Number.NEGATIVE_INFINITY;
   private shutdownPromise: Promise<FlushReport> | undefined;
+  /** Keys whose usage a shutdown's drain carried forward: their customers count in the shutdown report. */
+  private readonly carriedKeys = new Set<string>();
   /** Subscription states learnt from AWS's events; empty (and free on the request path) until the first one. */
   private readonly gate: SubscriptionGate;
   private heartbeats: ZeroUsageHeartbeats | undefined;
@@ -119,6 +131,9 @@ export class MeteringEngine implements AsyncDisposable {
       void this.checkpoint().catch(() => undefined);
     });
     this.dispatcher = new Dispatcher(o, this.events);
+    this.events.on('record.carried-forward', ({ record }) => {
+      if (this.state === 'stopping') this.carriedKeys.add(record.keyId);
+    });
     this.gate = new SubscriptionGate(o.productCode);
   }
 
@@ -179,13 +194,27 @@ export class MeteringEngine implements AsyncDisposable {
     }
     this.state = 'running';
     if (o.store.scope === 'process') {
+      // A warning, not an info line: this is the one fact about the memory store that loses money on every deploy.
+      o.logger.warn(
+        `using the ${o.store.name} store: counts live in this process only. A RESTART WITHIN THE SAME UTC HOUR LOSES ` +
+          "the later process's usage of that hour (AWS bills only the first record per customer, dimension and hour, " +
+          'and this store sends its partial hour at shutdown); a crash loses unsent usage. Run ONE instance. To keep ' +
+          "usage across restarts use @meterkit/sqlite (the adapters' default); for several replicas use @meterkit/redis.",
+        { sink: o.sink.name },
+      );
+    } else if (o.store.scope === 'host') {
       o.logger.info(
-        `using the ${o.store.name} store: counts live in this process only. Run ONE instance; a crash loses unsent usage. ` +
-          'For several replicas use @meterkit/redis; to survive restarts use @meterkit/sqlite.',
+        `using the ${o.store.name} store${o.store.location === undefined ? '' : ` at ${o.store.location}`}: usage not ` +
+          'yet billed (the open hour included) is kept there across restarts. It must live on a disk that outlives ' +
+          "this process and its container (a persistent volume, not the container's writable layer); replicas on " +
+          'several hosts need @meterkit/redis.',
         { sink: o.sink.name },
       );
     } else {
-      o.logger.info(`using the ${o.store.name} store (${o.store.scope})`, { sink: o.sink.name });
+      o.logger.info(
+        `using the ${o.store.name} store (${o.store.scope}${o.store.location === undefined ? '' : `, ${o.store.location}`})`,
+        { sink: o.sink.name },
+      );
     }
     this.arm();
   }
@@ -256,7 +285,7 @@ export class MeteringEngine implements AsyncDisposable {
           .run(async () => {
             await this.checkpoint();
             await this.sealClosed(false);
-            await this.dispatchDue(Number.POSITIVE_INFINITY, emptyCounts());
+            await this.dispatchDue(Number.POSITIVE_INFINITY, emptyCounts(), true);
           })
           .then(
             () => this.recovered('flush'),
@@ -364,7 +393,9 @@ export class MeteringEngine implements AsyncDisposable {
     if (this.state === 'stopped')
       return Promise.reject(new MeteringError('ERR_METERING_SHUT_DOWN', messages.shutDown()));
     const deadline = this.options.clock.now() + (options.timeoutMillis ?? this.options.shutdownTimeoutMillis);
-    return this.flushLane.run(() => this.flushUntil(deadline, false, false));
+    // Every engine timer is unref'd; without this hold, a process whose server has closed would exit mid-flush.
+    const release = holdProcessOpen();
+    return this.flushLane.run(() => this.flushUntil(deadline, false, false)).finally(release);
   }
 
   /**
@@ -375,39 +406,125 @@ export class MeteringEngine implements AsyncDisposable {
    */
   shutdown(options: { timeoutMillis?: number } = {}): Promise<FlushReport> {
     if (this.shutdownPromise !== undefined) return this.shutdownPromise;
-    const o = this.options;
-    // Every engine timer is unref'ed, so while shutdown waits on a retry's backoff nothing else may hold the event loop:
-    // Node would exit mid-flush and lose the usage without a word. A real (not injected) ref'ed timer holds it.
-    const holdProcess = setInterval(() => undefined, 60_000);
-    this.shutdownPromise = (async () => {
-      this.state = 'stopping';
-      this.stopFollowingRegistry?.();
-      if (this.timer !== undefined) o.timers.clearTimeout(this.timer);
-      this.tally.stop();
-      const deadline = o.clock.now() + (options.timeoutMillis ?? o.shutdownTimeoutMillis);
-      const keepsOpenHours = o.store.scope !== 'process';
-      // A store that outlives the process keeps what is not sent yet (and, when shared, another replica may be the one
-      // sending it), so only the memory store waits for retries until the deadline.
-      const report = await this.flushLane.run(() =>
-        this.flushUntil(deadline, !keepsOpenHours, !keepsOpenHours),
-      );
-      if (!keepsOpenHours) {
-        const unsent = await o.store.pending(Number.MAX_SAFE_INTEGER);
-        const stats = await o.store.stats();
-        if (unsent.length > 0 || stats.openUnits > 0 || this.unwrittenCount > 0) {
-          this.events.emit('usage.unsent-at-shutdown', { records: unsent, openUnits: stats.openUnits });
-          o.logger.error('shutdown: usage could not be sent in time and is lost with this process', {
-            records: unsent.length,
-            units: unsent.reduce((sum, r) => sum + r.quantity, 0),
-          });
-        }
-      }
-      await o.sink.shutdown?.();
-      await o.store.close();
-      this.state = 'stopped';
-      return report;
-    })().finally(() => clearInterval(holdProcess));
+    // Held from the first line to the last: every engine timer (retry sleeps, the rate limiter's wait, the call
+    // timeout) is unref'd, and a process whose server has closed would otherwise exit in the middle of the drain.
+    const release = holdProcessOpen();
+    this.shutdownPromise = this.runShutdown(options.timeoutMillis).finally(release);
     return this.shutdownPromise;
+  }
+
+  private async runShutdown(timeoutMillis: number | undefined): Promise<FlushReport> {
+    const o = this.options;
+    this.state = 'stopping';
+    this.stopFollowingRegistry?.();
+    if (this.timer !== undefined) o.timers.clearTimeout(this.timer);
+    this.tally.stop();
+    const deadline = o.clock.now() + (timeoutMillis ?? o.shutdownTimeoutMillis);
+    const keepsOpenHours = o.store.scope !== 'process';
+    // A store that outlives the process keeps what is not sent yet (and, when shared, another replica may be the one
+    // sending it), so only the memory store waits for retries until the deadline.
+    // A background pass may hold the flush lane with a call in flight: cut what is still in flight at the deadline.
+    const cutTimer = o.timers.setTimeout(
+      () => this.dispatcher.cutInFlight(),
+      Math.max(0, deadline - o.clock.now()),
+    );
+    let report: FlushReport;
+    try {
+      report = await this.flushLane.run(() => this.flushUntil(deadline, !keepsOpenHours, !keepsOpenHours));
+    } catch (error) {
+      // The store failed mid-drain: still report what can be read, then close.
+      this.events.emit('engine.error', { operation: 'shutdown', error });
+      o.logger.error('shutdown: the final drain failed', { error: errorText(error) });
+      report = { ...emptyCounts(), checkpointedUnits: 0, sealedRecords: 0, pending: 0, timedOut: false };
+    } finally {
+      o.timers.clearTimeout(cutTimer);
+    }
+    const found = await this.usageLeft(report).catch((error: unknown) => {
+      this.events.emit('engine.error', { operation: 'shutdown report', error });
+      o.logger.error(
+        'shutdown: the store could not be read to count what is left unbilled; whatever it holds stays in it, and ' +
+          'counts it never accepted are lost with this process',
+        { error: errorText(error), unwrittenDeltas: this.unwrittenCount },
+      );
+      return undefined;
+    });
+    if (found !== undefined) {
+      report = { ...report, left: found.left };
+      this.reportLeft(report, found.left, found.records);
+    }
+    await o.sink.shutdown?.();
+    await o.store.close();
+    this.state = 'stopped';
+    return report;
+  }
+
+  /** What the drain left unbilled, by kind. Reads the store, so it runs before the store is closed. */
+  private async usageLeft(
+    report: FlushReport,
+  ): Promise<{ left: UsageLeftAtShutdown; records: readonly UsageRecord[] }> {
+    const o = this.options;
+    const pending = await o.store.pending(Number.MAX_SAFE_INTEGER);
+    const stats = await o.store.stats();
+    const customers = new Set<string>();
+    let unsentRecords = 0;
+    let unsentUnits = 0;
+    let unansweredRecords = 0;
+    let unansweredUnits = 0;
+    for (const record of pending) {
+      customers.add(customerOfKey(record.keyId));
+      if (this.dispatcher.mayHaveLanded(record.id)) {
+        unansweredRecords += 1;
+        unansweredUnits += record.quantity;
+      } else {
+        unsentRecords += 1;
+        unsentUnits += record.quantity;
+      }
+    }
+    const unwrittenUnits = this.unwritten.units;
+    for (const keyId of this.unwritten.keyIds()) customers.add(customerOfKey(keyId));
+    for (const keyId of this.carriedKeys) customers.add(customerOfKey(keyId));
+    // Units carried forward during the drain sit in an hour not closed yet, counted in the store's open units.
+    const carriedUnits = Math.min(report.carriedUnits, stats.openUnits);
+    const left: UsageLeftAtShutdown = {
+      fate: o.store.scope === 'process' ? 'lost' : 'kept',
+      openUnits: stats.openUnits - carriedUnits,
+      carriedUnits,
+      unsentRecords,
+      unsentUnits,
+      unansweredRecords,
+      unansweredUnits,
+      unwrittenUnits,
+      customers: customers.size,
+      store: `${o.store.name} store${o.store.location === undefined ? '' : ` at ${o.store.location}`}`,
+    };
+    return { left, records: pending };
+  }
+
+  /** One summary line at every shutdown; the event and a loud line when anything was left. */
+  private reportLeft(report: FlushReport, left: UsageLeftAtShutdown, records: readonly UsageRecord[]): void {
+    const o = this.options;
+    o.logger.info(summaryLine({ records: report.accepted, units: report.acceptedUnits }, left));
+    if (nothingLeft(left)) return;
+    this.events.emit('usage.unsent-at-shutdown', {
+      records,
+      openUnits: left.openUnits,
+      left,
+      unanswered: records.filter((r) => this.dispatcher.mayHaveLanded(r.id)),
+    });
+    const context = {
+      openUnits: left.openUnits,
+      carriedUnits: left.carriedUnits,
+      unsentRecords: left.unsentRecords,
+      unsentUnits: left.unsentUnits,
+      unansweredRecords: left.unansweredRecords,
+      unansweredUnits: left.unansweredUnits,
+      unwrittenUnits: left.unwrittenUnits,
+      customers: left.customers,
+      fate: left.fate,
+    };
+    // A durable store keeping its open hour is the normal case; only usage that is lost, or stuck, is an error.
+    if (anythingLost(left)) o.logger.error(leftLine(left), context);
+    else if (left.unsentRecords + left.unansweredRecords > 0) o.logger.warn(leftLine(left), context);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -637,11 +754,15 @@ export class MeteringEngine implements AsyncDisposable {
     }
   }
 
-  private async dispatchDue(deadline: number, counts: DispatchCounts): Promise<void> {
+  /**
+   * Sends due records until none is due or `deadline` passes. A background pass (`background`) also stops as soon as a
+   * shutdown begins: the shutdown's own drain, bounded by its deadline, takes over.
+   */
+  private async dispatchDue(deadline: number, counts: DispatchCounts, background = false): Promise<void> {
     const o = this.options;
     this.lastDispatchAt = o.clock.now();
-    while (o.clock.now() < deadline) {
-      const claimed = await this.dispatcher.pass(counts);
+    while (o.clock.now() < deadline && !(background && this.state !== 'running')) {
+      const claimed = await this.dispatcher.pass(counts, deadline);
       if (claimed === 0) break;
       // With a fast sink and an idle rate limit, passes chain as microtasks: let requests in between them.
       await yieldToEventLoop();
@@ -748,6 +869,10 @@ export class MeteringEngine implements AsyncDisposable {
       ),
     );
   }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /**

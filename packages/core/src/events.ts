@@ -1,3 +1,4 @@
+import type { UsageLeftAtShutdown } from './shutdown-report.js';
 import type { DeadLetterReason } from './store.js';
 import type { UsageKey, UsageRecord } from './usage-key.js';
 
@@ -63,6 +64,20 @@ export interface MeteringEvents {
   /** A whole call failed for a reason no record can fix (credentials, product, region). Records stay queued. */
   'export.failed': { code: string; message: string; records: number };
   /**
+   * Usage a shutdown left unbilled. With the memory store it is lost with the process (`left.fate: 'lost'`); a store
+   * that outlives the process keeps it for the next start (`'kept'`). `left` counts open, carried, unsent and
+   * unanswered units separately; `unanswered` records were sent but their answer was lost: AWS may have billed them.
+   */
+  'usage.unsent-at-shutdown': {
+    /** Every sealed record still in the outbox (unsent and unanswered). */
+    records: readonly UsageRecord[];
+    /** Units counted but never sealed (the open hour), carried units excluded. */
+    openUnits: number;
+    left: UsageLeftAtShutdown;
+    /** The records of `records` that may have been billed: sent, no answer. */
+    unanswered: readonly UsageRecord[];
+  };
+  /**
    * One call to the sink ended. `outcome`: `answered` (per-record outcomes), `rejected` (the whole call refused for a
    * record in it), or why nothing is known to be processed (`throttled`, `server-error`, `network`, `timeout`,
    * `failed`). For metrics and health; emitted off the request path.
@@ -77,8 +92,6 @@ export interface MeteringEvents {
   'sink.failing': { since: number; outcome: ExportCallOutcome; code: string | undefined; message: string };
   /** The first call answered after `sink.failing`. */
   'sink.recovered': { failedForMillis: number; failedCalls: number };
-  /** Usage the memory store could not send before shutdown; it is lost with the process. */
-  'usage.unsent-at-shutdown': { records: readonly UsageRecord[]; openUnits: number };
   /**
    * Usage of a customer AWS has not confirmed yet (registered, no `subscribe-success`): held in memory, billed if the
    * subscription is confirmed within the same UTC hour. Emitted once per customer, dimension and hour.

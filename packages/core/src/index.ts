@@ -57,6 +57,11 @@ export {
   subscribedSince,
 } from './registry-entries.js';
 export { checkRule, type RuleName, serviceRules } from './service-rules.js';
+export {
+  exitCodeFor,
+  UNSENT_USAGE_EXIT_CODE,
+  type UsageLeftAtShutdown,
+} from './shutdown-report.js';
 export type { ExportResponse, RecordOutcome, SinkOptionDefaults, UsageSink } from './sink.js';
 export type {
   AuditEntry,

@@ -115,6 +115,8 @@ export interface UsageStore {
   /** `process` (memory), `host` (a file), or `shared` (many replicas). */
   readonly scope: 'process' | 'host' | 'shared';
   readonly name: string;
+  /** Where the store keeps usage (a file path, a server), for start-up and shutdown lines. No secrets. */
+  readonly location?: string;
   open?(): Promise<void>;
   /**
    * Adds usage. A delta for a closed hour goes to the earliest open hour (`closedBefore`). Totals must stay exact: a

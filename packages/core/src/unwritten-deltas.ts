@@ -95,6 +95,14 @@ export class UnwrittenDeltas {
     return batch;
   }
 
+  /** The key ids of every queued entry (for the shutdown report's customer count). */
+  *keyIds(): Iterable<string> {
+    if (this.inFlight !== undefined) for (const delta of this.inFlight) yield delta.keyId;
+    for (const slice of this.slices) for (const delta of slice) yield delta.keyId;
+    for (const entry of this.full) yield entry.keyId;
+    if (this.merged !== undefined) for (const entry of this.merged.values()) yield entry.keyId;
+  }
+
   /** The store holds the batch {@link next} returned. */
   written(batch: readonly UsageDelta[]): void {
     if (batch !== this.inFlight) return;

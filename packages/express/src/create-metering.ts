@@ -7,6 +7,7 @@ import {
   type MeteringEngine,
 } from '@meterkit/core';
 import { holdFinishChannel } from '@meterkit/core/http';
+import { openAdapterStore } from '@meterkit/sqlite';
 import type { RequestHandler } from 'express';
 import { closeServer } from './close-server.js';
 import { defaultSink } from './default-sink.js';
@@ -49,8 +50,10 @@ export interface ExpressMetering {
   /** Checkpoints, seals closed hours and sends what is due. */
   flush(options?: { timeoutMillis?: number }): Promise<FlushReport>;
   /**
-   * Closes `server` (waiting for in-flight responses), then stops the engine: counts are sent, and with the memory
-   * store the open hour is sealed and sent too. Idempotent: later calls return the first call's report.
+   * Closes `server` (waiting for in-flight responses), then stops the engine: due records are sent; the default SQLite
+   * store keeps the open hour for the next start, the memory store seals and sends it now. The process stays alive
+   * until this settles. `report.left` says what was left unbilled and where; `exitCodeFor(report)` gives the exit code.
+   * Idempotent: later calls return the first call's report.
    */
   shutdown(options?: ShutdownOptions): Promise<FlushReport>;
   /** Starts the engine (done for you unless `autoStart: false`); resolves when the store is open. Idempotent. */
@@ -82,6 +85,7 @@ export function createMetering(options: ExpressMeteringOptions): ExpressMetering
   const engine = createMeteringEngine({
     ...engineOptions,
     sink: engineOptions.sink ?? defaultSink(engineOptions.logger),
+    store: openAdapterStore(engineOptions.store, adapter.storePath),
   });
   const context = new MeteringContext(engine, adapter);
   // Metered responses of Node's HTTP server are told finished through its diagnostics channel; released at shutdown,

@@ -13,6 +13,7 @@ const base = (): ExpressMeteringOptions => {
     logger: silentLogger,
     productCode: 'prod-abc',
     customer: () => undefined,
+    store: 'memory',
   };
 };
 

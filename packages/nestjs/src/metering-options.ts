@@ -8,6 +8,7 @@ import {
   type UsageSink,
 } from '@meterkit/core';
 import { isServedStatus } from '@meterkit/core/http';
+import { type AdapterStoreOption, openAdapterStore } from '@meterkit/sqlite';
 import { messages } from './metering.messages.js';
 import type {
   MeteringAdapterOptions,
@@ -23,6 +24,7 @@ const adapterOptionKeys: KeysEnum<MeteringAdapterOptions> = {
   successStatus: true,
   onMissingCustomer: true,
   schedule: true,
+  storePath: true,
 };
 
 function fail(field: string, value: unknown, rule: string): never {
@@ -35,13 +37,13 @@ function fail(field: string, value: unknown, rule: string): never {
 
 /** Splits the module's options into the engine's and the adapter's; a key neither knows is refused. */
 function split(options: MeteringModuleOptions): {
-  engine: Partial<MeteringOptions>;
+  engine: Partial<Omit<MeteringOptions, 'store'>> & { store?: AdapterStoreOption };
   adapter: MeteringAdapterOptions;
 } {
   if (options === null || typeof options !== 'object') fail('options', options, 'an object');
   const { engine, adapter } = splitAdapterOptions(options, adapterOptionKeys, messages.unknownOption);
   return {
-    engine: engine as Partial<MeteringOptions>,
+    engine: engine as Partial<Omit<MeteringOptions, 'store'>> & { store?: AdapterStoreOption },
     adapter: adapter as unknown as MeteringAdapterOptions,
   };
 }
@@ -75,12 +77,14 @@ async function defaultSink(logger: MeteringLogger): Promise<UsageSink> {
  * externally unless the options say otherwise.
  */
 export async function createEngineForModule(options: MeteringModuleOptions): Promise<MeteringEngine> {
-  const { engine } = split(options);
+  const { engine, adapter } = split(options);
   resolveAdapterOptions(options, undefined);
   const logger = engine.logger ?? nestMeteringLogger();
+  const sink = engine.sink ?? (await defaultSink(logger));
   return createMeteringEngine({
     ...engine,
-    sink: engine.sink ?? (await defaultSink(logger)),
+    sink,
+    store: openAdapterStore(engine.store, adapter.storePath),
     scheduling: engine.scheduling ?? 'external',
     logger,
   });

@@ -174,6 +174,8 @@ type Statements = ReturnType<typeof prepare>;
 export class SqliteStore implements UsageStore {
   readonly scope = 'host' as const;
   readonly name = 'sqlite';
+  /** The database file, as given. */
+  readonly location: string;
   /** Resolved options (defaults applied). */
   readonly options: ResolvedSqliteStoreOptions;
   private readonly db: Database.Database;
@@ -183,6 +185,7 @@ export class SqliteStore implements UsageStore {
   constructor(options: SqliteStoreOptions) {
     this.options = parseSqliteStoreOptions(options);
     const o = this.options;
+    this.location = o.filename;
     this.db = new Database(o.filename, { timeout: o.busyTimeoutMillis });
     try {
       this.db.pragma('journal_mode = WAL');
