@@ -37,6 +37,7 @@ export {
   type ResolvedMeteringOptions,
   splitAdapterOptions,
 } from './options.js';
+export { type PinoLike, pinoLogger } from './pino-logger.js';
 export { SlidingWindowLimiter } from './rate-limiter.js';
 export { checkRule, type RuleName, serviceRules } from './service-rules.js';
 export type { ExportResponse, RecordOutcome, UsageSink } from './sink.js';
@@ -63,3 +64,4 @@ export {
   type UsageKey,
   type UsageRecord,
 } from './usage-key.js';
+export { type WinstonLike, winstonLogger } from './winston-logger.js';
