@@ -15,3 +15,4 @@ export {
   readRegistrationToken,
 } from './registration-token.js';
 export { type ResolveCustomerOptions, resolveCustomer } from './resolve-customer.js';
+export { type AwsSetup, type VerifyAwsSetupOptions, verifyAwsSetup } from './verify-aws-setup.js';

@@ -94,7 +94,13 @@ export function createMetering(options: ExpressMeteringOptions): ExpressMetering
 
   const start = (): Promise<void> => {
     if (started === undefined) {
-      started = deferred === undefined ? engine.start() : deferred.ready.then(() => engine.start());
+      started =
+        deferred === undefined
+          ? engine.start()
+          : deferred.ready.then(() => {
+              deferred.verify(engine.options.logger);
+              return engine.start();
+            });
       // Marks the promise handled so a failed start is logged rather than crashing; `start()` callers still see it.
       started.catch((error: unknown) =>
         engine.options.logger.error('the metering engine failed to start', {

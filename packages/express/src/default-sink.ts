@@ -1,4 +1,5 @@
 // The sink used when none is given, loaded on demand so `import '@meterkit/express'` never loads the AWS SDK.
+import type { MarketplaceMeteringSink } from '@meterkit/aws-marketplace';
 import type { ExportResponse, MeteringLogger, UsageRecord, UsageSink } from '@meterkit/core';
 import { MeteringConfigurationError } from '@meterkit/core';
 import { messages } from './messages.js';
@@ -13,6 +14,11 @@ const RECORD_BYTES_BOUND = 4096;
 export interface DeferredSink {
   readonly sink: UsageSink;
   readonly ready: Promise<void>;
+  /**
+   * Once loaded, resolves the client's region and credentials and logs (error level) what is missing, now rather than
+   * at the first send after the hour; sends still retry, so nothing counted is dropped meanwhile.
+   */
+  verify(logger: MeteringLogger): void;
 }
 
 /**
@@ -21,10 +27,12 @@ export interface DeferredSink {
  * not at the first send; when they cannot be, `ready` rejects with a {@link MeteringConfigurationError} naming `sink`.
  */
 export function defaultSink(logger: MeteringLogger | undefined): DeferredSink {
-  let loaded: UsageSink | undefined;
+  let loaded: MarketplaceMeteringSink | undefined;
+  let verifyAwsSetup: typeof import('@meterkit/aws-marketplace').verifyAwsSetup | undefined;
   const ready = import('@meterkit/aws-marketplace').then(
-    ({ MarketplaceMeteringSink }) => {
-      loaded = new MarketplaceMeteringSink(logger === undefined ? {} : { logger });
+    (aws) => {
+      loaded = new aws.MarketplaceMeteringSink(logger === undefined ? {} : { logger });
+      verifyAwsSetup = aws.verifyAwsSetup;
     },
     (error: unknown) => {
       throw new MeteringConfigurationError(
@@ -53,5 +61,16 @@ export function defaultSink(logger: MeteringLogger | undefined): DeferredSink {
       await loaded?.shutdown?.();
     },
   };
-  return { sink, ready };
+  const verify = (to: MeteringLogger): void => {
+    if (loaded === undefined || verifyAwsSetup === undefined) return;
+    verifyAwsSetup(loaded.client).then(
+      (setup) =>
+        to.info('AWS Marketplace metering client ready', {
+          region: setup.region,
+          accessKeyIdSuffix: setup.accessKeyIdSuffix,
+        }),
+      (error: unknown) => to.error(error instanceof Error ? error.message : String(error)),
+    );
+  };
+  return { sink, ready, verify };
 }
