@@ -19,6 +19,7 @@ const knownExports: Record<string, string> = {
   '@meterkit/emulator': 'startEmulator',
   '@meterkit/express': 'createMetering',
   '@meterkit/nestjs': 'MeteringModule',
+  '@meterkit/nestjs/testing': 'MeteringTestingModule',
   '@meterkit/redis': 'RedisStore',
   '@meterkit/sqlite': 'SqliteStore',
 };
