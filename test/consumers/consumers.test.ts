@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
+import { promisify, stripVTControlCharacters } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../support/build.js';
 
@@ -46,7 +46,7 @@ async function sh(cwd: string, file: string, args: string[], timeout = 120_000):
         VITEST_POOL_ID: undefined,
       },
     });
-    return stdout + stderr;
+    return stripVTControlCharacters(stdout + stderr);
   } catch (error) {
     const e = error as { stdout?: string; stderr?: string; message: string };
     throw new Error(
@@ -58,10 +58,15 @@ async function sh(cwd: string, file: string, args: string[], timeout = 120_000):
 /**
  * Creates the app `name` from its fixture and installs into its node_modules what npm would: the @meterkit tarballs
  * given, their (non-@meterkit) dependencies and required peers, and the app's own `extras`. Third-party packages are
- * linked from the repository's node_modules (already installed from the lockfile), so no network is needed;
- * optional peers are left out, as npm leaves them out.
+ * linked from the repository's node_modules (already installed from the lockfile; `from` picks another copy), so no
+ * network is needed; optional peers are left out, as npm leaves them out.
  */
-async function install(name: string, meterkit: string[], extras: string[]): Promise<string> {
+async function install(
+  name: string,
+  meterkit: string[],
+  extras: string[],
+  from: (dep: string) => string = (dep) => join(ROOT_MODULES, dep),
+): Promise<string> {
   const dir = join(workDir, name);
   cpSync(join(FIXTURES, name), dir, { recursive: true });
   const modules = join(dir, 'node_modules');
@@ -83,13 +88,18 @@ async function install(name: string, meterkit: string[], extras: string[]): Prom
   for (const dep of thirdParty) {
     const link = join(modules, dep);
     mkdirSync(dirname(link), { recursive: true });
-    if (!existsSync(join(ROOT_MODULES, dep))) throw new Error(`${dep} is not installed in the repository`);
-    symlinkSync(join(ROOT_MODULES, dep), link, 'dir');
+    if (!existsSync(from(dep))) throw new Error(`${dep} is not installed in the repository`);
+    symlinkSync(from(dep), link, 'dir');
   }
   return dir;
 }
 
 const ALL = PACKAGES;
+// Nest 12 is ESM-only, which Jest's CommonJS runtime cannot require before Node 24.9: the Jest app uses Nest 11, the
+// last CommonJS major (installed by the test/consumers/nest11 workspace).
+const NEST11_MODULES = join(repoRoot, 'test/consumers/nest11/node_modules');
+const fromNest11 = (dep: string): string =>
+  join(dep.startsWith('@nestjs/') ? NEST11_MODULES : ROOT_MODULES, dep);
 const SDK = '@aws-sdk/client-marketplace-metering';
 
 beforeAll(async () => {
@@ -150,16 +160,21 @@ describe('consumer apps', () => {
   });
 
   it('a classic CommonJS Nest app compiles (node10 resolution) and its Jest suite meters into the emulator', async () => {
-    const dir = await install('nest-jest', ALL, [
-      SDK,
-      '@types/node',
-      '@types/express',
-      'express',
-      '@nestjs/platform-express',
-      '@nestjs/testing',
-      'jest',
-      '@jest/globals',
-    ]);
+    const dir = await install(
+      'nest-jest',
+      ALL,
+      [
+        SDK,
+        '@types/node',
+        '@types/express',
+        'express',
+        '@nestjs/platform-express',
+        '@nestjs/testing',
+        'jest',
+        '@jest/globals',
+      ],
+      fromNest11,
+    );
     await sh(dir, process.execPath, [TSC, '-p', 'tsconfig.json']);
     const output = await sh(dir, process.execPath, [
       join(ROOT_MODULES, 'jest/bin/jest.js'),
