@@ -136,10 +136,11 @@ describe('npm pack', () => {
   });
 });
 
-/** Copies the shared program into an app and compiles it with the app's tsconfig. */
+/** Copies the shared program (and the Express README's example) into an app and compiles it with its tsconfig. */
 async function compileCommon(dir: string): Promise<void> {
   mkdirSync(join(dir, 'src'), { recursive: true });
   cpSync(join(FIXTURES, 'common/main.ts'), join(dir, 'src/main.ts'));
+  cpSync(join(FIXTURES, 'common/express-app.ts'), join(dir, 'src/express-app.ts'));
   await sh(dir, process.execPath, [TSC, '-p', 'tsconfig.json']);
 }
 
