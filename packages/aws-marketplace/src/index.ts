@@ -8,6 +8,15 @@ export {
   ResolveCustomerError,
 } from './registration-errors.js';
 export {
+  createRegistrationHandler,
+  type RegistrationEvent,
+  type RegistrationFailure,
+  type RegistrationFailureReason,
+  type RegistrationHandler,
+  type RegistrationRouteOptions,
+  registrationPage,
+} from './registration-route.js';
+export {
   assertRegistrationToken,
   OFFER_TYPE_FIELD,
   REGISTRATION_TOKEN_FIELD,

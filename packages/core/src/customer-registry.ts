@@ -25,6 +25,11 @@ export interface SubscriptionChange {
   /** What told us: `registration`, `sns`, `eventbridge`, `operator`, … */
   readonly source: string;
   readonly detail?: string;
+  /**
+   * Set when the message said whether a free-trial term is present (SNS `isFreeTrialTermPresent`, a string there):
+   * the entry's `freeTrial` flag takes this value.
+   */
+  readonly freeTrial?: boolean;
 }
 
 export interface RegisteredCustomer {
@@ -63,12 +68,17 @@ export interface CustomerRegistry {
   }): Promise<RegisteredCustomer>;
   /**
    * Links the app's own account to the customer. Idempotent for the same pair; throws a `MeteringError` with code
-   * `ERR_METERING_REGISTRY_CONFLICT` when either side is already linked to another.
+   * `ERR_METERING_REGISTRY_CONFLICT` when either side is already linked to another, and
+   * `ERR_METERING_REGISTRY_UNKNOWN_CUSTOMER` when the customer was never registered.
    */
   link(customer: CustomerRef, accountId: string): Promise<RegisteredCustomer>;
   get(customer: CustomerRef): Promise<RegisteredCustomer | undefined>;
   findByAccount(accountId: string): Promise<RegisteredCustomer | undefined>;
-  /** Appends a state change to the history and makes it current. Creates the entry when the customer is unknown. */
+  /**
+   * Adds a state change to the history (kept in order of `at`, so a message delivered late does not undo a newer one)
+   * and makes the latest change current. The same change (state, `at` and source) twice is recorded once: SNS and SQS
+   * deliver at least once. Creates the entry when the customer is unknown.
+   */
   setState(customer: CustomerRef, change: SubscriptionChange): Promise<RegisteredCustomer>;
   list(filter?: { readonly states?: readonly SubscriptionState[] }): Promise<RegisteredCustomer[]>;
   close(): Promise<void>;

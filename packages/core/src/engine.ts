@@ -3,6 +3,7 @@ import type { CustomerRef } from './customer.js';
 import { type DispatchCounts, Dispatcher, emptyCounts } from './dispatcher.js';
 import { MeteringError } from './errors.js';
 import { MeteringEventEmitter } from './events.js';
+import { ZeroUsageHeartbeats } from './heartbeats.js';
 import { HOUR_MILLIS, hourStartOf } from './hours.js';
 import { messages } from './messages.js';
 import {
@@ -68,6 +69,7 @@ export class MeteringEngine implements AsyncDisposable {
   private lastCloseBefore = Number.NEGATIVE_INFINITY;
   private lastDispatchAt = Number.NEGATIVE_INFINITY;
   private shutdownPromise: Promise<FlushReport> | undefined;
+  private heartbeats: ZeroUsageHeartbeats | undefined;
 
   constructor(options: MeteringOptions) {
     this.options = parseOptions(options);
@@ -120,6 +122,18 @@ export class MeteringEngine implements AsyncDisposable {
     if (this.state !== 'created') return;
     const o = this.options;
     await o.store.open?.();
+    await o.registry?.open?.();
+    if (o.heartbeats && o.registry !== undefined && o.dimensions !== undefined) {
+      this.heartbeats = new ZeroUsageHeartbeats(
+        o.registry,
+        o.dimensions,
+        o.store,
+        o.productCode,
+        this.events,
+        o.sliceSize,
+        this.closeBefore(o.clock.now()),
+      );
+    }
     this.state = 'running';
     if (o.store.scope === 'process') {
       o.logger.info(
@@ -327,6 +341,8 @@ export class MeteringEngine implements AsyncDisposable {
     const o = this.options;
     const now = o.clock.now();
     const closeBefore = includeOpenHour ? hourStartOf(now) + HOUR_MILLIS : this.closeBefore(now);
+    // Only closed hours get heartbeats, even when a shutdown seals the open one: its hour is not over.
+    await this.addHeartbeats(this.closeBefore(now));
     let sealed = 0;
     let units = 0;
     for (;;) {
@@ -350,6 +366,16 @@ export class MeteringEngine implements AsyncDisposable {
     let units = 0;
     for (const record of result.sealed) units += record.quantity;
     return { records: result.sealed.length, units, more: result.more };
+  }
+
+  /** Heartbeats never hold up sealing: a registry that fails is reported, and usage is sealed all the same. */
+  private async addHeartbeats(closeBefore: number): Promise<void> {
+    if (this.heartbeats === undefined) return;
+    try {
+      await this.heartbeats.addBefore(closeBefore);
+    } catch (error) {
+      this.reportError('heartbeats', error);
+    }
   }
 
   private async dispatchDue(deadline: number, counts: DispatchCounts): Promise<void> {

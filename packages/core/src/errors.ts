@@ -10,7 +10,8 @@ export type MeteringErrorCode =
   | 'ERR_METERING_SHUT_DOWN'
   | 'ERR_METERING_TIMEOUT'
   | 'ERR_METERING_STORE'
-  | 'ERR_METERING_REGISTRY_CONFLICT';
+  | 'ERR_METERING_REGISTRY_CONFLICT'
+  | 'ERR_METERING_REGISTRY_UNKNOWN_CUSTOMER';
 
 /** Base class of every error meterkit throws. `code` is stable across releases; match on it, not on the message. */
 export class MeteringError extends Error {

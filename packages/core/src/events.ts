@@ -41,6 +41,8 @@ export interface MeteringEvents {
   'export.failed': { code: string; message: string; records: number };
   /** Usage the memory store could not send before shutdown; it is lost with the process. */
   'usage.unsent-at-shutdown': { records: readonly UsageRecord[]; openUnits: number };
+  /** Zero-quantity deltas added for the subscribed customers of the registry, for the closed hours from `fromHour`. */
+  'heartbeats.added': { fromHour: number; toHour: number; customers: number; deltas: number };
   /** A background task failed; it is retried on the next tick. */
   'engine.error': { operation: string; error: unknown };
 }

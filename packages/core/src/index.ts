@@ -1,5 +1,10 @@
 export { backoffMillis } from './backoff.js';
 export { type BatchLimits, planBatches } from './batching.js';
+export {
+  CachedCustomerRegistry,
+  type CachedCustomerRegistryOptions,
+  customerFromAccount,
+} from './cached-registry.js';
 export { type Clock, systemClock, systemTimers, type TimerHandle, type Timers } from './clock.js';
 export { type CustomerRef, type LegacyCustomer, type LicenseCustomer, redact } from './customer.js';
 export type {
@@ -27,6 +32,7 @@ export {
 } from './events.js';
 export { formatHour, HOUR_MILLIS, hourStartOf, monthEndCutoff } from './hours.js';
 export { consoleLogger, type MeteringLogger, silentLogger } from './logger.js';
+export { MemoryRegistry } from './memory-registry.js';
 export { MemoryStore, type MemoryStoreOptions } from './memory-store.js';
 export { describeValue, withErrorCode } from './messages.js';
 export {
@@ -39,6 +45,16 @@ export {
 } from './options.js';
 export { type PinoLike, pinoLogger } from './pino-logger.js';
 export { SlidingWindowLimiter } from './rate-limiter.js';
+export {
+  BILLABLE_STATES,
+  compareEntries,
+  entryWithChange,
+  linkedEntry,
+  matchesFilter,
+  registeredEntry,
+  registryKeyOf,
+  subscribedSince,
+} from './registry-entries.js';
 export { checkRule, type RuleName, serviceRules } from './service-rules.js';
 export type { ExportResponse, RecordOutcome, UsageSink } from './sink.js';
 export type {

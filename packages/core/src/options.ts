@@ -1,4 +1,5 @@
 import { type Clock, systemClock, systemTimers, type Timers } from './clock.js';
+import type { CustomerRegistry } from './customer-registry.js';
 import { MeteringConfigurationError } from './errors.js';
 import { HOUR_MILLIS } from './hours.js';
 import { consoleLogger, type MeteringLogger } from './logger.js';
@@ -66,6 +67,18 @@ export interface MeteringOptions {
   /** Source of jitter, in [0, 1). @default Math.random */
   random?: () => number;
   logger?: MeteringLogger;
+  /**
+   * The registry of buyers (`MemoryRegistry`, `SqliteRegistry`, `RedisRegistry`). With it, meterkit sends zero-usage
+   * heartbeats (see `heartbeats`).
+   */
+  registry?: CustomerRegistry;
+  /**
+   * Zero-usage heartbeats: for every customer in state `subscribed` or `unsubscribe-pending` in the `registry`, one
+   * record per declared dimension and closed hour, with quantity 0 when nothing was used (AWS recommends a record every
+   * hour). Needs `registry` and `dimensions`.
+   * @default true when `registry` and `dimensions` are given
+   */
+  heartbeats?: boolean;
 }
 
 /** @internal Options with every default applied. */
@@ -96,6 +109,8 @@ export interface ResolvedMeteringOptions {
   readonly timers: Timers;
   readonly random: () => number;
   readonly logger: MeteringLogger;
+  readonly registry: CustomerRegistry | undefined;
+  readonly heartbeats: boolean;
 }
 
 type KeysEnum<T> = { [K in keyof Required<T>]: true };
@@ -126,6 +141,8 @@ const optionKeys: KeysEnum<MeteringOptions> = {
   timers: true,
   random: true,
   logger: true,
+  registry: true,
+  heartbeats: true,
 };
 
 /** Every key `MeteringOptions` accepts; adapters use it to split their own options from the engine's. */
@@ -333,6 +350,31 @@ export function parseOptions(input: MeteringOptions): ResolvedMeteringOptions {
       ? null
       : integer('monthEndCutoffHourUtc', o.monthEndCutoffHourUtc ?? 6, 0, 23);
 
+  if (o.registry !== undefined && (typeof o.registry !== 'object' || !isFunction(o.registry.list))) {
+    fail('registry', o.registry, 'a CustomerRegistry (MemoryRegistry, SqliteRegistry, RedisRegistry)');
+  }
+  if (o.heartbeats !== undefined && typeof o.heartbeats !== 'boolean')
+    fail('heartbeats', o.heartbeats, 'a boolean');
+  let heartbeats = o.heartbeats ?? o.registry !== undefined;
+  if (heartbeats && o.registry === undefined) {
+    conflict(
+      'heartbeats',
+      'registry',
+      'heartbeats go to the subscribed customers of a registry; give `registry`',
+    );
+  }
+  if (heartbeats && dimensions === undefined) {
+    if (o.heartbeats === true) {
+      conflict(
+        'heartbeats',
+        'dimensions',
+        'a heartbeat is one record per declared dimension; give `dimensions`',
+      );
+    }
+    heartbeats = false;
+    logger.warn('zero-usage heartbeats are off: they need the declared `dimensions`');
+  }
+
   return Object.freeze({
     sink: sink as UsageSink,
     store: o.store ?? new MemoryStore(),
@@ -360,5 +402,7 @@ export function parseOptions(input: MeteringOptions): ResolvedMeteringOptions {
     timers,
     random,
     logger,
+    registry: o.registry,
+    heartbeats,
   });
 }

@@ -67,7 +67,7 @@ describe('parseOptions', () => {
   it('lists every engine option key, sink included', () => {
     expect(meteringOptionKeys).toContain('sink');
     expect(meteringOptionKeys).toContain('onMaxLiveKeys');
-    expect(meteringOptionKeys).toHaveLength(26);
+    expect(meteringOptionKeys).toHaveLength(28);
   });
 
   it('rejects a missing sink', () => {

@@ -14,5 +14,10 @@ export {
   type MissingCustomerPolicy,
   type SuccessPredicate,
 } from './options.js';
+export {
+  type RegistrationRouter,
+  type RegistrationRouterOptions,
+  registrationRouter,
+} from './registration-router.js';
 export { responseBytes, responseBytesIn } from './response-bytes.js';
 export { installShutdownHooks, type ShutdownHookOptions, type ShutdownTarget } from './shutdown-hooks.js';

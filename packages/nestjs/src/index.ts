@@ -27,4 +27,9 @@ export type {
   MissingCustomerPolicy,
 } from './metering-module-options.interface.js';
 export { nestMeteringLogger } from './nest-metering-logger.js';
+export {
+  REGISTRATION_HANDLER,
+  RegistrationModule,
+  type RegistrationModuleOptions,
+} from './registration.module.js';
 export { responseBodyBytes } from './response-body-bytes.js';

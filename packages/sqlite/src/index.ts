@@ -1,3 +1,4 @@
 export type { SqliteStoreOptions } from './options.js';
 export { SCHEMA_VERSION } from './schema.js';
+export { SqliteRegistry, type SqliteRegistryOptions } from './sqlite-registry.js';
 export { SqliteStore } from './sqlite-store.js';

@@ -82,6 +82,36 @@ export function describeUsageStoreContract(
       expect(sealed.map((r) => [r.hourStart, r.quantity])).toEqual([[H1, 4]]);
     });
 
+    it('creates a key from a zero delta, and seals it as a record of quantity 0 (a heartbeat)', async () => {
+      const store = await make();
+      await store.addDeltas([{ keyId: keyA, hourStart: H0, quantity: 0 }]);
+      expect((await store.stats()).openKeys).toBe(1);
+      const sealed = await sealAll(store, H1);
+      expect(sealed.map((r) => [r.keyId, r.hourStart, r.quantity])).toEqual([[keyA, H0, 0]]);
+    });
+
+    it('never changes a non-zero total with a zero delta, before or after the usage', async () => {
+      const store = await make();
+      await store.addDeltas([
+        { keyId: keyA, hourStart: H0, quantity: 0 },
+        { keyId: keyA, hourStart: H0, quantity: 3 },
+        { keyId: keyB, hourStart: H0, quantity: 2 },
+      ]);
+      await store.addDeltas([
+        { keyId: keyA, hourStart: H0, quantity: 0 },
+        { keyId: keyB, hourStart: H0, quantity: 0 },
+        { keyId: keyB, hourStart: H0, quantity: 0 },
+      ]);
+      const sealed = await sealAll(store, H1);
+      expect(sealed.map((r) => [r.keyId, r.quantity]).sort()).toEqual(
+        [
+          [keyA, 3],
+          [keyB, 2],
+        ].sort(),
+      );
+      expect((await store.stats()).openUnits).toBe(0);
+    });
+
     it('carries a total above the per-record maximum into the next hour', async () => {
       const store = await make();
       await store.addDeltas([{ keyId: keyA, hourStart: H0, quantity: MAX_RECORD_QUANTITY + 7 }]);
