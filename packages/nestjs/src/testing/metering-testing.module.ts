@@ -1,4 +1,4 @@
-// MeteringModule for tests: an in-memory sink and a manual clock, both injectable, no AWS SDK and no wall-clock timers.
+// MeteringModule for tests: an in-memory sink and a manual clock, both injectable; no AWS calls, no wall-clock timers.
 import { silentLogger } from '@meterkit/core';
 import { InMemorySink, ManualClock } from '@meterkit/core/testing';
 import { type DynamicModule, Module } from '@nestjs/common';
