@@ -3,6 +3,7 @@
 //
 // Usage: node scripts/test-node-versions.mjs [current 22 24]   (or NODE_VERSIONS="current 22")
 //        node scripts/test-node-versions.mjs --prepare 22 24   (install and build only)
+//        node scripts/test-node-versions.mjs 22 -- test/consumers   (one suite)
 // Expects `npm run build` to have run. Prints each version's duration; exits non-zero if any run failed.
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,7 +15,10 @@ const cache = join(root, 'node_modules/.cache/meterkit-node-versions');
 const addonDir = join(root, 'node_modules/better-sqlite3');
 const addonFile = join(addonDir, 'build/Release/better_sqlite3.node');
 const prepareOnly = process.argv.includes('--prepare');
-const args = process.argv.slice(2).filter((a) => a !== '--prepare');
+// Arguments after `--` go to `vitest run` (e.g. `-- test/consumers` to run one suite on every version).
+const separator = process.argv.indexOf('--');
+const vitestArgs = separator === -1 ? [] : process.argv.slice(separator + 1);
+const args = process.argv.slice(2, separator === -1 ? undefined : separator).filter((a) => a !== '--prepare');
 const requested =
   args.length > 0 ? args : (process.env.NODE_VERSIONS ?? 'current 22 24').split(/\s+/).filter(Boolean);
 
@@ -108,7 +112,7 @@ try {
     cpSync(addon, addonFile);
     console.log(`\n=== node ${version}: vitest run ===`);
     const begun = Date.now();
-    const run = spawnSync(node, [join(root, 'node_modules/vitest/vitest.mjs'), 'run'], {
+    const run = spawnSync(node, [join(root, 'node_modules/vitest/vitest.mjs'), 'run', ...vitestArgs], {
       cwd: root,
       stdio: 'inherit',
       // Tests that start `node` by name get this version too.
