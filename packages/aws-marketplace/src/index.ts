@@ -1,6 +1,25 @@
 export { classifyError, type FailedCallResponse } from './classify-error.js';
+export { clientTokenOf } from './client-token.js';
+export {
+  ContainerRegistrationError,
+  type ContainerRegistrationFailure,
+} from './container-registration-error.js';
+export { INSTANCE_CUSTOMER, instanceNonce } from './instance-identity.js';
+export { InstanceMeteringError } from './instance-metering-error.js';
 export { MarketplaceMeteringSink, type MarketplaceMeteringSinkOptions } from './marketplace-metering-sink.js';
+export {
+  type InstanceMeteringHealth,
+  type MeteringOutage,
+  MeterUsageSink,
+  type MeterUsageSinkOptions,
+  MIN_FAIL_CLOSED_AFTER_MILLIS,
+} from './meter-usage-sink.js';
 export { isV3Client, type MeteringClientOptions } from './metering-client.js';
+export {
+  type ContainerRegistration,
+  type RegisterContainerOptions,
+  registerContainer,
+} from './register-container.js';
 export {
   buyerMessages,
   type RegistrationErrorCode,
@@ -24,4 +43,10 @@ export {
   readRegistrationToken,
 } from './registration-token.js';
 export { type ResolveCustomerOptions, resolveCustomer } from './resolve-customer.js';
+export {
+  type ExpectedUsageSignature,
+  type UsageSignatureClaims,
+  type UsageVerificationKey,
+  verifyUsageSignature,
+} from './usage-signature.js';
 export { type AwsSetup, type VerifyAwsSetupOptions, verifyAwsSetup } from './verify-aws-setup.js';

@@ -1,7 +1,7 @@
 import { backoffMillis } from './backoff.js';
 import { planBatches } from './batching.js';
 import { sleep } from './clock.js';
-import type { MeteringEventEmitter } from './events.js';
+import type { ExportCallOutcome, MeteringEventEmitter } from './events.js';
 import { monthEndCutoff } from './hours.js';
 import type { ResolvedMeteringOptions } from './options.js';
 import { SlidingWindowLimiter } from './rate-limiter.js';
@@ -40,6 +40,9 @@ export class Dispatcher {
    * A later DuplicateRecord is our own earlier record only if some earlier attempt may have landed.
    */
   private readonly uncommittedAttempts = new Map<string, number>();
+  /** Since when calls have failed without an answer (undefined while the sink answers); one log line per change. */
+  private failingSince: number | undefined;
+  private failedCalls = 0;
 
   constructor(
     private readonly o: ResolvedMeteringOptions,
@@ -107,8 +110,10 @@ export class Dispatcher {
   private async sendBatch(batch: OutboxEntry[], counts: DispatchCounts): Promise<void> {
     await this.acquireToken();
     counts.calls += 1;
+    const startedAt = this.o.clock.now();
     const response = await this.exportWithTimeout(batch.map((e) => e.record));
     const now = this.o.clock.now();
+    this.noteCall(response, batch.length, startedAt, now);
     const settlements: Settlement[] = [];
     switch (response.status) {
       case 'done': {
@@ -150,11 +155,6 @@ export class Dispatcher {
           message: response.message,
           records: batch.length,
         });
-        this.o.logger.error(`a call was refused for a reason no record can fix; records stay queued`, {
-          code: response.code,
-          message: response.message,
-          records: batch.length,
-        });
         for (const entry of batch) {
           this.noteUncommitted(entry);
           settlements.push(this.retry(entry, now + this.o.failedRetryMillis, `failed: ${response.code}`));
@@ -163,6 +163,51 @@ export class Dispatcher {
       }
     }
     await this.settle(settlements, batch, counts);
+  }
+
+  /** Reports the call, and logs the sink's first failure and its recovery (one line each, never one per call). */
+  private noteCall(response: ExportResponse, records: number, startedAt: number, now: number): void {
+    const outcome: ExportCallOutcome =
+      response.status === 'done'
+        ? 'answered'
+        : response.status === 'retryable'
+          ? response.reason === 'throttled'
+            ? 'throttled'
+            : response.reason
+          : response.status;
+    const code = response.status === 'done' ? undefined : response.code;
+    if (this.events.hasListeners('export.completed')) {
+      this.events.emit('export.completed', { outcome, code, records, durationMillis: now - startedAt });
+    }
+    // Throttling says the service is there and busy: neither a failure nor a recovery.
+    if (outcome === 'throttled') return;
+    if (outcome === 'answered' || outcome === 'rejected') {
+      if (this.failingSince === undefined) return;
+      const failedForMillis = now - this.failingSince;
+      const failedCalls = this.failedCalls;
+      this.failingSince = undefined;
+      this.failedCalls = 0;
+      this.events.emit('sink.recovered', { failedForMillis, failedCalls });
+      this.o.logger.info('the sink answers again; queued records are being sent', {
+        sink: this.o.sink.name,
+        failedForMillis,
+        failedCalls,
+      });
+      return;
+    }
+    this.failedCalls += 1;
+    if (this.failingSince !== undefined) return;
+    this.failingSince = startedAt;
+    const message = response.status === 'done' ? '' : response.message;
+    this.events.emit('sink.failing', { since: startedAt, outcome, code, message });
+    const log = outcome === 'failed' ? this.o.logger.error : this.o.logger.warn;
+    log.call(
+      this.o.logger,
+      outcome === 'failed'
+        ? 'calls to the sink are refused for a reason no record can fix (credentials, product, region); records stay queued'
+        : 'calls to the sink are failing; records stay queued and are retried unchanged',
+      { sink: this.o.sink.name, outcome, code, message },
+    );
   }
 
   private settlementFor(entry: OutboxEntry, outcome: RecordOutcome | undefined, now: number): Settlement {

@@ -139,9 +139,10 @@ export class MeteringEngine implements AsyncDisposable {
       o.logger.info(
         `using the ${o.store.name} store: counts live in this process only. Run ONE instance; a crash loses unsent usage. ` +
           'For several replicas use @meterkit/redis; to survive restarts use @meterkit/sqlite.',
+        { sink: o.sink.name },
       );
     } else {
-      o.logger.info(`using the ${o.store.name} store (${o.store.scope})`);
+      o.logger.info(`using the ${o.store.name} store (${o.store.scope})`, { sink: o.sink.name });
     }
     this.arm();
   }
@@ -253,6 +254,9 @@ export class MeteringEngine implements AsyncDisposable {
   shutdown(options: { timeoutMillis?: number } = {}): Promise<FlushReport> {
     if (this.shutdownPromise !== undefined) return this.shutdownPromise;
     const o = this.options;
+    // Every engine timer is unref'ed, so while shutdown waits on a retry's backoff nothing else may hold the event loop:
+    // Node would exit mid-flush and lose the usage without a word. A real (not injected) ref'ed timer holds it.
+    const holdProcess = setInterval(() => undefined, 60_000);
     this.shutdownPromise = (async () => {
       this.state = 'stopping';
       if (this.timer !== undefined) o.timers.clearTimeout(this.timer);
@@ -279,7 +283,7 @@ export class MeteringEngine implements AsyncDisposable {
       await o.store.close();
       this.state = 'stopped';
       return report;
-    })();
+    })().finally(() => clearInterval(holdProcess));
     return this.shutdownPromise;
   }
 

@@ -12,6 +12,16 @@ export type UsageRejectionReason =
   | 'max-live-keys'
   | 'shut-down';
 
+/** How one call to the sink ended (see the `export.completed` event). */
+export type ExportCallOutcome =
+  | 'answered'
+  | 'rejected'
+  | 'throttled'
+  | 'server-error'
+  | 'network'
+  | 'timeout'
+  | 'failed';
+
 /** Every outcome the engine reports, keyed by event name. Adapters, logs and metrics all hang off these. */
 export interface MeteringEvents {
   /** A `record()` call that counted nothing (the request path never throws). */
@@ -39,6 +49,21 @@ export interface MeteringEvents {
   'record.aging': { record: UsageRecord; ageMillis: number };
   /** A whole call failed for a reason no record can fix (credentials, product, region). Records stay queued. */
   'export.failed': { code: string; message: string; records: number };
+  /**
+   * One call to the sink ended. `outcome`: `answered` (per-record outcomes), `rejected` (the whole call refused for a
+   * record in it), or why nothing is known to be processed (`throttled`, `server-error`, `network`, `timeout`,
+   * `failed`). For metrics and health; emitted off the request path.
+   */
+  'export.completed': {
+    outcome: ExportCallOutcome;
+    code: string | undefined;
+    records: number;
+    durationMillis: number;
+  };
+  /** The first call to fail after a success (or since start): the sink is failing. Records stay queued. */
+  'sink.failing': { since: number; outcome: ExportCallOutcome; code: string | undefined; message: string };
+  /** The first call answered after `sink.failing`. */
+  'sink.recovered': { failedForMillis: number; failedCalls: number };
   /** Usage the memory store could not send before shutdown; it is lost with the process. */
   'usage.unsent-at-shutdown': { records: readonly UsageRecord[]; openUnits: number };
   /** Zero-quantity deltas added for the subscribed customers of the registry, for the closed hours from `fromHour`. */

@@ -24,6 +24,7 @@ export {
   MeteringTimeoutError,
 } from './errors.js';
 export {
+  type ExportCallOutcome,
   MeteringEventEmitter,
   type MeteringEventName,
   type MeteringEvents,
@@ -56,7 +57,7 @@ export {
   subscribedSince,
 } from './registry-entries.js';
 export { checkRule, type RuleName, serviceRules } from './service-rules.js';
-export type { ExportResponse, RecordOutcome, UsageSink } from './sink.js';
+export type { ExportResponse, RecordOutcome, SinkOptionDefaults, UsageSink } from './sink.js';
 export type {
   AuditEntry,
   DeadLetter,

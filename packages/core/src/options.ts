@@ -322,7 +322,13 @@ export function parseOptions(input: MeteringOptions): ResolvedMeteringOptions {
     }
   }
   let retryBaseMillis = integer('retryBaseMillis', o.retryBaseMillis ?? 1_000, 1);
-  let retryMaxMillis = integer('retryMaxMillis', o.retryMaxMillis ?? 300_000, 1);
+  // A sink's own service rules (e.g. MeterUsage's window) stand in for the engine's defaults, never for given values.
+  const sinkDefaults = (sink as UsageSink).optionDefaults ?? {};
+  let retryMaxMillis = integer(
+    'retryMaxMillis',
+    o.retryMaxMillis ?? sinkDefaults.retryMaxMillis ?? 300_000,
+    1,
+  );
   if (retryMaxMillis < retryBaseMillis) {
     if (o.retryBaseMillis !== undefined && o.retryMaxMillis !== undefined) {
       conflict(
@@ -341,14 +347,17 @@ export function parseOptions(input: MeteringOptions): ResolvedMeteringOptions {
   }
   const serviceWindowMillis = integer(
     'serviceWindowMillis',
-    o.serviceWindowMillis ?? 24 * HOUR_MILLIS,
+    o.serviceWindowMillis ?? sinkDefaults.serviceWindowMillis ?? 24 * HOUR_MILLIS,
     HOUR_MILLIS,
   );
   const sealDelayMillis = integer('sealDelayMillis', o.sealDelayMillis ?? 120_000, 0, HOUR_MILLIS);
-  const monthEndCutoffHourUtc =
-    o.monthEndCutoffHourUtc === null
-      ? null
-      : integer('monthEndCutoffHourUtc', o.monthEndCutoffHourUtc ?? 6, 0, 23);
+  const cutoff =
+    o.monthEndCutoffHourUtc !== undefined
+      ? o.monthEndCutoffHourUtc
+      : sinkDefaults.monthEndCutoffHourUtc !== undefined
+        ? sinkDefaults.monthEndCutoffHourUtc
+        : 6;
+  const monthEndCutoffHourUtc = cutoff === null ? null : integer('monthEndCutoffHourUtc', cutoff, 0, 23);
 
   if (o.registry !== undefined && (typeof o.registry !== 'object' || !isFunction(o.registry.list))) {
     fail('registry', o.registry, 'a CustomerRegistry (MemoryRegistry, SqliteRegistry, RedisRegistry)');

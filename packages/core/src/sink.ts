@@ -1,3 +1,4 @@
+import type { CustomerRef } from './customer.js';
 import type { UsageRecord } from './usage-key.js';
 
 /** AWS's answer for one record of a call that went through. */
@@ -51,5 +52,22 @@ export interface UsageSink {
    * @default true
    */
   readonly identicalResendIsDuplicate?: boolean;
+  /**
+   * Set by a sink that meters the running instance itself (AWS MeterUsage for AMI and container products) instead of
+   * the customers of a SaaS product: every usage belongs to this one customer, so adapters need no customer resolver.
+   */
+  readonly implicitCustomer?: CustomerRef;
+  /**
+   * Defaults the service's rules for this sink's operation dictate, applied to the engine options left unset (e.g.
+   * MeterUsage refuses records older than 6 h, not 24 h).
+   */
+  readonly optionDefaults?: SinkOptionDefaults;
   shutdown?(): Promise<void>;
+}
+
+/** Engine options a sink may default (see {@link UsageSink.optionDefaults}). */
+export interface SinkOptionDefaults {
+  readonly serviceWindowMillis?: number;
+  readonly retryMaxMillis?: number;
+  readonly monthEndCutoffHourUtc?: number | null;
 }

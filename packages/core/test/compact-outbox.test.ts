@@ -88,6 +88,15 @@ describe('CompactOutbox', () => {
     expect(outbox.pending(10)).toEqual([sealRecord(key('b'), H0, 2), sealRecord(key('a'), H1, 1)]);
   });
 
+  it('lists the first few records in the same order as the full listing, whatever their states', () => {
+    const outbox = new CompactOutbox();
+    for (let n = 0; n < 300; n++)
+      outbox.add(key(`c${(n * 37) % 300}`), H0 + ((n * 7) % 5) * HOUR_MILLIS, n, 0);
+    take(outbox, H0 + 5 * HOUR_MILLIS, 40);
+    const all = outbox.pending(1_000);
+    for (const limit of [1, 2, 17, 64]) expect(outbox.pending(limit)).toEqual(all.slice(0, limit));
+  });
+
   it('tells which of some records it holds by key and hour', () => {
     const outbox = new CompactOutbox();
     outbox.add(key('a'), H0, 1, 0);

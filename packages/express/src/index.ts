@@ -2,8 +2,10 @@
  * `@meterkit/express`: AWS Marketplace usage metering for Express 4 and 5. `createMetering()` sets up the engine;
  * `meter('dimension')` counts each successfully served request for the request's customer.
  */
+export { meteringAdmin } from './admin-handler.js';
 export { closeServer, type ServerCloseReport } from './close-server.js';
 export { createMetering, type ExpressMetering, type ShutdownOptions } from './create-metering.js';
+export { type EngineHolder, meteringHealth } from './health-handler.js';
 export type { MeterInput, MeterSpec, QuantityOf } from './meter-spec.js';
 export type { AdapterCounters } from './metering-context.js';
 export {

@@ -23,6 +23,12 @@ export const messages = {
       `createMetering() has no \`sink\` and the default one could not be loaded (${String(cause)}). ` +
         'Install @aws-sdk/client-marketplace-metering, or pass `sink` (e.g. InMemorySink from @meterkit/core/testing in tests).',
     ),
+  resolverWithImplicitCustomer: () =>
+    withDocs(
+      'ERR_METERING_CONFLICTING_OPTIONS',
+      'Options `customer` and `sink` conflict: this sink meters the running instance (MeterUsage), so every request ' +
+        'belongs to one implicit customer. Remove `customer`, or use the SaaS sink (BatchMeterUsage) to bill customers.',
+    ),
   missingResolver: () =>
     withDocs(
       'ERR_METERING_INVALID_OPTION',

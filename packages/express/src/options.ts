@@ -25,8 +25,11 @@ export type MissingCustomerPolicy = 'skip' | 401 | 403;
 
 /** Options of the Express adapter only; the rest of {@link ExpressMeteringOptions} goes to the engine. */
 export interface ExpressAdapterOptions {
-  /** The customer of a request (required). See {@link CustomerResolver}. */
-  customer: CustomerResolver;
+  /**
+   * The customer of a request. See {@link CustomerResolver}. Required, except with a sink that meters the instance
+   * itself (`MeterUsageSink`): every request then belongs to its implicit customer, and a resolver is refused.
+   */
+  customer?: CustomerResolver;
   /**
    * Which finished responses count.
    * @default 2xx and 3xx (`status >= 200 && status < 400`)
@@ -95,14 +98,23 @@ export function splitOptions(input: ExpressMeteringOptions): {
   if (input === null || typeof input !== 'object') fail('options', input, 'an object');
   const { adapter, engine } = splitAdapterOptions(input, adapterKeys, messages.unknownOption);
   const a = adapter as Partial<ExpressAdapterOptions>;
-  if (a.customer === undefined) {
+  // A sink that meters this instance (MeterUsage) has one implicit customer: no resolver, and none to contradict it.
+  const implicit = (input as { sink?: UsageSink }).sink?.implicitCustomer;
+  if (implicit !== undefined && a.customer !== undefined) {
+    throw new MeteringConfigurationError(
+      'ERR_METERING_CONFLICTING_OPTIONS',
+      'customer',
+      messages.resolverWithImplicitCustomer(),
+    );
+  }
+  if (a.customer === undefined && implicit === undefined) {
     throw new MeteringConfigurationError(
       'ERR_METERING_INVALID_OPTION',
       'customer',
       messages.missingResolver(),
     );
   }
-  if (typeof a.customer !== 'function')
+  if (a.customer !== undefined && typeof a.customer !== 'function')
     fail('customer', a.customer, 'a function (req) => CustomerRef | undefined');
   if (a.successStatus !== undefined && typeof a.successStatus !== 'function') {
     fail('successStatus', a.successStatus, 'a function (status) => boolean');
@@ -115,7 +127,7 @@ export function splitOptions(input: ExpressMeteringOptions): {
     fail('autoStart', a.autoStart, 'a boolean');
   return {
     adapter: Object.freeze({
-      customer: a.customer,
+      customer: a.customer ?? (() => implicit),
       successStatus: a.successStatus ?? isSuccessStatus,
       onMissingCustomer,
       autoStart: a.autoStart ?? true,

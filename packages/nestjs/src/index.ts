@@ -1,3 +1,8 @@
+export {
+  CONTAINER_REGISTRATION,
+  type ContainerRegistrationAsyncOptions,
+  ContainerRegistrationModule,
+} from './container-registration.module.js';
 export { Meter } from './meter.decorator.js';
 export {
   type MeterDefinition,
@@ -19,6 +24,7 @@ export {
 } from './metering.module-definition.js';
 export { MeteringScheduler } from './metering.scheduler.js';
 export { MeteringService, type MeteringStats } from './metering.service.js';
+export { MeteringAdminModule, type MeteringAdminOptions } from './metering-admin.module.js';
 export type {
   MeteringAdapterOptions,
   MeteringJobSchedule,

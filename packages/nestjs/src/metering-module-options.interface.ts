@@ -34,14 +34,15 @@ export interface MeteringAdapterOptions {
   /**
    * Who is billed for a request, read from the **authenticated** request (e.g. what your auth guard attached as
    * `req.user`). Return `undefined` when there is nobody to bill. Never return a customer id taken from a raw client
-   * header unless your app has authenticated that header.
+   * header unless your app has authenticated that header. Required, except with a sink that meters the instance itself
+   * (`MeterUsageSink`): every request then belongs to its implicit customer, and a resolver is refused.
    *
    * @example
    * ```ts
    * customer: (ctx) => ctx.switchToHttp().getRequest().user?.billing
    * ```
    */
-  customer: (context: ExecutionContext) => CustomerRef | undefined;
+  customer?: (context: ExecutionContext) => CustomerRef | undefined;
   /**
    * Which final status codes count as served. Applies to every route; `@Meter({ successStatus })` overrides it.
    * @default status 200–399

@@ -106,7 +106,16 @@ export function resolveAdapterOptions(
   engine: MeteringEngine | undefined,
 ): ResolvedAdapterOptions {
   const { adapter } = split(options);
-  if (typeof adapter.customer !== 'function') {
+  // A sink that meters this instance (MeterUsage) has one implicit customer: no resolver, and none to contradict it.
+  const implicit = options.sink?.implicitCustomer;
+  if (implicit !== undefined && adapter.customer !== undefined) {
+    throw new MeteringConfigurationError(
+      'ERR_METERING_CONFLICTING_OPTIONS',
+      'customer',
+      messages.resolverWithImplicitCustomer(),
+    );
+  }
+  if (implicit === undefined && typeof adapter.customer !== 'function') {
     fail('customer', adapter.customer, 'a function (context: ExecutionContext) => CustomerRef | undefined');
   }
   if (adapter.successStatus !== undefined && typeof adapter.successStatus !== 'function') {
@@ -119,7 +128,7 @@ export function resolveAdapterOptions(
   const schedule = adapter.schedule ?? {};
   if (schedule === null || typeof schedule !== 'object') fail('schedule', schedule, 'an object');
   return Object.freeze({
-    customer: adapter.customer,
+    customer: adapter.customer ?? (() => implicit),
     successStatus: adapter.successStatus ?? isSuccessStatus,
     onMissingCustomer,
     schedule: Object.freeze({

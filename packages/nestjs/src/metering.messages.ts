@@ -26,6 +26,12 @@ export const messages = {
       `MeteringModule has no \`sink\` and the default one could not be loaded (${String(cause)}). ` +
         'Install @aws-sdk/client-marketplace-metering, or pass `sink` (e.g. InMemorySink from @meterkit/core/testing in tests).',
     ),
+  resolverWithImplicitCustomer: () =>
+    withDocs(
+      'ERR_METERING_CONFLICTING_OPTIONS',
+      'MeteringModule options `customer` and `sink` conflict: this sink meters the running instance (MeterUsage), so ' +
+        'every request belongs to one implicit customer. Remove `customer`, or use the SaaS sink (BatchMeterUsage).',
+    ),
   invalidMeter: (where: string, value: unknown, rule: string) =>
     withDocs('ERR_METERING_INVALID_OPTION', `@Meter() on ${where}: ${show(value)} is not valid: ${rule}.`),
   customerResolverFailed: (where: string) =>
