@@ -13,7 +13,17 @@ const run = promisify(execFile);
 const FIXTURES = join(repoRoot, 'test/consumers/fixtures');
 const ROOT_MODULES = join(repoRoot, 'node_modules');
 const TSC = join(ROOT_MODULES, 'typescript/bin/tsc');
-const PACKAGES = ['core', 'aws-marketplace', 'emulator', 'express', 'nestjs', 'redis', 'sqlite'];
+const PACKAGES = [
+  'core',
+  'aws-marketplace',
+  'emulator',
+  'express',
+  'nestjs',
+  'redis',
+  'sqlite',
+  'metrics',
+  'cli',
+];
 
 interface Packed {
   readonly name: string;
