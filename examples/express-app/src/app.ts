@@ -1,8 +1,15 @@
-import { type ExpressMetering, responseBytesIn } from '@meterkit/express';
-import express, { type Express } from 'express';
-import { authenticate, type Customer } from './customers.js';
+import type { MarketplaceEventHandler } from '@meterkit/aws-marketplace';
+import {
+  type ExpressMetering,
+  marketplaceEvents,
+  responseBytesIn,
+  subscriptionPolicy,
+} from '@meterkit/express';
+import express, { type Express, type RequestHandler } from 'express';
+import { type AuthenticatedRequest, authenticate, type Customer } from './customers.js';
 import { forecastFor } from './forecast.js';
 import { errorHandler, notFound, sendError } from './http-errors.js';
+import { singleQueryValue } from './query-param.js';
 
 /** The dimensions the demo product declares. */
 export const DIMENSIONS = ['api_calls', 'reports', 'export_kb'] as const;
@@ -13,10 +20,20 @@ const MAX_EXPORT_ROWS = 100_000;
  * The demo API, the same as the Nest example's: `/health` open and unmetered; everything under `/v1` authenticated by
  * API key (401 before metering), then metered per route. Only successful responses are billed.
  */
-export function createApp(metering: ExpressMetering, customers: ReadonlyMap<string, Customer>): Express {
+export function createApp(
+  metering: ExpressMetering,
+  customers: ReadonlyMap<string, Customer>,
+  events?: MarketplaceEventHandler,
+  registration?: RequestHandler,
+): Express {
   const { meter } = metering;
   const app = express();
   app.disable('x-powered-by');
+
+  // AWS Marketplace subscription events (an SNS HTTPS subscription; the emulator posts here too). Signed messages only.
+  if (events !== undefined) app.post('/marketplace/events', marketplaceEvents({ handler: events }));
+  // The listing's fulfillment URL: the buyer's browser posts the registration token here.
+  if (registration !== undefined) app.use(registration);
 
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
@@ -24,11 +41,19 @@ export function createApp(metering: ExpressMetering, customers: ReadonlyMap<stri
 
   const v1 = express.Router();
   v1.use(authenticate(customers));
+  // After unsubscribe-success AWS bills nothing more: answer 402 instead of serving for free.
+  v1.use(
+    subscriptionPolicy({
+      engine: metering.engine,
+      customer: (req: AuthenticatedRequest) => req.customer?.billing,
+      ended: 402,
+    }),
+  );
 
   // One `api_calls` unit per forecast served.
   v1.get('/forecast', meter('api_calls'), (req, res) => {
-    const city = req.query.city;
-    if (typeof city !== 'string' || city.trim() === '') {
+    const city = singleQueryValue(req, 'city');
+    if (city === undefined || city.trim() === '') {
       sendError(res, 400, 'query parameter `city` is required');
       return;
     }
@@ -49,7 +74,7 @@ export function createApp(metering: ExpressMetering, customers: ReadonlyMap<stri
 
   // Billed by size: one `export_kb` unit per started KiB of the response body (the quantity comes from the response).
   v1.get('/export', meter({ dimension: 'export_kb', quantity: responseBytesIn(1024) }), (req, res) => {
-    const count = Number(req.query.rows ?? '100');
+    const count = Number(singleQueryValue(req, 'rows') ?? '100');
     if (!Number.isInteger(count) || count < 1 || count > MAX_EXPORT_ROWS) {
       sendError(res, 400, `query parameter \`rows\` must be an integer from 1 to ${MAX_EXPORT_ROWS}`);
       return;

@@ -1,8 +1,8 @@
 import { MeteringConfigurationError, type MeteringEngine } from '@meterkit/core';
+import { needsBodyBytes } from '@meterkit/core/http';
 import type { Request, Response } from 'express';
 import { messages } from './messages.js';
 import type { SuccessPredicate } from './options.js';
-import { NEEDS_BYTE_COUNT } from './response-bytes.js';
 
 /** How many units a metered request counts, read when the response has finished. */
 export type QuantityOf = (req: Request, res: Response) => number;
@@ -124,7 +124,7 @@ export function compileMeter(
     if (countBytes !== undefined && typeof countBytes !== 'boolean')
       invalid(`${label}.countBytes`, countBytes, 'a boolean');
     const quantityOf = typeof quantity === 'function' ? quantity : undefined;
-    countsBytes ||= countBytes === true || (quantityOf !== undefined && NEEDS_BYTE_COUNT in quantityOf);
+    countsBytes ||= countBytes === true || needsBodyBytes(quantityOf);
     entries.push({
       dimension,
       quantity: typeof quantity === 'number' ? quantity : 1,

@@ -1,8 +1,14 @@
+export type { HttpMeteringCounters } from '@meterkit/core/http';
 export {
   CONTAINER_REGISTRATION,
   type ContainerRegistrationAsyncOptions,
   ContainerRegistrationModule,
 } from './container-registration.module.js';
+export {
+  type MarketplaceEventsControllerOptions,
+  marketplaceEventsController,
+} from './marketplace-events.controller.js';
+
 export { Meter } from './meter.decorator.js';
 export {
   type MeterDefinition,
@@ -26,6 +32,7 @@ export { MeteringScheduler } from './metering.scheduler.js';
 export { MeteringService, type MeteringStats } from './metering.service.js';
 export { MeteringAdminModule, type MeteringAdminOptions } from './metering-admin.module.js';
 export type {
+  CustomerResolver,
   MeteringAdapterOptions,
   MeteringJobSchedule,
   MeteringModuleOptions,
@@ -38,4 +45,5 @@ export {
   RegistrationModule,
   type RegistrationModuleOptions,
 } from './registration.module.js';
-export { responseBodyBytes } from './response-body-bytes.js';
+export { responseBodyBytes, responseBytesIn } from './response-body-bytes.js';
+export { type EndedSubscriptionPolicy, subscriptionPolicyGuard } from './subscription-policy.guard.js';

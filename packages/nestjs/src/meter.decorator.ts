@@ -1,4 +1,5 @@
 import { MeteringConfigurationError } from '@meterkit/core';
+import { needsBodyBytes } from '@meterkit/core/http';
 import { UseGuards, UseInterceptors } from '@nestjs/common';
 import {
   type MeterDefinition,
@@ -16,7 +17,14 @@ type Hook = typeof MeteringGuard | typeof MeteringInterceptor;
 /** The hooks `@Meter()` attached to each handler or controller, so stacked decorators attach each one once. */
 const attachedHooks = new WeakMap<object, Set<Hook>>();
 
-const meterOptionKeys = new Set<string>(['dimension', 'quantity', 'when', 'successStatus', 'usesResult']);
+const meterOptionKeys = new Set<string>([
+  'dimension',
+  'quantity',
+  'when',
+  'successStatus',
+  'usesResult',
+  'countBytes',
+]);
 
 function invalid(where: string, value: unknown, rule: string): never {
   throw new MeteringConfigurationError(
@@ -34,7 +42,7 @@ function toDefinition(spec: MeterSpec, where: string): MeterDefinition {
     if (!meterOptionKeys.has(key))
       invalid(where, key, `an unknown key; known: ${[...meterOptionKeys].join(', ')}`);
   }
-  const { dimension, quantity = 1, when, successStatus, usesResult } = options;
+  const { dimension, quantity = 1, when, successStatus, usesResult, countBytes } = options;
   if (typeof dimension !== 'string' || dimension.length === 0) invalid(where, dimension, 'a dimension name');
   if (typeof quantity !== 'function' && !(Number.isSafeInteger(quantity) && quantity >= 0)) {
     invalid(where, quantity, 'a non-negative integer or a function (context, result) => number');
@@ -45,12 +53,14 @@ function toDefinition(spec: MeterSpec, where: string): MeterDefinition {
     invalid(where, successStatus, 'a function (statusCode) => boolean');
   }
   if (usesResult !== undefined && typeof usesResult !== 'boolean') invalid(where, usesResult, 'a boolean');
+  if (countBytes !== undefined && typeof countBytes !== 'boolean') invalid(where, countBytes, 'a boolean');
   return Object.freeze({
     dimension,
     quantity,
     when,
     successStatus,
     usesResult: usesResultOf({ quantity, when, usesResult }),
+    countBytes: countBytes === true || needsBodyBytes(quantity),
   });
 }
 
@@ -62,7 +72,7 @@ function describeTarget(target: object, key: string | symbol | undefined): strin
 /**
  * Meters a handler, or every handler of a controller: each successful response counts for the given dimensions,
  * billed to the customer your `customer` resolver returns. Nothing is counted when the handler throws, the status is
- * not a success (200–399 by default), or the client goes away before the response has finished.
+ * not a success (2xx, and 3xx but 304, by default), or the client goes away before the whole response was sent.
  *
  * Give several dimensions in one call or stack the decorator; a handler's `@Meter()` replaces its controller's.
  * It attaches {@link MeteringGuard} to the routes it marks, or `MeteringInterceptor` when a quantity or condition reads
