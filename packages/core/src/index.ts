@@ -45,6 +45,7 @@ export {
   type ResolvedMeteringOptions,
   splitAdapterOptions,
 } from './options.js';
+export { type PinoLike, pinoLogger } from './pino-logger.js';
 export { SlidingWindowLimiter } from './rate-limiter.js';
 export {
   BILLABLE_STATES,
@@ -88,3 +89,4 @@ export {
   type UsageKey,
   type UsageRecord,
 } from './usage-key.js';
+export { type WinstonLike, winstonLogger } from './winston-logger.js';

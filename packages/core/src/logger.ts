@@ -1,4 +1,4 @@
-/** The logging seam. Pass your app's logger (pino, Nest's Logger, console) or {@link silentLogger}. */
+/** The logging seam: `console`, {@link silentLogger}, or an adapter: `pinoLogger(pino())`, `winstonLogger(logger)`, Nest's via @meterkit/nestjs. */
 export interface MeteringLogger {
   debug?(message: string, context?: Record<string, unknown>): void;
   info(message: string, context?: Record<string, unknown>): void;

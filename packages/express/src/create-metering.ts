@@ -82,9 +82,11 @@ export interface ExpressMetering {
  */
 export function createMetering(options: ExpressMeteringOptions): ExpressMetering {
   const { adapter, engine: engineOptions } = splitOptions(options);
+  // Loading the AWS sink starts now; start() waits for it, so a missing SDK fails at start-up, not at the first send.
+  const deferred = engineOptions.sink === undefined ? defaultSink(engineOptions.logger) : undefined;
   const engine = createMeteringEngine({
     ...engineOptions,
-    sink: engineOptions.sink ?? defaultSink(engineOptions.logger),
+    sink: engineOptions.sink ?? deferred!.sink,
     store: openAdapterStore(engineOptions.store, adapter.storePath),
   });
   const context = new MeteringContext(engine, adapter);
@@ -96,7 +98,13 @@ export function createMetering(options: ExpressMeteringOptions): ExpressMetering
 
   const start = (): Promise<void> => {
     if (started === undefined) {
-      started = engine.start();
+      started =
+        deferred === undefined
+          ? engine.start()
+          : deferred.ready.then(() => {
+              deferred.verify(engine.options.logger);
+              return engine.start();
+            });
       // Marks the promise handled so a failed start is logged rather than crashing; `start()` callers still see it.
       started.catch((error: unknown) =>
         engine.options.logger.error('the metering engine failed to start', {

@@ -58,8 +58,18 @@ function jobSchedule(field: string, value: unknown, fallback: number): MeteringJ
 /** The AWS sink, loaded only when no sink was given (so apps with their own sink never load the AWS SDK). */
 async function defaultSink(logger: MeteringLogger): Promise<UsageSink> {
   try {
-    const { MarketplaceMeteringSink } = await import('@meterkit/aws-marketplace');
-    return new MarketplaceMeteringSink({ logger });
+    const { MarketplaceMeteringSink, verifyAwsSetup } = await import('@meterkit/aws-marketplace');
+    const sink = new MarketplaceMeteringSink({ logger });
+    // A missing region or credentials is logged now, not at the first send after the hour (sends still retry).
+    verifyAwsSetup(sink.client).then(
+      (setup) =>
+        logger.info('AWS Marketplace metering client ready', {
+          region: setup.region,
+          accessKeyIdSuffix: setup.accessKeyIdSuffix,
+        }),
+      (error: unknown) => logger.error(error instanceof Error ? error.message : String(error)),
+    );
+    return sink;
   } catch (error) {
     throw new MeteringConfigurationError(
       'ERR_METERING_INVALID_OPTION',

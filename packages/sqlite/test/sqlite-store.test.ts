@@ -21,7 +21,7 @@ const H0 = Date.UTC(2026, 10, 26, 10);
 const H1 = H0 + HOUR_MILLIS;
 const LEASE = 60_000;
 /** The built package, imported by absolute URL since the scripts live outside the repository. */
-const BUILT = pathToFileURL(`${repoRoot}packages/sqlite/lib/index.js`).href;
+const BUILT = pathToFileURL(`${repoRoot}packages/sqlite/lib/esm/index.js`).href;
 const key = (customer: string) =>
   keyIdOf({ productCode: 'prod-1', dimension: 'api_calls', customerIdentifier: customer });
 
