@@ -166,7 +166,7 @@ describe('consumer apps', () => {
   });
 
   it('a plain CommonJS Express app without any test framework requires each entry point and meters', async () => {
-    const dir = await install('cjs-express', ['core', 'aws-marketplace', 'express'], []);
+    const dir = await install('cjs-express', ['core', 'aws-marketplace', 'sqlite', 'express'], []);
     expect(await sh(dir, process.execPath, ['main.js'])).toContain('metered 2 units from CommonJS');
   });
 

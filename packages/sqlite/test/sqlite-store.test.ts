@@ -109,13 +109,16 @@ describe('SqliteStore', () => {
     await sealOneRecordPerCustomer(setup, 400);
     await setup.close();
     // One shared submitter identity: the submitter lease would otherwise let only one racer claim at all.
-    const startAt = Date.now() + 1_500;
+    const barrier = dir.file(`barrier-${Math.random().toString(36).slice(2)}`);
     const racer = `
+      import { appendFileSync, readFileSync } from 'node:fs';
       import { SqliteStore } from '${BUILT}';
       const store = new SqliteStore({ filename: ${JSON.stringify(dir.file())}, instanceId: 'racers', synchronous: 'normal' });
       const ids = [];
-      // Start together, so the claims really interleave.
-      await new Promise((resolve) => setTimeout(resolve, ${startAt} - Date.now()));
+      // Start together, so the claims really interleave: each racer signs in, then waits for all four (however slowly
+      // a loaded machine starts them).
+      appendFileSync(${JSON.stringify(barrier)}, 'x');
+      while (readFileSync(${JSON.stringify(barrier)}, 'utf8').length < 4) await new Promise((r) => setTimeout(r, 2));
       for (let empty = 0; empty < 3;) {
         const taken = await store.takeDue(${H1}, 2, ${LEASE});
         if (taken.length === 0) empty += 1; else empty = 0;

@@ -20,7 +20,7 @@ export type MeteringTestingOptions = Omit<
 
 /**
  * Drop-in `MeteringModule` for unit and e2e tests (Jest or Vitest): usage is billed into an `InMemorySink` and time
- * moves only when the test says so. Get both from the app: `app.get(InMemorySink)`, `app.get(ManualClock)`.
+ * moves only when the test says so. The store is the memory store unless `store` says otherwise. Get both from the app: `app.get(InMemorySink)`, `app.get(ManualClock)`.
  * @example
  * ```ts
  * const moduleRef = await Test.createTestingModule({
@@ -44,6 +44,8 @@ export class MeteringTestingModule {
       imports: [
         MeteringModule.forRoot({
           productCode: 'prod-test',
+          // A test writes no file: the memory store, unless the test passes another.
+          store: 'memory',
           logger: silentLogger,
           // Jobs far apart: a test moves usage with flush() or shutdown, never with a timer it did not advance.
           schedule: { checkpoint: 3_600_000, dispatch: 3_600_000 },
