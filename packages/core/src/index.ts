@@ -10,6 +10,7 @@ export { type CustomerRef, type LegacyCustomer, type LicenseCustomer, redact } f
 export type {
   CustomerRegistry,
   RegisteredCustomer,
+  RegistrationInput,
   SubscriptionChange,
   SubscriptionState,
 } from './customer-registry.js';

@@ -10,6 +10,7 @@ import {
   MeteringError,
   matchesFilter,
   type RegisteredCustomer,
+  type RegistrationInput,
   registeredEntry,
   registryKeyOf,
   type SubscriptionChange,
@@ -128,12 +129,7 @@ export class RedisRegistry implements CustomerRegistry {
     }
   }
 
-  async register(input: {
-    readonly customer: CustomerRef;
-    readonly productCode: string;
-    readonly freeTrial?: boolean;
-    readonly at: number;
-  }): Promise<RegisteredCustomer> {
+  async register(input: RegistrationInput): Promise<RegisteredCustomer> {
     return this.update(registryKeyOf(input.customer, input.productCode), async (existing) =>
       registeredEntry(existing, input),
     );

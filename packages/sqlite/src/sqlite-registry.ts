@@ -8,6 +8,7 @@ import {
   MeteringConfigurationError,
   matchesFilter,
   type RegisteredCustomer,
+  type RegistrationInput,
   registeredEntry,
   registryKeyOf,
   type SubscriptionChange,
@@ -118,12 +119,7 @@ export class SqliteRegistry implements CustomerRegistry {
     };
   }
 
-  async register(input: {
-    readonly customer: CustomerRef;
-    readonly productCode: string;
-    readonly freeTrial?: boolean;
-    readonly at: number;
-  }): Promise<RegisteredCustomer> {
+  async register(input: RegistrationInput): Promise<RegisteredCustomer> {
     const key = registryKeyOf(input.customer, input.productCode);
     return this.write(() => this.save(key, registeredEntry(this.read(key), input)));
   }
