@@ -51,6 +51,7 @@ export { SlidingWindowLimiter } from './rate-limiter.js';
 export {
   BILLABLE_STATES,
   compareEntries,
+  entryFromJson,
   entryWithChange,
   linkedEntry,
   matchesFilter,

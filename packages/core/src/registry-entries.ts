@@ -192,3 +192,9 @@ export function matchesFilter(
 ): boolean {
   return filter?.states === undefined || filter.states.includes(entry.state);
 }
+
+/** An entry read back from the JSON a SQLite or Redis registry stored: JSON drops undefined, the entry always has `accountId`. */
+export function entryFromJson(text: string): RegisteredCustomer {
+  const entry = JSON.parse(text) as RegisteredCustomer;
+  return { ...entry, accountId: entry.accountId ?? undefined };
+}
