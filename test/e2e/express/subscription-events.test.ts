@@ -181,17 +181,22 @@ describe('subscription lifecycle over HTTP: emulator → SNS → Express endpoin
   });
 });
 
+/** An SQS client pointed at the emulator's queue. */
+function emulatorSqs(emulator: Emulator): SQSClient {
+  return new SQSClient({
+    endpoint: emulator.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'AKIDEMULATOR', secretAccessKey: 'emulator-secret' },
+  });
+}
+
 describe('subscription lifecycle over SQS: emulator queue → poller → engine', () => {
   it('applies each queued event and deletes it only after it is handled', async () => {
     const stack = await startLifecycle('queue');
     try {
       const poller = createMarketplaceEventPoller({
         handler: stack.handler,
-        client: new SQSClient({
-          endpoint: stack.emulator.endpoint,
-          region: 'us-east-1',
-          credentials: { accessKeyId: 'AKIDEMULATOR', secretAccessKey: 'emulator-secret' },
-        }),
+        client: emulatorSqs(stack.emulator),
         queueUrl: stack.emulator.queueUrl,
         waitTimeSeconds: 0,
       });
@@ -219,11 +224,7 @@ describe('subscription lifecycle over SQS: emulator queue → poller → engine'
     try {
       const poller = createMarketplaceEventPoller({
         handler: stack.handler,
-        client: new SQSClient({
-          endpoint: stack.emulator.endpoint,
-          region: 'us-east-1',
-          credentials: { accessKeyId: 'AKIDEMULATOR', secretAccessKey: 'emulator-secret' },
-        }),
+        client: emulatorSqs(stack.emulator),
         queueUrl: stack.emulator.queueUrl,
       });
       const applied = new Promise<void>((resolve) => {
