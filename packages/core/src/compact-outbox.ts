@@ -24,6 +24,8 @@ class Page {
   readonly keyIds: (string | undefined)[] = new Array<string | undefined>(PAGE_SIZE).fill(undefined);
   readonly hourStarts = new Float64Array(PAGE_SIZE);
   readonly quantities = new Float64Array(PAGE_SIZE);
+  /** Allocations as sealed (encoded), for records of tagged usage only. */
+  readonly allocations: (string | undefined)[] = new Array<string | undefined>(PAGE_SIZE).fill(undefined);
   readonly seqs = new Float64Array(PAGE_SIZE);
   readonly attempts = new Float64Array(PAGE_SIZE);
   readonly notBefores = new Float64Array(PAGE_SIZE);
@@ -79,11 +81,12 @@ export class CompactOutbox {
   }
 
   /** Adds a record, ready now, after every record already held for its hour. */
-  add(keyId: string, hourStart: number, quantity: number, attempts: number): void {
+  add(keyId: string, hourStart: number, quantity: number, attempts: number, allocations?: string): void {
     const slot = this.allocate();
     const page = this.pageOf(slot);
     const i = slot & PAGE_MASK;
     page.keyIds[i] = keyId;
+    page.allocations[i] = allocations;
     page.hourStarts[i] = hourStart;
     page.quantities[i] = quantity;
     page.seqs[i] = this.nextSeq++;
@@ -172,6 +175,7 @@ export class CompactOutbox {
     this.release(slot);
     this.setState(slot, FREE);
     this.pageOf(slot).keyIds[slot & PAGE_MASK] = undefined;
+    this.pageOf(slot).allocations[slot & PAGE_MASK] = undefined;
     this.free.push(slot);
     if (this.size === 0) this.reset();
   }
@@ -273,7 +277,12 @@ export class CompactOutbox {
   private recordAt(slot: number): UsageRecord {
     const page = this.pageOf(slot);
     const i = slot & PAGE_MASK;
-    return sealRecord(page.keyIds[i] as string, page.hourStarts[i] as number, page.quantities[i] as number);
+    return sealRecord(
+      page.keyIds[i] as string,
+      page.hourStarts[i] as number,
+      page.quantities[i] as number,
+      page.allocations[i],
+    );
   }
 
   private comesBefore(a: number, b: number): boolean {

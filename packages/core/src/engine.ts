@@ -14,6 +14,7 @@ import {
 } from './options.js';
 import type { StoreStats, UsageDelta } from './store.js';
 import { Tally } from './tally.js';
+import { MAX_ALLOCATIONS_PER_RECORD, type UsageTags } from './usage-tags.js';
 
 /** How far ahead of the engine's clock a record's `at` may be: the clocks of other machines drift. */
 const MAX_FUTURE_SKEW_MILLIS = 5 * 60_000;
@@ -87,8 +88,12 @@ export class MeteringEngine implements AsyncDisposable {
    * Counts `quantity` (default 1) units of `dimension` for `customer`, in the current hour or the hour of `at`
    * (epoch ms). Synchronous and allocation-free for a repeated key; never throws. Returns false when nothing was counted
    * (the reason goes to the `usage.rejected` event).
+   *
+   * With `tags`, the usage is allocated to that tag set inside the key's record for the hour (a separate, slower path;
+   * untagged calls never pay for it). Tags that break the service's rules are dropped (`usage.tags-dropped`) and the
+   * usage is counted untagged.
    */
-  record(customer: CustomerRef, dimension: string, quantity?: number, at?: number): boolean {
+  record(customer: CustomerRef, dimension: string, quantity?: number, at?: number, tags?: UsageTags): boolean {
     if (at !== undefined && !(at <= this.options.clock.now() + MAX_FUTURE_SKEW_MILLIS)) {
       // Usage cannot happen in the future: such an `at` is a bug (seconds for milliseconds, a bad clock). Counting it
       // would hold it back until that hour closed, or bill it in an hour it did not happen.
@@ -100,7 +105,7 @@ export class MeteringEngine implements AsyncDisposable {
       });
       return false;
     }
-    return this.tally.record(customer, dimension, quantity, at);
+    return this.tally.record(customer, dimension, quantity, at, tags);
   }
 
   /** False when the `reject` policy is full and this would be a new key: answer 503 rather than serve unbillable usage. */
@@ -369,6 +374,12 @@ export class MeteringEngine implements AsyncDisposable {
     const result = await this.options.store.sealClosedHours(closeBefore, this.options.sliceSize);
     let units = 0;
     for (const record of result.sealed) units += record.quantity;
+    if (result.rolledUpTagSets !== undefined && result.rolledUpTagSets > 0) {
+      let records = 0;
+      for (const record of result.sealed)
+        if (record.allocations !== undefined && record.allocations.length >= MAX_ALLOCATIONS_PER_RECORD) records += 1;
+      this.events.emit('allocations.rolled-up', { records, tagSets: result.rolledUpTagSets });
+    }
     return { records: result.sealed.length, units, more: result.more };
   }
 

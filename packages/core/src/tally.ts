@@ -4,6 +4,7 @@ import { hourStartOf } from './hours.js';
 import { checkRule } from './service-rules.js';
 import type { UsageDelta } from './store.js';
 import { keyIdFor } from './usage-key.js';
+import { checkTags, tagSetIdOf, type UsageTags } from './usage-tags.js';
 
 const INITIAL_SLOTS = 64;
 /**
@@ -96,6 +97,8 @@ export class Tally {
   private readonly retired: Generation[] = [];
   /** Usage recorded with an explicit time outside the current hour, keyed by hour and key. */
   private timed = new Map<string, { keyId: string; hourStart: number; quantity: number }>();
+  /** Tagged usage, keyed by hour, key and tag set: kept apart so untagged `record()` never pays for tags. */
+  private tagged = new Map<string, { keyId: string; hourStart: number; quantity: number; tags: string }>();
   private stopped = false;
   private fullSignalled = false;
 
@@ -121,7 +124,7 @@ export class Tally {
    * Counts `quantity` units of `dimension` for `customer`. Returns false (and emits `usage.rejected`) when nothing was
    * counted.
    */
-  record(customer: CustomerRef, dimension: string, quantity = 1, at?: number): boolean {
+  record(customer: CustomerRef, dimension: string, quantity = 1, at?: number, tags?: UsageTags): boolean {
     if (quantity !== 1 && !(Number.isSafeInteger(quantity) && quantity >= 0)) {
       return this.reject(
         'invalid-quantity',
@@ -131,6 +134,7 @@ export class Tally {
       );
     }
     if (this.stopped) return this.reject('shut-down', dimension, quantity, 'the engine is shutting down');
+    if (tags !== undefined) return this.recordTagged(customer, dimension, quantity, at, tags);
     if (at !== undefined) return this.recordAt(customer, dimension, quantity, at);
     const counters = this.current.dims.get(dimension);
     if (counters === undefined) return this.recordNewDimension(customer, dimension, quantity);
@@ -186,6 +190,11 @@ export class Tally {
     if (timed.size > 0) {
       this.timed = new Map();
       emit([...timed.values()]);
+    }
+    const tagged = this.tagged;
+    if (tagged.size > 0) {
+      this.tagged = new Map();
+      emit([...tagged.values()]);
     }
     while (this.retired.length > 0) {
       const generation = this.retired[0] as Generation;
@@ -323,23 +332,46 @@ export class Tally {
     return true;
   }
 
+  /**
+   * Tagged usage: checked like a new key each time (tags vary per call), summed per hour, key and tag set, and handed
+   * to the store at the next checkpoint, where it joins the key's one record for the hour as an allocation.
+   */
+  private recordTagged(
+    customer: CustomerRef,
+    dimension: string,
+    quantity: number,
+    at: number | undefined,
+    tags: UsageTags,
+  ): boolean {
+    const problem = checkTags(tags);
+    if (problem !== undefined) {
+      this.events.emit('usage.tags-dropped', { dimension, quantity, detail: problem });
+      return this.record(customer, dimension, quantity, at);
+    }
+    const tagSetId = tagSetIdOf(tags);
+    if (tagSetId === '') return this.record(customer, dimension, quantity, at);
+    if (at !== undefined && (typeof at !== 'number' || !Number.isFinite(at))) {
+      return this.reject('invalid-time', dimension, quantity, '`at` must be a finite epoch-millisecond time');
+    }
+    const keyId = this.checkedKeyId(customer, dimension, quantity);
+    if (keyId === undefined) return false;
+    if (quantity === 0) return true;
+    const hourStart = at === undefined ? this.current.hourStart : hourStartOf(at);
+    const mapKey = `${hourStart}\n${keyId}\n${tagSetId}`;
+    const entry = this.tagged.get(mapKey);
+    if (entry === undefined) this.tagged.set(mapKey, { keyId, hourStart, quantity, tags: tagSetId });
+    else entry.quantity += quantity;
+    return true;
+  }
+
   private recordAt(customer: CustomerRef, dimension: string, quantity: number, at: number): boolean {
     if (typeof at !== 'number' || !Number.isFinite(at)) {
       return this.reject('invalid-time', dimension, quantity, '`at` must be a finite epoch-millisecond time');
     }
     const hourStart = hourStartOf(at);
     if (hourStart === this.current.hourStart) return this.record(customer, dimension, quantity);
-    if (customer == null) return this.reject('missing-customer', dimension, quantity, 'no customer');
-    const broken = checkRule('dimension', dimension);
-    if (broken !== undefined)
-      return this.reject('invalid-dimension', dimension, quantity, `dimension must be ${broken}`);
-    if (this.settings.dimensions !== undefined && !this.settings.dimensions.includes(dimension)) {
-      return this.reject('undeclared-dimension', dimension, quantity, 'not one of the declared dimensions');
-    }
-    const problem = this.checkCustomer(customer);
-    if (problem !== undefined) return this.reject('invalid-customer', dimension, quantity, problem);
-    const productCode = (customer.productCode ?? this.settings.productCode) as string;
-    const keyId = keyIdFor(customer, dimension, productCode);
+    const keyId = this.checkedKeyId(customer, dimension, quantity);
+    if (keyId === undefined) return false;
     // Nothing to bill: keep it out of the store, or the hour would seal an empty record for this key.
     if (quantity === 0) return true;
     const mapKey = `${hourStart}\n${keyId}`;
@@ -347,6 +379,30 @@ export class Tally {
     if (entry === undefined) this.timed.set(mapKey, { keyId, hourStart, quantity });
     else entry.quantity += quantity;
     return true;
+  }
+
+  /** The key id of usage off the slot path (timed or tagged), or undefined after rejecting it. */
+  private checkedKeyId(customer: CustomerRef, dimension: string, quantity: number): string | undefined {
+    if (customer == null) {
+      this.reject('missing-customer', dimension, quantity, 'no customer');
+      return undefined;
+    }
+    const broken = checkRule('dimension', dimension);
+    if (broken !== undefined) {
+      this.reject('invalid-dimension', dimension, quantity, `dimension must be ${broken}`);
+      return undefined;
+    }
+    if (this.settings.dimensions !== undefined && !this.settings.dimensions.includes(dimension)) {
+      this.reject('undeclared-dimension', dimension, quantity, 'not one of the declared dimensions');
+      return undefined;
+    }
+    const problem = this.checkCustomer(customer);
+    if (problem !== undefined) {
+      this.reject('invalid-customer', dimension, quantity, problem);
+      return undefined;
+    }
+    const productCode = (customer.productCode ?? this.settings.productCode) as string;
+    return keyIdFor(customer, dimension, productCode);
   }
 
   /** Why a customer ref cannot be billed, or undefined. Runs once per new key, never for a repeated one. */
