@@ -88,6 +88,7 @@ export {
   encodeAllocationsOf,
   MAX_ALLOCATIONS_PER_RECORD,
   MAX_TAG_KEY_LENGTH,
+  MAX_TAG_KEYS_PER_RECORD,
   MAX_TAG_VALUE_LENGTH,
   MAX_TAGS_PER_ALLOCATION,
   type SealedAllocations,

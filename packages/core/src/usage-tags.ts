@@ -23,6 +23,8 @@ export const TAG_PATTERN = /^[a-zA-Z0-9+ -=._:\/@]+$/;
 export const MAX_TAG_KEY_LENGTH = 100;
 export const MAX_TAG_VALUE_LENGTH = 256;
 export const MAX_TAGS_PER_ALLOCATION = 5;
+/** Distinct tag keys across one record's allocations (the seller guide's "5 tags across the allocation list"). */
+export const MAX_TAG_KEYS_PER_RECORD = 5;
 /** `UsageAllocations` length limit; tag sets beyond it are billed in the untagged allocation. */
 export const MAX_ALLOCATIONS_PER_RECORD = 2_500;
 
@@ -97,14 +99,17 @@ export interface SealedAllocations {
   readonly parts: [string, number][];
   /** Per tag set, the part above the record's maximum, carried into the next hour. */
   readonly carried: [string, number][];
-  /** Tag sets beyond {@link MAX_ALLOCATIONS_PER_RECORD}, billed in the untagged allocation instead. */
+  /**
+   * Tag sets beyond {@link MAX_ALLOCATIONS_PER_RECORD}, or bringing a key beyond {@link MAX_TAG_KEYS_PER_RECORD},
+   * billed in the untagged allocation instead.
+   */
   readonly rolledUp: number;
 }
 
 /**
  * Splits a key's `total` for one hour into allocations. `tagged` holds the tagged parts (tag set id to quantity); the
- * rest of `total` is untagged. Tag sets are taken in sorted order; past the allocation limit the rest roll into the
- * untagged allocation (counted, never lost). When `total` exceeds `maxQuantity`, the allocations are filled in that
+ * rest of `total` is untagged. Tag sets are taken in sorted order; one that would bring a sixth distinct tag key, and
+ * those past the allocation limit, roll into the untagged allocation (counted, never lost). When `total` exceeds `maxQuantity`, the allocations are filled in that
  * same order up to it and the excess of each tag set is carried, so both hours' allocations still sum exactly.
  */
 export function sealAllocations(
@@ -116,19 +121,35 @@ export function sealAllocations(
   if (ids.length === 0) {
     return { parts: [], carried: total > maxQuantity ? [['', total - maxQuantity]] : [], rolledUp: 0 };
   }
-  let taggedSum = 0;
-  for (const id of ids) taggedSum += tagged.get(id) as number;
-  let untagged = total - taggedSum;
+  let untagged = total;
+  for (const id of ids) untagged -= tagged.get(id) as number;
+  // The seller guide allows five tags across a record's allocations, read (as the emulator does) as five distinct
+  // keys: a tag set that would bring a sixth key is billed untagged rather than risk the whole record being refused.
+  const keys = new Set<string>();
+  const kept: string[] = [];
   let rolledUp = 0;
+  for (const id of ids) {
+    const fresh = (JSON.parse(id) as [string, string][]).map(([key]) => key).filter((key) => !keys.has(key));
+    if (keys.size + fresh.length > MAX_TAG_KEYS_PER_RECORD) {
+      untagged += tagged.get(id) as number;
+      rolledUp += 1;
+      continue;
+    }
+    for (const key of fresh) keys.add(key);
+    kept.push(id);
+  }
   // The untagged allocation takes one place when there is or will be untagged usage.
-  const room = untagged > 0 || ids.length > MAX_ALLOCATIONS_PER_RECORD ? MAX_ALLOCATIONS_PER_RECORD - 1 : MAX_ALLOCATIONS_PER_RECORD;
-  if (ids.length > room) {
-    for (const id of ids.slice(room)) untagged += tagged.get(id) as number;
-    rolledUp = ids.length - room;
-    ids.length = room;
+  const room =
+    untagged > 0 || kept.length > MAX_ALLOCATIONS_PER_RECORD
+      ? MAX_ALLOCATIONS_PER_RECORD - 1
+      : MAX_ALLOCATIONS_PER_RECORD;
+  if (kept.length > room) {
+    for (const id of kept.slice(room)) untagged += tagged.get(id) as number;
+    rolledUp += kept.length - room;
+    kept.length = room;
   }
   const all: [string, number][] = untagged > 0 ? [['', untagged]] : [];
-  for (const id of ids) all.push([id, tagged.get(id) as number]);
+  for (const id of kept) all.push([id, tagged.get(id) as number]);
   if (total <= maxQuantity) return { parts: all, carried: [], rolledUp };
   const parts: [string, number][] = [];
   const carried: [string, number][] = [];

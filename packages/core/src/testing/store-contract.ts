@@ -397,6 +397,28 @@ export function describeUsageStoreContract(
       expect(result.rolledUpTagSets).toBe(extra + 1);
     });
 
+    it('bills a tag set that would bring a sixth distinct tag key to the record in its untagged allocation', async () => {
+      const store = await make();
+      await store.addDeltas(
+        ['a', 'b', 'c', 'd', 'e', 'f'].map((key, i) => ({
+          keyId: keyA,
+          hourStart: H0,
+          quantity: i + 1,
+          tags: tagSetIdOf({ [key]: 'x' }),
+        })),
+      );
+      const result = await store.sealClosedHours(H1, 10);
+      expect(allocationsOf(result.sealed[0])).toEqual([
+        ['', 6],
+        ['a=x', 1],
+        ['b=x', 2],
+        ['c=x', 3],
+        ['d=x', 4],
+        ['e=x', 5],
+      ]);
+      expect(result.rolledUpTagSets).toBe(1);
+    });
+
     it('lists pending records oldest first', async () => {
       const store = await make();
       await store.addDeltas([

@@ -22,6 +22,7 @@ local base = string.sub(meta, 1, -6)
 local HOUR = 3600000
 local MAX_QUANTITY = 2147483647
 local MAX_ALLOCATIONS = 2500
+local MAX_TAG_KEYS = 5
 local DIGEST_LENGTH = 22
 
 local function int(n)
@@ -127,8 +128,8 @@ local function enqueue(id, keyId, hour, quantity, attempts, allocations)
   redis.call('ZADD', base .. ':ready', hour, member)
 end
 
--- A key's allocations at seal, as core's sealAllocations: tag sets in sorted order, those past the allocation limit
--- rolled into the untagged part, and above the per-record maximum each part filled in that order with its excess
+-- A key's allocations at seal, as core's sealAllocations: tag sets in sorted order, those bringing a sixth distinct
+-- key or past the allocation limit rolled into the untagged part, and above the per-record maximum each part filled in that order with its excess
 -- carried. \`flat\` is HGETALL of the key's tagged parts. Returns the allocations JSON (or '' when nothing is tagged),
 -- the carried parts as { tagSetId, quantity } pairs, and how many tag sets were rolled up.
 local function sealAllocations(total, flat)
@@ -148,9 +149,28 @@ local function sealAllocations(total, flat)
   table.sort(ids)
   local untagged = total
   for _, id in ipairs(ids) do untagged = untagged - parts[id] end
+  -- At most five distinct tag keys across a record's allocations: a tag set bringing a sixth is billed untagged.
+  local keys = {}
+  local keyCount = 0
+  local kept = {}
+  local rolled = 0
+  for _, id in ipairs(ids) do
+    local fresh = {}
+    for _, tag in ipairs(cjson.decode(id)) do
+      if not keys[tag[1]] then fresh[#fresh + 1] = tag[1] end
+    end
+    if keyCount + #fresh > MAX_TAG_KEYS then
+      untagged = untagged + parts[id]
+      rolled = rolled + 1
+    else
+      for _, key in ipairs(fresh) do keys[key] = true end
+      keyCount = keyCount + #fresh
+      kept[#kept + 1] = id
+    end
+  end
+  ids = kept
   local room = MAX_ALLOCATIONS
   if untagged > 0 or #ids > MAX_ALLOCATIONS then room = MAX_ALLOCATIONS - 1 end
-  local rolled = 0
   if #ids > room then
     for j = #ids, room + 1, -1 do
       untagged = untagged + parts[ids[j]]
