@@ -1,6 +1,12 @@
-import { type ExpressMetering, responseBytesIn } from '@meterkit/express';
-import express, { type Express } from 'express';
-import { authenticate, type Customer } from './customers.js';
+import type { MarketplaceEventHandler } from '@meterkit/aws-marketplace';
+import {
+  type ExpressMetering,
+  marketplaceEvents,
+  responseBytesIn,
+  subscriptionPolicy,
+} from '@meterkit/express';
+import express, { type Express, type RequestHandler } from 'express';
+import { type AuthenticatedRequest, authenticate, type Customer } from './customers.js';
 import { forecastFor } from './forecast.js';
 import { errorHandler, notFound, sendError } from './http-errors.js';
 
@@ -13,10 +19,20 @@ const MAX_EXPORT_ROWS = 100_000;
  * The demo API, the same as the Nest example's: `/health` open and unmetered; everything under `/v1` authenticated by
  * API key (401 before metering), then metered per route. Only successful responses are billed.
  */
-export function createApp(metering: ExpressMetering, customers: ReadonlyMap<string, Customer>): Express {
+export function createApp(
+  metering: ExpressMetering,
+  customers: ReadonlyMap<string, Customer>,
+  events?: MarketplaceEventHandler,
+  registration?: RequestHandler,
+): Express {
   const { meter } = metering;
   const app = express();
   app.disable('x-powered-by');
+
+  // AWS Marketplace subscription events (an SNS HTTPS subscription; the emulator posts here too). Signed messages only.
+  if (events !== undefined) app.post('/marketplace/events', marketplaceEvents({ handler: events }));
+  // The listing's fulfillment URL: the buyer's browser posts the registration token here.
+  if (registration !== undefined) app.use(registration);
 
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
@@ -24,6 +40,14 @@ export function createApp(metering: ExpressMetering, customers: ReadonlyMap<stri
 
   const v1 = express.Router();
   v1.use(authenticate(customers));
+  // After unsubscribe-success AWS bills nothing more: answer 402 instead of serving for free.
+  v1.use(
+    subscriptionPolicy({
+      engine: metering.engine,
+      customer: (req: AuthenticatedRequest) => req.customer?.billing,
+      ended: 402,
+    }),
+  );
 
   // One `api_calls` unit per forecast served.
   v1.get('/forecast', meter('api_calls'), (req, res) => {

@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { MarketplaceMeteringClientConfig } from '@aws-sdk/client-marketplace-metering';
 import { MarketplaceMeteringSink } from '@meterkit/aws-marketplace';
 import type { UsageSink, UsageStore } from '@meterkit/core';
 import { type Emulator, startEmulator } from '@meterkit/emulator';
@@ -14,6 +15,8 @@ export interface MeteringBackend {
   readonly store: UsageStore | undefined;
   /** The in-process emulator, when no AWS configuration was found. */
   readonly emulator: Emulator | undefined;
+  /** The emulator's client settings (ResolveCustomer goes there too); undefined for AWS. */
+  readonly clientConfig: MarketplaceMeteringClientConfig | undefined;
 }
 
 /**
@@ -27,7 +30,7 @@ export async function openBackend(
   log: (line: string) => void,
 ): Promise<MeteringBackend> {
   const store = await openStore(config);
-  if (!config.useEmulator) return { sink: undefined, store, emulator: undefined };
+  if (!config.useEmulator) return { sink: undefined, store, emulator: undefined, clientConfig: undefined };
   const records = [...customers.values()].map((c) => c.record);
   const emulator = await startEmulator({
     port: 0,
@@ -42,14 +45,13 @@ export async function openBackend(
   log(
     `no AWS endpoint or credentials configured: metering goes to an in-process Marketplace Metering emulator at ${emulator.endpoint} (fake credentials, nothing is billed); set AWS_* variables to use AWS`,
   );
-  const sink = new MarketplaceMeteringSink({
-    clientConfig: {
-      endpoint: emulator.endpoint,
-      region: config.region,
-      credentials: { accessKeyId: 'AKIDMETERKITEXAMPLE', secretAccessKey: 'meterkit-example-not-a-secret' },
-    },
-  });
-  return { sink, store, emulator };
+  const clientConfig: MarketplaceMeteringClientConfig = {
+    endpoint: emulator.endpoint,
+    region: config.region,
+    credentials: { accessKeyId: 'AKIDMETERKITEXAMPLE', secretAccessKey: 'meterkit-example-not-a-secret' },
+  };
+  const sink = new MarketplaceMeteringSink({ clientConfig });
+  return { sink, store, emulator, clientConfig };
 }
 
 async function openStore(config: ExampleConfig): Promise<UsageStore | undefined> {

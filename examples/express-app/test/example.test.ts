@@ -59,4 +59,57 @@ describe('the Express example against its in-process emulator', () => {
       ['Initech (legacy listing)', 'export_kb', Math.ceil(Buffer.byteLength(exported.text) / 1024)],
     ]);
   });
+
+  it('bills the final hour when the emulator says unsubscribe-pending, and answers 402 after unsubscribe-success', async () => {
+    running = await startExample(readConfig({ PORT: '0' }), quiet);
+    const emulator = running.backend.emulator!;
+    const api = request(running.url);
+    const globex = { productCode: 'prod-meterkit-demo', customerAWSAccountId: '444455556666' };
+    const licenseArn = 'arn:aws:license-manager::444455556666:license:l-globex0000000000002';
+    for (let i = 0; i < 3; i++) {
+      await api.get('/v1/forecast?city=Oslo').set('x-api-key', 'demo-key-globex').expect(200);
+    }
+    emulator.control.putCustomer({ ...globex, licenseArn, state: 'unsubscribe-pending' });
+    await emulator.notificationsSettled();
+    expect(emulator.control.notifications().map((n) => [n.action, n.delivery])).toEqual([
+      ['unsubscribe-pending', 200],
+    ]);
+    expect(emulator.ledger.totalQuantity({ licenseArn, dimension: 'api_calls' })).toBe(3);
+    emulator.control.putCustomer({ ...globex, licenseArn, state: 'unsubscribed' });
+    await emulator.notificationsSettled();
+    await api.get('/v1/forecast?city=Oslo').set('x-api-key', 'demo-key-globex').expect(402);
+    await api.get('/v1/forecast?city=Oslo').set('x-api-key', 'demo-key-acme').expect(200);
+  });
+
+  it('registers a buyer through POST /marketplace/register and bills their usage once AWS confirms the subscription', async () => {
+    running = await startExample(readConfig({ PORT: '0' }), quiet);
+    const emulator = running.backend.emulator!;
+    const api = request(running.url);
+    const issued = emulator.control.issueToken({ productCode: 'prod-meterkit-demo', subscribe: false });
+    const page = await api
+      .post('/marketplace/register')
+      .type('form')
+      .send({ 'x-amzn-marketplace-token': issued.token })
+      .expect(200);
+    const apiKey = /<code id="api-key">([^<]+)<\/code>/.exec(page.text)?.[1] as string;
+    await api.get('/v1/forecast?city=Oslo').set('x-api-key', apiKey).expect(200);
+    const identity = {
+      productCode: 'prod-meterkit-demo',
+      licenseArn: issued.licenseArn as string,
+      customerAWSAccountId: issued.customerAWSAccountId as string,
+    };
+    emulator.control.putCustomer({ ...identity, state: 'subscribed' });
+    await emulator.notificationsSettled();
+    await api.get('/v1/forecast?city=Oslo').set('x-api-key', apiKey).expect(200);
+    emulator.control.putCustomer({ ...identity, state: 'unsubscribe-pending' });
+    await emulator.notificationsSettled();
+    expect(emulator.ledger.totalQuantity({ licenseArn: identity.licenseArn, dimension: 'api_calls' })).toBe(
+      2,
+    );
+    expect((await running.registry.findByAccount(apiKey))?.history.map((h) => h.state)).toEqual([
+      'registered',
+      'subscribed',
+      'unsubscribe-pending',
+    ]);
+  });
 });

@@ -1,4 +1,4 @@
-import { Meter, responseBodyBytes } from '@meterkit/nestjs';
+import { Meter, responseBodyBytes, subscriptionPolicyGuard } from '@meterkit/nestjs';
 import { BadRequestException, Body, Controller, Get, HttpCode, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiKeyGuard } from './api-key.guard.js';
 
@@ -11,9 +11,12 @@ function forecastFor(city: string) {
   return { city, temperatureC: (hash % 35) - 5, conditions: CONDITIONS[hash % CONDITIONS.length] };
 }
 
+/** After unsubscribe-success AWS bills nothing more: answer 402 instead of serving for free. */
+const EndedSubscription = subscriptionPolicyGuard(402);
+
 /** The metered API. Every route needs a valid API key; only successful responses are billed. */
 @Controller('v1')
-@UseGuards(ApiKeyGuard)
+@UseGuards(ApiKeyGuard, EndedSubscription)
 export class ApiController {
   /** One `api_calls` unit per forecast served. */
   @Meter('api_calls')

@@ -1,5 +1,11 @@
-import type { UsageSink, UsageStore } from '@meterkit/core';
-import { MeteringModule } from '@meterkit/nestjs';
+import type { MarketplaceEventHandler } from '@meterkit/aws-marketplace';
+import type { MeteringEngine, UsageSink, UsageStore } from '@meterkit/core';
+import {
+  MeteringModule,
+  marketplaceEventsController,
+  RegistrationModule,
+  type RegistrationModuleOptions,
+} from '@meterkit/nestjs';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { ApiController } from './api.controller.js';
@@ -13,6 +19,10 @@ export interface AppModuleOptions {
   readonly productCode: string;
   readonly sink: UsageSink | undefined;
   readonly store: UsageStore | undefined;
+  /** The registration route (`POST /marketplace/register`, the listing's fulfillment URL). */
+  readonly registration: RegistrationModuleOptions;
+  /** Builds the handler of AWS Marketplace subscription events, served at `POST /marketplace/events`. */
+  readonly events: (engine: MeteringEngine) => MarketplaceEventHandler;
 }
 
 @Module({})
@@ -23,6 +33,7 @@ export class AppModule {
       imports: [
         // The app's own scheduler; MeteringModule adds its jobs to it.
         ScheduleModule.forRoot(),
+        RegistrationModule.forRoot(options.registration),
         MeteringModule.forRoot({
           productCode: options.productCode,
           dimensions: [...DIMENSIONS],
@@ -33,7 +44,12 @@ export class AppModule {
           customer: (context) => context.switchToHttp().getRequest<AuthenticatedRequest>().customer?.billing,
         }),
       ],
-      controllers: [HealthController, ApiController],
+      controllers: [
+        HealthController,
+        ApiController,
+        // AWS Marketplace subscription events (an SNS HTTPS subscription; the emulator posts here too).
+        marketplaceEventsController({ handler: options.events }),
+      ],
       providers: [{ provide: CUSTOMERS, useValue: options.customers }, ApiKeyGuard],
     };
   }

@@ -8,7 +8,8 @@ import { readConfig } from './config.js';
  * served. Exits 1 when it did not.
  */
 const log = (line: string) => console.log(`[demo] ${line}`);
-const running = await startApp({ ...readConfig(), port: 0, store: 'memory', useEmulator: true }, log);
+const config = { ...readConfig(), port: 0, store: 'memory' as const, useEmulator: true };
+const running = await startApp(config, log);
 const { url, customers, emulator } = running;
 if (emulator === undefined) throw new Error('the demo runs against the in-process emulator');
 
@@ -65,6 +66,60 @@ for (const [apiKey, plan] of Object.entries(traffic)) {
 }
 if ((await call('not-a-key', '/v1/forecast?city=Paris')).status !== 401)
   throw new Error('expected 401 for a bad key');
+
+// A new buyer's whole subscription: register → use → unsubscribe-pending → final bill → refused.
+let lifecycleProblems = 0;
+function check(ok: boolean, line: string): void {
+  if (!ok) lifecycleProblems += 1;
+  log(`${ok ? 'ok  ' : 'FAIL'} ${line}`);
+}
+// The buyer subscribes on AWS Marketplace and their browser posts the registration token to our fulfillment URL.
+const issued = emulator.control.issueToken({ productCode: config.productCode, subscribe: false });
+const registration = await fetch(`${url}/marketplace/register`, {
+  method: 'POST',
+  headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  body: new URLSearchParams({ 'x-amzn-marketplace-token': issued.token }).toString(),
+});
+const page = await registration.text();
+const newKey = /<code id="api-key">([^<]+)<\/code>/.exec(page)?.[1];
+check(
+  registration.status === 200 && newKey !== undefined,
+  `register: POST /marketplace/register answered ${registration.status} with an API key`,
+);
+if (newKey === undefined || issued.licenseArn === undefined)
+  throw new Error('registration did not give an API key');
+const newName = customers.get(newKey)?.name as string;
+const buyerIdentity = {
+  productCode: config.productCode,
+  licenseArn: issued.licenseArn,
+  customerAWSAccountId: issued.customerAWSAccountId,
+};
+async function buyerState(state: 'subscribed' | 'unsubscribe-pending' | 'unsubscribed'): Promise<void> {
+  emulator?.control.putCustomer({ ...buyerIdentity, state });
+  await emulator?.notificationsSettled();
+}
+for (let i = 0; i < 2; i++)
+  if ((await call(newKey, '/v1/forecast?city=Lille')).status === 200) serve(newName, 'api_calls', 1);
+log('2 calls before subscribe-success: served, held (billed once AWS confirms within the hour)');
+await buyerState('subscribed');
+for (let i = 0; i < 3; i++)
+  if ((await call(newKey, '/v1/forecast?city=Lille')).status === 200) serve(newName, 'api_calls', 1);
+log('subscribe-success arrived (signed SNS from the emulator); 3 more calls');
+await buyerState('unsubscribe-pending');
+const finalBill = emulator.ledger.totalQuantity({ licenseArn: issued.licenseArn, dimension: 'api_calls' });
+check(
+  finalBill === 5,
+  `unsubscribe-pending: the open hour was sealed and billed at once: ${finalBill} api_calls (expected 5)`,
+);
+await buyerState('unsubscribed');
+const refused = (await call(newKey, '/v1/forecast?city=Lille')).status;
+check(
+  refused === 402,
+  `unsubscribe-success: the next call is refused with ${refused} (expected 402) and not billed`,
+);
+const history = (await running.registry.findByAccount(newKey))?.history.map((change) => change.state);
+log(`the registry's history of the buyer: ${history?.join(' → ')}`);
+
 log(`served ${[...served.values()].reduce((a, b) => a + b, 0)} billable units; shutting down`);
 
 await running.app.close();
@@ -88,4 +143,4 @@ for (const key of [...keys].sort()) {
   );
 }
 log(mismatches === 0 ? 'billed exactly what was served' : `${mismatches} mismatch(es)`);
-process.exit(mismatches === 0 ? 0 : 1);
+process.exit(mismatches === 0 && lifecycleProblems === 0 ? 0 : 1);

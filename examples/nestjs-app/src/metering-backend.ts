@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { MarketplaceMeteringClientConfig } from '@aws-sdk/client-marketplace-metering';
 import { MarketplaceMeteringSink } from '@meterkit/aws-marketplace';
 import type { UsageSink, UsageStore } from '@meterkit/core';
 import { type Emulator, startEmulator } from '@meterkit/emulator';
@@ -13,6 +14,8 @@ export interface MeteringBackend {
   readonly sink: UsageSink | undefined;
   readonly store: UsageStore | undefined;
   readonly emulator: Emulator | undefined;
+  /** The emulator's client settings (ResolveCustomer goes there too); undefined for AWS. */
+  readonly clientConfig: MarketplaceMeteringClientConfig | undefined;
 }
 
 export async function startMeteringBackend(
@@ -20,7 +23,7 @@ export async function startMeteringBackend(
   log: (line: string) => void,
 ): Promise<MeteringBackend> {
   const store = await openStore(config);
-  if (!config.useEmulator) return { sink: undefined, store, emulator: undefined };
+  if (!config.useEmulator) return { sink: undefined, store, emulator: undefined, clientConfig: undefined };
   const emulator = await startEmulator({
     port: 0,
     products: [{ productCode: config.productCode, dimensions: DIMENSIONS }],
@@ -28,15 +31,14 @@ export async function startMeteringBackend(
   log(
     `no AWS endpoint or credentials configured: metering goes to an in-process Marketplace Metering emulator at ${emulator.endpoint} (fake credentials); set AWS_* variables to talk to AWS`,
   );
-  const sink = new MarketplaceMeteringSink({
-    clientConfig: {
-      endpoint: emulator.endpoint,
-      region: config.region,
-      credentials: { accessKeyId: 'AKIDMETERKITDEMO', secretAccessKey: 'meterkit-demo-secret' },
-      maxAttempts: 1,
-    },
-  });
-  return { sink, store, emulator };
+  const clientConfig: MarketplaceMeteringClientConfig = {
+    endpoint: emulator.endpoint,
+    region: config.region,
+    credentials: { accessKeyId: 'AKIDMETERKITDEMO', secretAccessKey: 'meterkit-demo-secret' },
+    maxAttempts: 1,
+  };
+  const sink = new MarketplaceMeteringSink({ clientConfig });
+  return { sink, store, emulator, clientConfig };
 }
 
 async function openStore(config: ExampleConfig): Promise<UsageStore | undefined> {

@@ -6,6 +6,29 @@ export {
 } from './container-registration-error.js';
 export { INSTANCE_CUSTOMER, instanceNonce } from './instance-identity.js';
 export { InstanceMeteringError } from './instance-metering-error.js';
+export {
+  type MarketplaceAction,
+  type MarketplaceEvent,
+  type ParsedMarketplaceDocument,
+  parseMarketplaceDocument,
+  parseSnsMessage,
+} from './marketplace-event.js';
+export {
+  answerMarketplaceEventRequest,
+  assertEndpointOptions,
+  type EndpointAnswer,
+  MAX_EVENT_BODY_BYTES,
+  type MarketplaceEventEndpointOptions,
+} from './marketplace-event-endpoint.js';
+export {
+  createMarketplaceEventHandler,
+  type HandleContext,
+  type MarketplaceEventHandler,
+  type MarketplaceEventHandlerOptions,
+  type MarketplaceEventOutcome,
+  STATE_AFTER,
+  type SubscriptionListener,
+} from './marketplace-event-handler.js';
 export { MarketplaceMeteringSink, type MarketplaceMeteringSinkOptions } from './marketplace-metering-sink.js';
 export {
   type InstanceMeteringHealth,
@@ -43,6 +66,15 @@ export {
   readRegistrationToken,
 } from './registration-token.js';
 export { type ResolveCustomerOptions, resolveCustomer } from './resolve-customer.js';
+export {
+  type CertificateSource,
+  checkSigningCertUrl,
+  httpsCertificateSource,
+  type SnsEnvelope,
+  type SnsVerification,
+  snsStringToSign,
+  verifySnsSignature,
+} from './sns-signature.js';
 export {
   type ExpectedUsageSignature,
   type UsageSignatureClaims,

@@ -16,12 +16,12 @@ import {
   type UsageSink,
 } from '@meterkit/core';
 import { classifyError } from './classify-error.js';
-import { toWireAllocations } from './wire-allocations.js';
 import { clientTokenOf } from './client-token.js';
 import { INSTANCE_CUSTOMER } from './instance-identity.js';
 import { InstanceMeteringError } from './instance-metering-error.js';
 import { type MeteringClientOptions, resolveClient, warnIfClientRetries } from './metering-client.js';
 import { retryThrottled, sleep, ThrottledPastDeadline } from './retry-throttled.js';
+import { toWireAllocations } from './wire-allocations.js';
 
 /** AWS: "do not fail closed before 2 hours of metering failures". */
 export const MIN_FAIL_CLOSED_AFTER_MILLIS = 2 * HOUR_MILLIS;

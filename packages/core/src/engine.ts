@@ -1,5 +1,6 @@
 import { sleep, type TimerHandle, yieldToEventLoop } from './clock.js';
-import type { CustomerRef } from './customer.js';
+import { type CustomerRef, redact } from './customer.js';
+import type { RegisteredCustomer, SubscriptionState } from './customer-registry.js';
 import { type DispatchCounts, Dispatcher, emptyCounts } from './dispatcher.js';
 import { MeteringError } from './errors.js';
 import { MeteringEventEmitter } from './events.js';
@@ -13,6 +14,7 @@ import {
   type ResolvedMeteringOptions,
 } from './options.js';
 import type { StoreStats, UsageDelta } from './store.js';
+import { type GateVerdict, SubscriptionGate } from './subscription-gate.js';
 import { Tally } from './tally.js';
 import { MAX_ALLOCATIONS_PER_RECORD, type UsageTags } from './usage-tags.js';
 
@@ -70,6 +72,8 @@ export class MeteringEngine implements AsyncDisposable {
   private lastCloseBefore = Number.NEGATIVE_INFINITY;
   private lastDispatchAt = Number.NEGATIVE_INFINITY;
   private shutdownPromise: Promise<FlushReport> | undefined;
+  /** Subscription states learnt from AWS's events; empty (and free on the request path) until the first one. */
+  private readonly gate: SubscriptionGate;
   private heartbeats: ZeroUsageHeartbeats | undefined;
 
   constructor(options: MeteringOptions) {
@@ -82,6 +86,7 @@ export class MeteringEngine implements AsyncDisposable {
       void this.checkpoint().catch(() => undefined);
     });
     this.dispatcher = new Dispatcher(o, this.events);
+    this.gate = new SubscriptionGate(o.productCode);
   }
 
   /**
@@ -93,7 +98,13 @@ export class MeteringEngine implements AsyncDisposable {
    * untagged calls never pay for it). Tags that break the service's rules are dropped (`usage.tags-dropped`) and the
    * usage is counted untagged.
    */
-  record(customer: CustomerRef, dimension: string, quantity?: number, at?: number, tags?: UsageTags): boolean {
+  record(
+    customer: CustomerRef,
+    dimension: string,
+    quantity?: number,
+    at?: number,
+    tags?: UsageTags,
+  ): boolean {
     if (at !== undefined && !(at <= this.options.clock.now() + MAX_FUTURE_SKEW_MILLIS)) {
       // Usage cannot happen in the future: such an `at` is a bug (seconds for milliseconds, a bad clock). Counting it
       // would hold it back until that hour closed, or bill it in an hour it did not happen.
@@ -104,6 +115,10 @@ export class MeteringEngine implements AsyncDisposable {
         detail: `\`at\` must be a finite epoch-millisecond time no later than ${MAX_FUTURE_SKEW_MILLIS / 60_000} minutes ahead of the engine's clock`,
       });
       return false;
+    }
+    if (this.gate.size > 0 && customer != null) {
+      const verdict = this.gate.verdict(customer);
+      if (verdict !== 'count') return this.gated(verdict, customer, dimension, quantity, at, tags);
     }
     return this.tally.record(customer, dimension, quantity, at, tags);
   }
@@ -161,6 +176,8 @@ export class MeteringEngine implements AsyncDisposable {
     const o = this.options;
     const now = o.clock.now();
     this.tally.rollTo(hourStartOf(now));
+    if (this.gate.heldEntries > 0)
+      this.releaseHeld(this.gate.takeHeldBefore(hourStartOf(now)), 'not-subscribed');
     const work: Promise<unknown>[] = [];
     if (!this.checkpointLane.busy) {
       work.push(this.checkpoint().catch((error) => this.reportError('checkpoint', error)));
@@ -296,6 +313,137 @@ export class MeteringEngine implements AsyncDisposable {
     await this.shutdown();
   }
 
+  /**
+   * The subscription state the engine last learnt for `customer` (from {@link applySubscriptionChange}), or undefined
+   * when it never heard of the customer. Synchronous: adapters ask it on the request path to apply their policy.
+   */
+  subscriptionStateOf(customer: CustomerRef): SubscriptionState | undefined {
+    return this.gate.size === 0 ? undefined : this.gate.stateOf(customer);
+  }
+
+  /**
+   * Loads states from a registry at start-up, without the effects of a change (no seal, nothing released). Customers
+   * still `registered` have their usage held from now on.
+   */
+  restoreSubscriptionStates(customers: Iterable<Pick<RegisteredCustomer, 'customer' | 'state'>>): void {
+    for (const entry of customers) this.gate.set(entry.customer, entry.state);
+  }
+
+  /**
+   * Applies what AWS said about a customer's subscription. Usage of a customer it has never heard of is counted as
+   * before; once it knows the customer:
+   * - `registered` (no `subscribe-success` yet): usage is held in memory, not counted;
+   * - `subscribed`: held usage of the current UTC hour is counted (billed with that hour); held usage of earlier hours
+   *   is not billed (`usage.not-billed`, reason `not-subscribed`): AWS does not meter records from before the
+   *   subscription. The same happens to held usage when its hour ends before `subscribe-success`.
+   * - `unsubscribe-pending`: the open hour is sealed and sent at once (see {@link sealOpenHourNow}), within AWS's
+   *   window for final records; usage is still counted.
+   * - `unsubscribed`: new usage is refused (`usage.rejected`, reason `unsubscribed`).
+   * - `subscribe-failed`: held usage is not billed (`usage.not-billed`, reason `subscribe-failed`); new usage is
+   *   refused (`usage.rejected`, reason `not-subscribed`).
+   * Idempotent: a redelivered event changes nothing.
+   */
+  async applySubscriptionChange(
+    customer: CustomerRef,
+    state: SubscriptionState,
+    source = 'event',
+  ): Promise<void> {
+    const from = this.gate.set(customer, state);
+    if (from === state) return;
+    this.events.emit('subscription.changed', {
+      customer: redact(customer.licenseArn ?? customer.customerIdentifier),
+      from,
+      to: state,
+      source,
+    });
+    if (state === 'subscribed') {
+      const currentHour = hourStartOf(this.options.clock.now());
+      const held = this.gate.takeHeld(customer);
+      for (const entry of held) {
+        if (entry.hourStart >= currentHour)
+          this.tally.record(entry.customer, entry.dimension, entry.quantity, entry.hourStart, entry.tags);
+      }
+      this.releaseHeld(
+        held.filter((entry) => entry.hourStart < currentHour),
+        'not-subscribed',
+      );
+    } else if (state === 'subscribe-failed') {
+      this.releaseHeld(this.gate.takeHeld(customer), 'subscribe-failed');
+    } else if (state === 'unsubscribe-pending' && this.state === 'running') {
+      await this.sealOpenHourNow();
+    }
+  }
+
+  /**
+   * Checkpoints, seals the open hour now (every key: stores seal by hour) and sends it, without waiting for the hour
+   * to end. Used on `unsubscribe-pending`, when AWS gives about one hour for the final records. Usage that arrives
+   * later in the same hour, for any customer, is billed with the next hour (`usage.late`): a second record for a
+   * sealed key and hour would be refused as `DuplicateRecord`, so none is ever made.
+   */
+  sealOpenHourNow(options: { timeoutMillis?: number } = {}): Promise<FlushReport> {
+    if (this.state === 'stopped')
+      return Promise.reject(new MeteringError('ERR_METERING_SHUT_DOWN', messages.shutDown()));
+    const deadline = this.options.clock.now() + (options.timeoutMillis ?? this.options.shutdownTimeoutMillis);
+    return this.flushLane.run(() => this.flushUntil(deadline, true, false));
+  }
+
+  /** The request path for a customer the gate does not simply count. */
+  private gated(
+    verdict: Exclude<GateVerdict, 'count'>,
+    customer: CustomerRef,
+    dimension: string,
+    quantity: number | undefined,
+    at: number | undefined,
+    tags: UsageTags | undefined,
+  ): boolean {
+    if (verdict === 'hold') {
+      const units = quantity ?? 1;
+      if (!(Number.isSafeInteger(units) && units >= 0))
+        return this.tally.record(customer, dimension, quantity, at, tags);
+      const hourStart = hourStartOf(at ?? this.options.clock.now());
+      if (this.gate.hold(customer, dimension, hourStart, units, tags)) {
+        this.events.emit('usage.held', {
+          customer: redact(customer.licenseArn ?? customer.customerIdentifier),
+          dimension,
+          hourStart,
+        });
+      }
+      return true;
+    }
+    this.events.emit('usage.rejected', {
+      reason: verdict,
+      dimension,
+      quantity,
+      detail:
+        verdict === 'unsubscribed'
+          ? 'AWS said unsubscribe-success: it accepts no further records for this customer'
+          : 'the subscription failed (subscribe-fail): AWS bills nothing for this customer',
+    });
+    return false;
+  }
+
+  private releaseHeld(
+    entries: readonly { customer: CustomerRef; dimension: string; hourStart: number; quantity: number }[],
+    reason: 'not-subscribed' | 'subscribe-failed',
+  ): void {
+    for (const entry of entries) {
+      // Never dropped silently: the event carries it, and the log says so.
+      this.options.logger.warn('usage held for an unconfirmed subscription is not billed', {
+        customer: redact(entry.customer.licenseArn ?? entry.customer.customerIdentifier),
+        dimension: entry.dimension,
+        units: entry.quantity,
+        reason,
+      });
+      this.events.emit('usage.not-billed', {
+        customer: redact(entry.customer.licenseArn ?? entry.customer.customerIdentifier),
+        dimension: entry.dimension,
+        hourStart: entry.hourStart,
+        units: entry.quantity,
+        reason,
+      });
+    }
+  }
+
   async stats(): Promise<EngineStats> {
     const store = await this.options.store.stats();
     return {
@@ -377,7 +525,8 @@ export class MeteringEngine implements AsyncDisposable {
     if (result.rolledUpTagSets !== undefined && result.rolledUpTagSets > 0) {
       let records = 0;
       for (const record of result.sealed)
-        if (record.allocations !== undefined && record.allocations.length >= MAX_ALLOCATIONS_PER_RECORD) records += 1;
+        if (record.allocations !== undefined && record.allocations.length >= MAX_ALLOCATIONS_PER_RECORD)
+          records += 1;
       this.events.emit('allocations.rolled-up', { records, tagSets: result.rolledUpTagSets });
     }
     return { records: result.sealed.length, units, more: result.more };

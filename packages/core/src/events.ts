@@ -10,7 +10,11 @@ export type UsageRejectionReason =
   | 'invalid-dimension'
   | 'undeclared-dimension'
   | 'max-live-keys'
-  | 'shut-down';
+  | 'shut-down'
+  /** The customer's subscription failed (`subscribe-fail`): AWS bills nothing for it. */
+  | 'not-subscribed'
+  /** AWS said `unsubscribe-success`: it accepts no further records for this customer. */
+  | 'unsubscribed';
 
 /** How one call to the sink ended (see the `export.completed` event). */
 export type ExportCallOutcome =
@@ -76,6 +80,24 @@ export interface MeteringEvents {
   'sink.recovered': { failedForMillis: number; failedCalls: number };
   /** Usage the memory store could not send before shutdown; it is lost with the process. */
   'usage.unsent-at-shutdown': { records: readonly UsageRecord[]; openUnits: number };
+  /**
+   * Usage of a customer AWS has not confirmed yet (registered, no `subscribe-success`): held in memory, billed if the
+   * subscription is confirmed within the same UTC hour. Emitted once per customer, dimension and hour.
+   */
+  'usage.held': { customer: string; dimension: string; hourStart: number };
+  /**
+   * Held usage that will not be billed: the hour closed before `subscribe-success` (`not-subscribed`), or the
+   * subscription failed (`subscribe-failed`). `customer` is redacted.
+   */
+  'usage.not-billed': {
+    customer: string;
+    dimension: string;
+    hourStart: number;
+    units: number;
+    reason: 'not-subscribed' | 'subscribe-failed';
+  };
+  /** The engine learnt a customer's new subscription state. `customer` is redacted. */
+  'subscription.changed': { customer: string; from: string | undefined; to: string; source: string };
   /** Zero-quantity deltas added for the subscribed customers of the registry, for the closed hours from `fromHour`. */
   'heartbeats.added': { fromHour: number; toHour: number; customers: number; deltas: number };
   /** A background task failed; it is retried on the next tick. */

@@ -69,6 +69,7 @@ export type {
   UsageDelta,
   UsageStore,
 } from './store.js';
+export type { GateVerdict, HeldUsage } from './subscription-gate.js';
 export { Tally, type TallySettings } from './tally.js';
 export {
   keyFromId,

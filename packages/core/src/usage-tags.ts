@@ -19,7 +19,7 @@ export interface UsageAllocation {
  * The service model's `Tag` pattern, exactly: inside the class, `+ -=` is a range from space to `=`, so the model
  * (and this) also accepts ``!"#$%&'()*,;<`` while refusing `>?~[]{}` and anything outside ASCII.
  */
-export const TAG_PATTERN = /^[a-zA-Z0-9+ -=._:\/@]+$/;
+export const TAG_PATTERN = /^[a-zA-Z0-9+ -=._:/@]+$/;
 export const MAX_TAG_KEY_LENGTH = 100;
 export const MAX_TAG_VALUE_LENGTH = 256;
 export const MAX_TAGS_PER_ALLOCATION = 5;

@@ -8,6 +8,7 @@ import type { EmulatorControl, IssueTokenInput } from './control.js';
 import { EmulatorConfigurationError } from './errors.js';
 import type { FaultOptions, ScheduledFault } from './faults.js';
 import type { Ledger } from './ledger.js';
+import type { NotificationOptions } from './notifier.js';
 import type { CustomerConfig, ProductConfig } from './options.js';
 import { readBody } from './protocol.js';
 import type { UsagePublicKey } from './usage-signer.js';
@@ -76,6 +77,8 @@ const ROUTES: Record<string, Handler> = {
     d.control.reset();
     return { status: 'reset' };
   },
+  'GET /notifications': (_, d) => ({ notifications: d.control.notifications() }),
+  'POST /notifications': (body, d) => d.control.setNotifications(asObject<NotificationOptions>(body)),
   'GET /public-key': (_, d) => ({ ...d.publicKey, version: d.publicKeyVersion }),
 };
 

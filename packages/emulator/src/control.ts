@@ -5,6 +5,7 @@
 import type { LicenseView, ProductView } from './catalog.js';
 import { EmulatorConfigurationError } from './errors.js';
 import type { FaultOptions, FaultSnapshot, ScheduledFault } from './faults.js';
+import type { NotificationOptions, NotificationView } from './notifier.js';
 import type { CustomerConfig, ProductConfig } from './options.js';
 import type { EmulatorState } from './state.js';
 import type { SubscriptionView } from './subscriptions.js';
@@ -63,6 +64,10 @@ export interface EmulatorControl {
   scheduleFaults(...faults: ScheduledFault[]): FaultSnapshot;
   /** Current fault configuration. */
   faults(): FaultSnapshot;
+  /** Where subscription notifications go (replaces the current setting). @throws {EmulatorConfigurationError} */
+  setNotifications(options: NotificationOptions): NotificationOptions;
+  /** Every notification sent since start or reset, with what became of its POST. */
+  notifications(): NotificationView[];
   /** Returns to the state right after start (configured products and customers, initial faults, clock offset 0). */
   reset(): void;
 }
@@ -102,6 +107,8 @@ export function createControl(state: EmulatorState): EmulatorControl {
       return faults.snapshot();
     },
     faults: () => faults.snapshot(),
+    setNotifications: (options) => state.notifier.configure(options),
+    notifications: () => state.notifier.sent(),
     reset: () => state.reset(),
   };
 }

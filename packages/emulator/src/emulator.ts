@@ -6,6 +6,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createControl, type EmulatorControl } from './control.js';
 import { CONTROL_PREFIX, handleControlRequest } from './control-api.js';
+import { EVENT_QUEUE_NAME, SQS_TARGET_PREFIX } from './event-queue.js';
 import type { Ledger } from './ledger.js';
 import { type EmulatorOptions, resolveOptions } from './options.js';
 import { handleServiceRequest } from './server.js';
@@ -26,6 +27,15 @@ export interface Emulator {
   readonly control: EmulatorControl;
   /** The key that signs RegisterUsage answers, to verify them with. */
   readonly publicKey: UsagePublicKey;
+  /** URL of the emulator's queue of subscription notifications, for `@aws-sdk/client-sqs` (`endpoint` = {@link endpoint}). */
+  readonly queueUrl: string;
+  /**
+   * PEM of the public key that verifies the emulator's SNS signatures (also served at
+   * `GET /_emulator/sns-signing-key.pem`). Point an SNS verifier's certificate source at it.
+   */
+  readonly snsSigningKeyPem: string;
+  /** Resolves once every notification POST started so far has been answered (or failed). */
+  notificationsSettled(): Promise<void>;
   /** Stops listening and closes open connections. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -56,9 +66,16 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     endpoint: () => endpoint,
   };
   const server = createServer((req, res) => {
-    const handling = (req.url ?? '').startsWith(CONTROL_PREFIX)
-      ? handleControlRequest(deps, req, res)
-      : handleServiceRequest(state, req, res);
+    if (req.method === 'GET' && req.url === `${CONTROL_PREFIX}/sns-signing-key.pem`) {
+      res.writeHead(200, { 'content-type': 'application/x-pem-file' }).end(state.notifier.signingKeyPem);
+      return;
+    }
+    const target = String(req.headers['x-amz-target'] ?? '');
+    const handling = target.startsWith(SQS_TARGET_PREFIX)
+      ? state.queue.handle(req, res, endpoint)
+      : (req.url ?? '').startsWith(CONTROL_PREFIX)
+        ? handleControlRequest(deps, req, res)
+        : handleServiceRequest(state, req, res);
     handling.catch((error: unknown) => {
       // Handlers answer their own errors; reaching here means the socket itself failed.
       if (!res.headersSent) res.writeHead(500).end(String(error));
@@ -82,6 +99,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     ledger: state.ledger,
     control,
     publicKey: state.signer.publicKey,
+    queueUrl: `${endpoint}/000000000000/${EVENT_QUEUE_NAME}`,
+    snsSigningKeyPem: state.notifier.signingKeyPem,
+    notificationsSettled: () => state.notifier.settled(),
     close() {
       closing ??= new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));

@@ -11,6 +11,7 @@ export type { Emulator } from './emulator.js';
 export { startEmulator } from './emulator.js';
 export type { ModeledErrorType, ServiceErrorType, UnmodeledErrorType } from './errors.js';
 export { EmulatorConfigurationError, ServiceError } from './errors.js';
+export { EVENT_QUEUE_NAME } from './event-queue.js';
 export type {
   FaultOptions,
   FaultSettings,
@@ -29,6 +30,12 @@ export type {
   Ledger,
   Registration,
 } from './ledger.js';
+export {
+  EMULATOR_SIGNING_CERT_URL,
+  type NotificationAction,
+  type NotificationOptions,
+  type NotificationView,
+} from './notifier.js';
 export type {
   CustomerConfig,
   EmulatorCredentials,

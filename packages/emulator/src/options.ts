@@ -3,6 +3,7 @@
  */
 import { EmulatorConfigurationError } from './errors.js';
 import type { FaultOptions } from './faults.js';
+import type { NotificationOptions } from './notifier.js';
 
 /** The four operations of the Marketplace Metering Service. */
 export type OperationName = 'BatchMeterUsage' | 'MeterUsage' | 'ResolveCustomer' | 'RegisterUsage';
@@ -108,6 +109,11 @@ export interface EmulatorOptions {
   unknownCustomerIdentifierException?: boolean;
   /** Fault injection, settable later through the control API. */
   faults?: FaultOptions;
+  /**
+   * Subscription notifications sent when a customer subscribes or unsubscribes through the control API (see the
+   * README). @default none
+   */
+  notifications?: NotificationOptions;
 }
 
 /** @internal Options with defaults applied. */
@@ -131,6 +137,7 @@ export interface ResolvedOptions {
   readonly enabledRegions: readonly string[] | undefined;
   readonly unknownCustomerIdentifierException: boolean;
   readonly faults: FaultOptions;
+  readonly notifications: NotificationOptions;
 }
 
 const HOUR = 3_600_000;
@@ -177,6 +184,7 @@ export function resolveOptions(options: EmulatorOptions): ResolvedOptions {
     enabledRegions: options.enabledRegions,
     unknownCustomerIdentifierException: options.unknownCustomerIdentifierException ?? false,
     faults: options.faults ?? {},
+    notifications: options.notifications ?? {},
   };
   for (const [name, value] of [
     ['futureSkewMillis', resolved.futureSkewMillis],

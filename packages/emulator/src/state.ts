@@ -4,11 +4,13 @@
 import { Catalog } from './catalog.js';
 import { EmulatorClock } from './clock.js';
 import { EmulatorConfigurationError } from './errors.js';
+import { EventQueue } from './event-queue.js';
 import { FaultInjector } from './faults.js';
 import { LedgerStore } from './ledger.js';
+import { type NotificationAction, Notifier } from './notifier.js';
 import type { CustomerConfig, ResolvedOptions } from './options.js';
 import { SeededRandom } from './random.js';
-import { Subscriptions, type SubscriptionView } from './subscriptions.js';
+import { refsOf, Subscriptions, type SubscriptionView } from './subscriptions.js';
 import { TokenStore } from './tokens.js';
 import { UsageSigner } from './usage-signer.js';
 
@@ -38,6 +40,11 @@ export class EmulatorState {
   readonly clientTokens = new Map<string, IdempotentAnswer>();
   /** When the current RegisterUsage key version took over (answered for expired versions). */
   readonly keyRotatedAtMillis: number;
+  /** Subscription notifications waiting for a consumer (SQS JSON protocol). */
+  readonly queue: EventQueue;
+  readonly notifier: Notifier;
+  /** True while the configured customers load: those are the starting state, not changes to notify. */
+  #loading = false;
 
   constructor(options: ResolvedOptions) {
     this.options = options;
@@ -50,6 +57,8 @@ export class EmulatorState {
     this.tokens = new TokenStore();
     this.faults = new FaultInjector(options.faults, this.faultRandom, this.clock);
     this.keyRotatedAtMillis = this.clock.now();
+    this.queue = new EventQueue(this.clock, this.ids);
+    this.notifier = new Notifier(options.notifications, this.queue, this.ids);
     this.#loadConfiguration();
   }
 
@@ -65,6 +74,8 @@ export class EmulatorState {
     this.ledger.clear();
     this.faults.reset();
     this.clientTokens.clear();
+    this.queue.clear();
+    this.notifier.reset();
     this.#loadConfiguration();
   }
 
@@ -103,11 +114,30 @@ export class EmulatorState {
       }
       this.catalog.noteUse({ productCode: customer.productCode });
     }
-    return this.subscriptions.put(customer, this.clock.now());
+    const now = this.clock.now();
+    const before = refsOf(customer)
+      .map((ref) => this.subscriptions.find(ref, now))
+      .find((found) => found !== undefined)?.state;
+    const view = this.subscriptions.put(customer, now);
+    if (!this.#loading && view.state !== before) {
+      const action: NotificationAction =
+        view.state === 'subscribed'
+          ? 'subscribe-success'
+          : view.state === 'unsubscribe-pending'
+            ? 'unsubscribe-pending'
+            : 'unsubscribe-success';
+      this.notifier.notify(action, view, now);
+    }
+    return view;
   }
 
   #loadConfiguration(): void {
-    for (const product of this.options.products) this.catalog.putProduct(product);
-    for (const customer of this.options.customers) this.putCustomer(customer);
+    this.#loading = true;
+    try {
+      for (const product of this.options.products) this.catalog.putProduct(product);
+      for (const customer of this.options.customers) this.putCustomer(customer);
+    } finally {
+      this.#loading = false;
+    }
   }
 }

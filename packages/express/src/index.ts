@@ -6,6 +6,7 @@ export { meteringAdmin } from './admin-handler.js';
 export { closeServer, type ServerCloseReport } from './close-server.js';
 export { createMetering, type ExpressMetering, type ShutdownOptions } from './create-metering.js';
 export { type EngineHolder, meteringHealth } from './health-handler.js';
+export { marketplaceEvents } from './marketplace-events.js';
 export type { MeterInput, MeterSpec, QuantityOf } from './meter-spec.js';
 export type { AdapterCounters } from './metering-context.js';
 export {
@@ -23,3 +24,8 @@ export {
 } from './registration-router.js';
 export { responseBytes, responseBytesIn } from './response-bytes.js';
 export { installShutdownHooks, type ShutdownHookOptions, type ShutdownTarget } from './shutdown-hooks.js';
+export {
+  type EndedSubscriptionPolicy,
+  type SubscriptionPolicyOptions,
+  subscriptionPolicy,
+} from './subscription-policy.js';

@@ -3,6 +3,11 @@ export {
   type ContainerRegistrationAsyncOptions,
   ContainerRegistrationModule,
 } from './container-registration.module.js';
+export {
+  type MarketplaceEventsControllerOptions,
+  marketplaceEventsController,
+} from './marketplace-events.controller.js';
+
 export { Meter } from './meter.decorator.js';
 export {
   type MeterDefinition,
@@ -39,3 +44,4 @@ export {
   type RegistrationModuleOptions,
 } from './registration.module.js';
 export { responseBodyBytes } from './response-body-bytes.js';
+export { type EndedSubscriptionPolicy, subscriptionPolicyGuard } from './subscription-policy.guard.js';

@@ -92,7 +92,9 @@ function prepare(db: Database.Database) {
        ON CONFLICT (hour, key_id) DO UPDATE SET quantity = quantity + excluded.quantity`,
     ),
     /** A tagged part: the key's total gets the quantity too (addOpen), flagged so sealing looks for its parts. */
-    flagTagged: db.prepare<[number, string]>('UPDATE meterkit_open SET tagged = 1 WHERE hour = ? AND key_id = ?'),
+    flagTagged: db.prepare<[number, string]>(
+      'UPDATE meterkit_open SET tagged = 1 WHERE hour = ? AND key_id = ?',
+    ),
     addOpenTag: db.prepare<[number, string, string, number]>(
       `INSERT INTO meterkit_open_tags (hour, key_id, tags, quantity) VALUES (?, ?, ?, ?)
        ON CONFLICT (hour, key_id, tags) DO UPDATE SET quantity = quantity + excluded.quantity`,
@@ -100,7 +102,9 @@ function prepare(db: Database.Database) {
     openTagsOf: db.prepare<[number, string], { tags: string; quantity: number }>(
       'SELECT tags, quantity FROM meterkit_open_tags WHERE hour = ? AND key_id = ?',
     ),
-    deleteOpenTags: db.prepare<[number, string]>('DELETE FROM meterkit_open_tags WHERE hour = ? AND key_id = ?'),
+    deleteOpenTags: db.prepare<[number, string]>(
+      'DELETE FROM meterkit_open_tags WHERE hour = ? AND key_id = ?',
+    ),
     earliestClosedHour: db.prepare<[number], { hour: number }>(
       'SELECT hour FROM meterkit_open WHERE hour < ? ORDER BY hour LIMIT 1',
     ),
@@ -162,7 +166,12 @@ function prepare(db: Database.Database) {
 type Statements = ReturnType<typeof prepare>;
 
 /** The record a stored row holds, allocations included (built the same on every read, so every resend is identical). */
-function recordOf(row: { key_id: string; hour: number; quantity: number; allocations: string | null }): UsageRecord {
+function recordOf(row: {
+  key_id: string;
+  hour: number;
+  quantity: number;
+  allocations: string | null;
+}): UsageRecord {
   return sealRecord(row.key_id, row.hour, row.quantity, row.allocations ?? undefined);
 }
 
@@ -337,9 +346,7 @@ export class SqliteStore implements UsageStore {
   }
 
   async pending(limit: number): Promise<UsageRecord[]> {
-    return this.read('pending', () =>
-      this.sql.pending.all(limit).map((row) => recordOf(row)),
-    );
+    return this.read('pending', () => this.sql.pending.all(limit).map((row) => recordOf(row)));
   }
 
   async deadLetters(limit: number): Promise<DeadLetter[]> {
