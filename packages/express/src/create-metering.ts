@@ -5,6 +5,7 @@ import {
   type EngineStats,
   type FlushReport,
   type MeteringEngine,
+  type UsageTags,
 } from '@meterkit/core';
 import { holdFinishChannel } from '@meterkit/core/http';
 import type { RequestHandler } from 'express';
@@ -45,7 +46,7 @@ export interface ExpressMetering {
    */
   meter(...specs: MeterInput[]): RequestHandler;
   /** Counts usage outside a request (a job, a queue consumer): the engine's `record()`. Never throws. */
-  record(customer: CustomerRef, dimension: string, quantity?: number): boolean;
+  record(customer: CustomerRef, dimension: string, quantity?: number, tags?: UsageTags): boolean;
   /** Checkpoints, seals closed hours and sends what is due. */
   flush(options?: { timeoutMillis?: number }): Promise<FlushReport>;
   /**
@@ -131,7 +132,10 @@ export function createMetering(options: ExpressMeteringOptions): ExpressMetering
 
   return {
     meter: (...specs) => meterMiddleware(context, compileMeter(engine, adapter.successStatus, specs)),
-    record: (customer, dimension, quantity) => engine.record(customer, dimension, quantity),
+    record: (customer, dimension, quantity, tags) =>
+      tags === undefined
+        ? engine.record(customer, dimension, quantity)
+        : engine.record(customer, dimension, quantity, undefined, tags),
     flush: (flushOptions) => engine.forceFlush(flushOptions),
     shutdown,
     start,

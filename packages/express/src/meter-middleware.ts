@@ -30,7 +30,11 @@ interface ArmedMeter {
 
 function armMeter(context: MeteringContext, plan: MeterPlan): ArmedMeter {
   const only = plan.entries.length === 1 ? (plan.entries[0] as MeterEntry) : undefined;
-  const simple = only !== undefined && only.quantityOf === undefined && only.when === undefined;
+  const simple =
+    only !== undefined &&
+    only.quantityOf === undefined &&
+    only.when === undefined &&
+    only.tagsOf === undefined;
   return {
     plan,
     context,
@@ -214,7 +218,8 @@ function count(
       if (entry.when !== undefined && !entry.when(req, res)) continue;
       const quantity = entry.quantityOf === undefined ? entry.quantity : entry.quantityOf(req, res);
       if (customer === undefined) context.servedWithoutCustomer(entry, quantity, req.method);
-      else context.engine.record(customer, entry.dimension, quantity);
+      else if (entry.tagsOf === undefined) context.engine.record(customer, entry.dimension, quantity);
+      else context.engine.record(customer, entry.dimension, quantity, undefined, entry.tagsOf(req, res));
     } catch (error) {
       context.callbackFailed(entry, error);
     }

@@ -13,6 +13,7 @@ export {
   type MeterDefinition,
   MeterMetadata,
   type MeterOptions,
+  type MeterOptionsOfPrevious,
   type MeterSpec,
   SkipMeter,
 } from './meter.metadata.js';

@@ -1,4 +1,4 @@
-import type { CustomerRef } from '@meterkit/core';
+import type { CustomerRef, UsageTags } from '@meterkit/core';
 import { type FinishWatcher, isWatched, type RawRequest, watchFinish } from '@meterkit/core/http';
 import {
   type CallHandler,
@@ -136,10 +136,12 @@ export class MeteringInterceptor implements NestInterceptor {
     let unbilled = false;
     for (const definition of route.meters) {
       let quantity: number;
+      let tags: UsageTags | undefined;
       try {
         if (!(definition.successStatus ?? this.options.successStatus)(statusCode)) continue;
         if (definition.when !== undefined && !definition.when(context, result)) continue;
         quantity = this.getQuantity(context, definition, result);
+        if (definition.tags !== undefined) tags = definition.tags(context, result);
       } catch (error) {
         engine.options.logger.error(messages.countingFailed(route.where, definition.dimension), {
           error: error instanceof Error ? error.message : String(error),
@@ -150,8 +152,10 @@ export class MeteringInterceptor implements NestInterceptor {
         unbilled = true;
         // The engine reports a record without customer as `usage.rejected` (reason `missing-customer`).
         engine.record(undefined as unknown as CustomerRef, definition.dimension, quantity);
-      } else {
+      } else if (tags === undefined) {
         engine.record(customer, definition.dimension, quantity);
+      } else {
+        engine.record(customer, definition.dimension, quantity, undefined, tags);
       }
     }
     if (unbilled) this.metering.noteRequestWithoutCustomer();
