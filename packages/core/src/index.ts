@@ -87,6 +87,7 @@ export {
   type EncodedAllocations,
   encodeAllocations,
   encodeAllocationsOf,
+  MAX_ALLOCATION_BYTES_PER_RECORD,
   MAX_ALLOCATIONS_PER_RECORD,
   MAX_TAG_KEY_LENGTH,
   MAX_TAG_KEYS_PER_RECORD,

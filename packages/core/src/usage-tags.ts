@@ -25,6 +25,13 @@ export const MAX_TAG_VALUE_LENGTH = 256;
 export const MAX_TAGS_PER_ALLOCATION = 5;
 /** Distinct tag keys across one record's allocations (the seller guide's "5 tags across the allocation list"). */
 export const MAX_TAG_KEYS_PER_RECORD = 5;
+/**
+ * What one record's allocations may take on the wire, so the record still fits a 1 MB BatchMeterUsage request
+ * alongside its identifiers. An allocation takes at most 160 bytes plus its tag set id's length (the id holds the same
+ * escaped keys and values); tag sets past the budget are billed in the untagged allocation.
+ */
+export const MAX_ALLOCATION_BYTES_PER_RECORD = 900_000;
+const ALLOCATION_OVERHEAD_BYTES = 160;
 /** `UsageAllocations` length limit; tag sets beyond it are billed in the untagged allocation. */
 export const MAX_ALLOCATIONS_PER_RECORD = 2_500;
 
@@ -108,8 +115,8 @@ export interface SealedAllocations {
 
 /**
  * Splits a key's `total` for one hour into allocations. `tagged` holds the tagged parts (tag set id to quantity); the
- * rest of `total` is untagged. Tag sets are taken in sorted order; one that would bring a sixth distinct tag key, and
- * those past the allocation limit, roll into the untagged allocation (counted, never lost). When `total` exceeds `maxQuantity`, the allocations are filled in that
+ * rest of `total` is untagged. Tag sets are taken in sorted order; one that would bring a sixth distinct tag key or
+ * pass the byte budget, and those past the allocation limit, roll into the untagged allocation (counted, never lost). When `total` exceeds `maxQuantity`, the allocations are filled in that
  * same order up to it and the excess of each tag set is carried, so both hours' allocations still sum exactly.
  */
 export function sealAllocations(
@@ -128,14 +135,20 @@ export function sealAllocations(
   const keys = new Set<string>();
   const kept: string[] = [];
   let rolledUp = 0;
+  let bytes = ALLOCATION_OVERHEAD_BYTES;
   for (const id of ids) {
     const fresh = (JSON.parse(id) as [string, string][]).map(([key]) => key).filter((key) => !keys.has(key));
-    if (keys.size + fresh.length > MAX_TAG_KEYS_PER_RECORD) {
+    const cost = ALLOCATION_OVERHEAD_BYTES + id.length;
+    if (
+      keys.size + fresh.length > MAX_TAG_KEYS_PER_RECORD ||
+      bytes + cost > MAX_ALLOCATION_BYTES_PER_RECORD
+    ) {
       untagged += tagged.get(id) as number;
       rolledUp += 1;
       continue;
     }
     for (const key of fresh) keys.add(key);
+    bytes += cost;
     kept.push(id);
   }
   // The untagged allocation takes one place when there is or will be untagged usage.

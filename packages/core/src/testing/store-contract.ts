@@ -2,7 +2,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { HOUR_MILLIS } from '../hours.js';
 import type { UsageStore } from '../store.js';
 import { keyIdOf, MAX_RECORD_QUANTITY, type UsageRecord } from '../usage-key.js';
-import { MAX_ALLOCATIONS_PER_RECORD, tagSetIdOf } from '../usage-tags.js';
+import {
+  MAX_ALLOCATION_BYTES_PER_RECORD,
+  MAX_ALLOCATIONS_PER_RECORD,
+  tagSetIdOf,
+  tagSetIdOfTags,
+} from '../usage-tags.js';
 
 export interface StoreContractOptions {
   /** For durable stores: close `store` and open a new one on the same data. */
@@ -395,6 +400,29 @@ export function describeUsageStoreContract(
       const untagged = record?.allocations?.find((a) => a.tags.length === 0);
       expect(untagged?.quantity).toBe(2 * (extra + 1));
       expect(result.rolledUpTagSets).toBe(extra + 1);
+    });
+
+    it('keeps the allocations of a record within the byte budget, billing the rest untagged', async () => {
+      const store = await make();
+      const sets = 2_300;
+      const deltas = [];
+      for (let i = 0; i < sets; i++)
+        deltas.push({
+          keyId: keyA,
+          hourStart: H0,
+          quantity: 1,
+          tags: tagSetIdOf({ k: String(i).padStart(256, 'v') }),
+        });
+      await store.addDeltas(deltas);
+      const result = await store.sealClosedHours(H1, 10);
+      const allocations = result.sealed[0]?.allocations ?? [];
+      let bytes = 0;
+      for (const a of allocations) bytes += 160 + tagSetIdOfTags(a.tags).length;
+      expect(bytes).toBeLessThanOrEqual(MAX_ALLOCATION_BYTES_PER_RECORD);
+      expect(allocations.reduce((total, a) => total + a.quantity, 0)).toBe(sets);
+      const untagged = allocations.find((a) => a.tags.length === 0)?.quantity ?? 0;
+      expect(untagged).toBe(result.rolledUpTagSets);
+      expect(untagged).toBeGreaterThan(0);
     });
 
     it('bills a tag set that would bring a sixth distinct tag key to the record in its untagged allocation', async () => {

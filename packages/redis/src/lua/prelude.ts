@@ -23,6 +23,8 @@ local HOUR = 3600000
 local MAX_QUANTITY = 2147483647
 local MAX_ALLOCATIONS = 2500
 local MAX_TAG_KEYS = 5
+local MAX_ALLOCATION_BYTES = 900000
+local ALLOCATION_OVERHEAD_BYTES = 160
 local DIGEST_LENGTH = 22
 
 local function int(n)
@@ -129,7 +131,7 @@ local function enqueue(id, keyId, hour, quantity, attempts, allocations)
 end
 
 -- A key's allocations at seal, as core's sealAllocations: tag sets in sorted order, those bringing a sixth distinct
--- key or past the allocation limit rolled into the untagged part, and above the per-record maximum each part filled in that order with its excess
+-- key, passing the byte budget or past the allocation limit rolled into the untagged part, and above the per-record maximum each part filled in that order with its excess
 -- carried. \`flat\` is HGETALL of the key's tagged parts. Returns the allocations JSON (or '' when nothing is tagged),
 -- the carried parts as { tagSetId, quantity } pairs, and how many tag sets were rolled up.
 local function sealAllocations(total, flat)
@@ -154,17 +156,20 @@ local function sealAllocations(total, flat)
   local keyCount = 0
   local kept = {}
   local rolled = 0
+  local bytes = ALLOCATION_OVERHEAD_BYTES
   for _, id in ipairs(ids) do
     local fresh = {}
     for _, tag in ipairs(cjson.decode(id)) do
       if not keys[tag[1]] then fresh[#fresh + 1] = tag[1] end
     end
-    if keyCount + #fresh > MAX_TAG_KEYS then
+    local cost = ALLOCATION_OVERHEAD_BYTES + #id
+    if keyCount + #fresh > MAX_TAG_KEYS or bytes + cost > MAX_ALLOCATION_BYTES then
       untagged = untagged + parts[id]
       rolled = rolled + 1
     else
       for _, key in ipairs(fresh) do keys[key] = true end
       keyCount = keyCount + #fresh
+      bytes = bytes + cost
       kept[#kept + 1] = id
     end
   end
