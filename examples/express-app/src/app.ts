@@ -9,6 +9,7 @@ import express, { type Express, type RequestHandler } from 'express';
 import { type AuthenticatedRequest, authenticate, type Customer } from './customers.js';
 import { forecastFor } from './forecast.js';
 import { errorHandler, notFound, sendError } from './http-errors.js';
+import { singleQueryValue } from './query-param.js';
 
 /** The dimensions the demo product declares. */
 export const DIMENSIONS = ['api_calls', 'reports', 'export_kb'] as const;
@@ -51,8 +52,8 @@ export function createApp(
 
   // One `api_calls` unit per forecast served.
   v1.get('/forecast', meter('api_calls'), (req, res) => {
-    const city = req.query.city;
-    if (typeof city !== 'string' || city.trim() === '') {
+    const city = singleQueryValue(req, 'city');
+    if (city === undefined || city.trim() === '') {
       sendError(res, 400, 'query parameter `city` is required');
       return;
     }
@@ -73,7 +74,7 @@ export function createApp(
 
   // Billed by size: one `export_kb` unit per started KiB of the response body (the quantity comes from the response).
   v1.get('/export', meter({ dimension: 'export_kb', quantity: responseBytesIn(1024) }), (req, res) => {
-    const count = Number(req.query.rows ?? '100');
+    const count = Number(singleQueryValue(req, 'rows') ?? '100');
     if (!Number.isInteger(count) || count < 1 || count > MAX_EXPORT_ROWS) {
       sendError(res, 400, `query parameter \`rows\` must be an integer from 1 to ${MAX_EXPORT_ROWS}`);
       return;

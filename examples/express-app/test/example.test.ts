@@ -60,6 +60,15 @@ describe('the Express example against its in-process emulator', () => {
     ]);
   });
 
+  it.each([
+    ['/v1/forecast?city=Paris&city=Oslo', 'city'],
+    ['/v1/export?rows=1&rows=2', 'rows'],
+  ])('answers 400, not 500, to a repeated query parameter: %s', async (path, name) => {
+    running = await startExample(readConfig({ PORT: '0' }), quiet);
+    const answer = await request(running.url).get(path).set('x-api-key', 'demo-key-acme').expect(400);
+    expect(answer.body.message).toBe(`query parameter \`${name}\` must be given once, as plain text`);
+  });
+
   it('bills the final hour when the emulator says unsubscribe-pending, and answers 402 after unsubscribe-success', async () => {
     running = await startExample(readConfig({ PORT: '0' }), quiet);
     const emulator = running.backend.emulator!;

@@ -1,6 +1,7 @@
-import { Meter, responseBodyBytes, subscriptionPolicyGuard } from '@meterkit/nestjs';
+import { Meter, responseBytesIn, subscriptionPolicyGuard } from '@meterkit/nestjs';
 import { BadRequestException, Body, Controller, Get, HttpCode, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiKeyGuard } from './api-key.guard.js';
+import { singleQueryValue } from './query-param.js';
 
 const CONDITIONS = ['sunny', 'cloudy', 'rain', 'snow', 'windy'] as const;
 
@@ -21,7 +22,8 @@ export class ApiController {
   /** One `api_calls` unit per forecast served. */
   @Meter('api_calls')
   @Get('forecast')
-  forecast(@Query('city') city?: string) {
+  forecast(@Query('city') cityParam?: unknown) {
+    const city = singleQueryValue(cityParam, 'city');
     if (city === undefined || city.trim() === '')
       throw new BadRequestException('query parameter `city` is required');
     return forecastFor(city.trim());
@@ -40,14 +42,14 @@ export class ApiController {
     return { id: `rep-${Date.now().toString(36)}`, title, status: 'queued' };
   }
 
-  /** Billed by size: one `export_kb` unit per started KiB of the response body. */
-  @Meter({
-    dimension: 'export_kb',
-    quantity: (context) => Math.ceil((responseBodyBytes(context) ?? 0) / 1024),
-  })
+  /**
+   * Billed by size: one `export_kb` unit per started KiB of the response body actually sent (none for HEAD, none
+   * when the client drops the download).
+   */
+  @Meter({ dimension: 'export_kb', quantity: responseBytesIn(1024) })
   @Get('export')
-  export(@Query('rows') rows = '100') {
-    const count = Number(rows);
+  export(@Query('rows') rowsParam?: unknown) {
+    const count = Number(singleQueryValue(rowsParam, 'rows') ?? '100');
     if (!Number.isInteger(count) || count < 1 || count > 100_000) {
       throw new BadRequestException('query parameter `rows` must be an integer from 1 to 100000');
     }

@@ -1,10 +1,15 @@
 import type { CustomerRef, MeteringEngine } from '@meterkit/core';
-import { type FinishWatcher, watcherOf, watchFinish } from '@meterkit/core/http';
+import {
+  countBodyBytes,
+  type FinishWatcher,
+  isServedStatus,
+  watcherOf,
+  watchFinish,
+} from '@meterkit/core/http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { MeterEntry, MeterPlan } from './meter-spec.js';
 import type { MeteringContext } from './metering-context.js';
-import { isSuccessStatus, type SuccessPredicate } from './options.js';
-import { countBodyBytes } from './response-bytes.js';
+import type { SuccessPredicate } from './options.js';
 
 /**
  * A `meter()` bound to its metering, with what the request path reads copied flat onto it: on a busy server these
@@ -43,7 +48,7 @@ function armMeter(context: MeteringContext, plan: MeterPlan): ArmedMeter {
     countsBytes: plan.countsBytes,
     onlyDimension: simple ? only.dimension : undefined,
     onlyQuantity: simple ? only.quantity : 0,
-    onlyIsSuccess: simple ? only.isSuccess : isSuccessStatus,
+    onlyIsSuccess: simple ? only.isSuccess : isServedStatus,
   };
 }
 
@@ -82,8 +87,13 @@ class MeteredRequest implements ArmedOnRequest, FinishWatcher {
     else if (!this.more.some((armed) => armed.meter === meter)) this.more.push({ meter, customer });
   }
 
+  /** The connection was destroyed with the body unsent: nothing is counted. */
+  undelivered(): void {
+    this.meter.context.undelivered();
+  }
+
   /**
-   * Counts what the finished response earned; a request aborted before that never gets here. Never throws: it runs
+   * Counts what the delivered response earned; a request aborted before that never gets here. Never throws: it runs
    * inside the server's `finish` handling.
    */
   finished(status: number): void {
@@ -94,7 +104,9 @@ class MeteredRequest implements ArmedOnRequest, FinishWatcher {
         // The default predicate is inlined: calling it means reaching one more function that is not in cache.
         const isSuccess = meter.onlyIsSuccess;
         if (
-          isSuccess === isSuccessStatus ? status >= 200 && status < 400 : succeeded(meter, isSuccess, status)
+          isSuccess === isServedStatus
+            ? status >= 200 && status < 400 && status !== 304
+            : succeeded(meter, isSuccess, status)
         ) {
           meter.engine.record(customer, dimension, meter.onlyQuantity);
         }
@@ -131,18 +143,24 @@ export function meterMiddleware(context: MeteringContext, plan: MeterPlan): Requ
     try {
       customer = resolve(req);
     } catch (error) {
-      next(error);
+      resolverFailed(meter, next, error);
       return;
     }
     if (customer != null && typeof (customer as PromiseLike<unknown>).then === 'function') {
       (customer as PromiseLike<CustomerRef | undefined | null>).then(
         (value) => admit(meter, req, res, next, value, watcherOf(res, req)),
-        (error: unknown) => next(error),
+        (error: unknown) => resolverFailed(meter, next, error),
       );
       return;
     }
     admit(meter, req, res, next, customer as CustomerRef | undefined | null, earlier);
   };
+}
+
+/** The resolver threw: the request fails (core's policy), through Express's error handling. */
+function resolverFailed(meter: ArmedMeter, next: NextFunction, error: unknown): void {
+  meter.context.resolverFailed(meter.plan.entries[0]?.label ?? 'meter()', error);
+  next(error);
 }
 
 function admit(
@@ -158,26 +176,20 @@ function admit(
   if (customer == null) {
     const policy = context.adapter.onMissingCustomer;
     if (policy !== 'skip') {
-      context.counters.refusedWithoutCustomer += 1;
+      context.refusedWithoutCustomer();
       res.sendStatus(policy);
       return;
     }
-  } else if (meter.checksCapacity) {
-    const { engine } = meter;
-    for (const entry of meter.plan.entries) {
-      if (!engine.admits(customer, entry.dimension)) {
-        // Serving now would be usage we cannot bill: refuse until the next checkpoint empties the tally.
-        context.counters.refusedAtCapacity += 1;
-        res.setHeader('Retry-After', context.retryAfterSeconds);
-        res.sendStatus(503);
-        return;
-      }
-    }
+  } else if (meter.checksCapacity && !context.admits(customer, meter.plan.entries)) {
+    // Serving now would be usage we cannot bill: refuse until the next checkpoint empties the tally.
+    res.setHeader('Retry-After', context.retryAfterSeconds);
+    res.sendStatus(503);
+    return;
   }
   const billed = customer ?? undefined;
   if (earlier === undefined) watchFinish(res, new MeteredRequest(req, res, meter, billed), req);
   else if (earlier instanceof MeteredRequest) earlier.add(meter, billed);
-  else watchOnItsOwn(res, new MeteredRequest(req, res, meter, billed));
+  else watchOnItsOwn(req, res, new MeteredRequest(req, res, meter, billed));
   if (meter.countsBytes) countBodyBytes(res);
   next();
 }
@@ -186,8 +198,11 @@ function admit(
  * Something else (another adapter on the same server) already watches this response: count from a `finish` listener
  * of our own rather than take its place.
  */
-function watchOnItsOwn(res: Response, state: MeteredRequest): void {
-  res.on('finish', () => state.finished(res.statusCode));
+function watchOnItsOwn(req: Request, res: Response, state: MeteredRequest): void {
+  res.on('finish', () => {
+    if (req.socket?.destroyed === true) state.undelivered();
+    else state.finished(res.statusCode);
+  });
 }
 
 /** A custom `successStatus()` on the common path; one that throws counts nothing, as in {@link count}. */
@@ -195,7 +210,8 @@ function succeeded(meter: ArmedMeter, isSuccess: SuccessPredicate, status: numbe
   try {
     return isSuccess(status);
   } catch (error) {
-    meter.context.callbackFailed(meter.plan.entries[0] as MeterEntry, error);
+    const entry = meter.plan.entries[0] as MeterEntry;
+    meter.context.callbackFailed(entry.label, entry.dimension, error);
     return false;
   }
 }
@@ -217,11 +233,9 @@ function count(
       if (!entry.isSuccess(status)) continue;
       if (entry.when !== undefined && !entry.when(req, res)) continue;
       const quantity = entry.quantityOf === undefined ? entry.quantity : entry.quantityOf(req, res);
-      if (customer === undefined) context.servedWithoutCustomer(entry, quantity, req.method);
-      else if (entry.tagsOf === undefined) context.engine.record(customer, entry.dimension, quantity);
-      else context.engine.record(customer, entry.dimension, quantity, undefined, entry.tagsOf(req, res));
+      context.count(customer, entry.dimension, quantity, entry.label, entry.tagsOf?.(req, res));
     } catch (error) {
-      context.callbackFailed(entry, error);
+      context.callbackFailed(entry.label, entry.dimension, error);
     }
   }
 }

@@ -1,8 +1,8 @@
 import { MeteringConfigurationError, type MeteringEngine, type UsageTags } from '@meterkit/core';
+import { needsBodyBytes } from '@meterkit/core/http';
 import type { Request, Response } from 'express';
 import { messages } from './messages.js';
 import type { SuccessPredicate } from './options.js';
-import { NEEDS_BYTE_COUNT } from './response-bytes.js';
 
 /** How many units a metered request counts, read when the response has finished. */
 export type QuantityOf = (req: Request, res: Response) => number;
@@ -138,7 +138,7 @@ export function compileMeter(
     if (tags !== undefined && typeof tags !== 'function')
       invalid(`${label}.tags`, tags, 'a function (req, res) => ({ key: value })');
     const quantityOf = typeof quantity === 'function' ? quantity : undefined;
-    countsBytes ||= countBytes === true || (quantityOf !== undefined && NEEDS_BYTE_COUNT in quantityOf);
+    countsBytes ||= countBytes === true || needsBodyBytes(quantityOf);
     entries.push({
       dimension,
       quantity: typeof quantity === 'number' ? quantity : 1,

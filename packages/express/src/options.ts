@@ -5,12 +5,14 @@ import {
   splitAdapterOptions,
   type UsageSink,
 } from '@meterkit/core';
+import { isServedStatus, type MissingCustomerPolicy } from '@meterkit/core/http';
 import type { Request } from 'express';
 import { messages } from './messages.js';
 
 /**
  * Returns the customer to bill for a request, from what your authentication attached to it (e.g. `req.user`).
- * Sync or async; `undefined` (or `null`) means "no billable customer". Never read a raw client header here unless you
+ * Sync or async; `undefined` (or `null`) means "no billable customer". One that throws (or rejects) fails the request
+ * through Express's error handling (500 unless your error handler says otherwise) and counts nothing. Never read a raw client header here unless you
  * have authenticated it: whoever controls the header would choose who is billed.
  */
 export type CustomerResolver = (
@@ -20,8 +22,7 @@ export type CustomerResolver = (
 /** Decides whether a finished response counts, from its status code. */
 export type SuccessPredicate = (status: number) => boolean;
 
-/** What `meter()` does when the resolver finds no customer. */
-export type MissingCustomerPolicy = 'skip' | 401 | 403;
+export type { MissingCustomerPolicy };
 
 /** Options of the Express adapter only; the rest of {@link ExpressMeteringOptions} goes to the engine. */
 export interface ExpressAdapterOptions {
@@ -31,8 +32,8 @@ export interface ExpressAdapterOptions {
    */
   customer?: CustomerResolver;
   /**
-   * Which finished responses count.
-   * @default 2xx and 3xx (`status >= 200 && status < 400`)
+   * Which delivered responses count, by final status.
+   * @default 2xx and 3xx except 304 Not Modified (no content served)
    */
   successStatus?: SuccessPredicate;
   /**
@@ -75,8 +76,8 @@ const adapterKeys: KeysEnum<ExpressAdapterOptions> = {
   autoStart: true,
 };
 
-/** 2xx and 3xx: the customer was served. */
-export const isSuccessStatus: SuccessPredicate = (status) => status >= 200 && status < 400;
+/** The default {@link SuccessPredicate}: core's `isServedStatus` (2xx, and 3xx but 304 Not Modified). */
+export const isSuccessStatus: SuccessPredicate = isServedStatus;
 
 function fail(field: string, value: unknown, rule: string): never {
   throw new MeteringConfigurationError(

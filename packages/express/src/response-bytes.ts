@@ -1,57 +1,13 @@
+/** `responseBytes()` and `responseBytesIn()`: byte quantities for `meter()`, on core's one byte-counting rule. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MeteringConfigurationError } from '@meterkit/core';
+import { bodyBytesOf, markNeedsBodyBytes } from '@meterkit/core/http';
 import { messages } from './messages.js';
-
-/** @internal Marks a quantity function that needs the body counted (see {@link responseBytesIn}). */
-export const NEEDS_BYTE_COUNT = Symbol('meterkit.needsByteCount');
-
-type Write = ServerResponse['write'];
-type End = ServerResponse['end'];
-
-/** Body bytes written so far, and the methods the counters wrap, per counted response (kept off the response). */
-interface ByteCount {
-  bytes: number;
-  readonly write: Write;
-  readonly end: End;
-}
-const counts = new WeakMap<object, ByteCount>();
-
-function sizeOf(chunk: unknown, encoding: unknown): number {
-  if (typeof chunk === 'string') {
-    return Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
-  }
-  if (chunk instanceof Uint8Array) return chunk.byteLength;
-  return 0;
-}
-
-// Shared functions reading their state from `this`: installing them allocates no closure per response.
-function countingWrite(this: ServerResponse, ...args: Parameters<Write>): boolean {
-  const count = counts.get(this) as ByteCount;
-  count.bytes += sizeOf(args[0], args[1]);
-  return count.write.apply(this, args);
-}
-
-function countingEnd(this: ServerResponse, ...args: unknown[]): ServerResponse {
-  const count = counts.get(this) as ByteCount;
-  if (typeof args[0] !== 'function') count.bytes += sizeOf(args[0], args[1]);
-  return (count.end as (...a: unknown[]) => ServerResponse).apply(this, args);
-}
-
-/**
- * @internal Counts the body bytes the app writes on this response from now on (before any compression added later in
- * the chain). Installed once per response, only by meters whose quantity needs it.
- */
-export function countBodyBytes(res: ServerResponse): void {
-  if (counts.has(res)) return;
-  counts.set(res, { bytes: 0, write: res.write, end: res.end });
-  res.write = countingWrite as Write;
-  res.end = countingEnd as End;
-}
 
 /**
  * The body size of a finished response in bytes: the bytes meterkit counted when the meter asked for it
  * ({@link responseBytesIn}, or `countBytes: true`), else the `Content-Length` header (Express sets it for
- * `res.send`/`res.json`/`res.sendFile`). `0` for `HEAD`. `NaN` when the size is unknown (a streamed response without
+ * `res.send`/`res.json`/`res.sendFile`). `0` for `HEAD` and for 204/304 responses (no body is sent). `NaN` when the size is unknown (a streamed response without
  * `Content-Length` and no counting): the record is then refused with a `usage.rejected` event (`invalid-quantity`)
  * rather than silently billed as zero.
  *
@@ -61,13 +17,10 @@ export function countBodyBytes(res: ServerResponse): void {
  * ```
  */
 export function responseBytes(res: ServerResponse): number {
-  const req = (res as ServerResponse<IncomingMessage>).req as IncomingMessage | undefined;
-  if (req?.method === 'HEAD') return 0;
-  const counted = counts.get(res);
-  if (counted !== undefined) return counted.bytes;
-  const header = res.getHeader('content-length');
-  const length = typeof header === 'string' ? Number(header) : header;
-  return typeof length === 'number' && Number.isSafeInteger(length) && length >= 0 ? length : Number.NaN;
+  return bodyBytesOf(
+    res,
+    ((res as ServerResponse<IncomingMessage>).req as IncomingMessage | undefined)?.method,
+  );
 }
 
 /**
@@ -89,5 +42,5 @@ export function responseBytesIn(unitBytes: number): (req: unknown, res: ServerRe
     );
   }
   const quantity = (_req: unknown, res: ServerResponse) => Math.ceil(responseBytes(res) / unitBytes);
-  return Object.assign(quantity, { [NEEDS_BYTE_COUNT]: true });
+  return markNeedsBodyBytes(quantity);
 }

@@ -1,3 +1,4 @@
+export type { HttpMeteringCounters } from '@meterkit/core/http';
 export {
   CONTAINER_REGISTRATION,
   type ContainerRegistrationAsyncOptions,
@@ -32,6 +33,7 @@ export { MeteringScheduler } from './metering.scheduler.js';
 export { MeteringService, type MeteringStats } from './metering.service.js';
 export { MeteringAdminModule, type MeteringAdminOptions } from './metering-admin.module.js';
 export type {
+  CustomerResolver,
   MeteringAdapterOptions,
   MeteringJobSchedule,
   MeteringModuleOptions,
@@ -44,5 +46,5 @@ export {
   RegistrationModule,
   type RegistrationModuleOptions,
 } from './registration.module.js';
-export { responseBodyBytes } from './response-body-bytes.js';
+export { responseBodyBytes, responseBytesIn } from './response-body-bytes.js';
 export { type EndedSubscriptionPolicy, subscriptionPolicyGuard } from './subscription-policy.guard.js';

@@ -1,4 +1,5 @@
 import { MeteringConfigurationError } from '@meterkit/core';
+import { needsBodyBytes } from '@meterkit/core/http';
 import { UseGuards, UseInterceptors } from '@nestjs/common';
 import {
   type MeterDefinition,
@@ -24,6 +25,7 @@ const meterOptionKeys = new Set<string>([
   'successStatus',
   'tags',
   'usesResult',
+  'countBytes',
 ]);
 
 function invalid(where: string, value: unknown, rule: string): never {
@@ -42,7 +44,7 @@ function toDefinition(spec: MeterSpec, where: string): MeterDefinition {
     if (!meterOptionKeys.has(key))
       invalid(where, key, `an unknown key; known: ${[...meterOptionKeys].join(', ')}`);
   }
-  const { dimension, quantity = 1, when, successStatus, tags, usesResult } = options;
+  const { dimension, quantity = 1, when, successStatus, tags, usesResult, countBytes } = options;
   if (typeof dimension !== 'string' || dimension.length === 0) invalid(where, dimension, 'a dimension name');
   if (typeof quantity !== 'function' && !(Number.isSafeInteger(quantity) && quantity >= 0)) {
     invalid(where, quantity, 'a non-negative integer or a function (context, result) => number');
@@ -55,6 +57,7 @@ function toDefinition(spec: MeterSpec, where: string): MeterDefinition {
   if (tags !== undefined && typeof tags !== 'function')
     invalid(where, tags, 'a function (context, result) => ({ key: value })');
   if (usesResult !== undefined && typeof usesResult !== 'boolean') invalid(where, usesResult, 'a boolean');
+  if (countBytes !== undefined && typeof countBytes !== 'boolean') invalid(where, countBytes, 'a boolean');
   return Object.freeze({
     dimension,
     quantity,
@@ -62,6 +65,7 @@ function toDefinition(spec: MeterSpec, where: string): MeterDefinition {
     successStatus,
     tags,
     usesResult: usesResultOf({ quantity, when, tags, usesResult }),
+    countBytes: countBytes === true || needsBodyBytes(quantity),
   });
 }
 
@@ -92,7 +96,7 @@ function describeTarget(target: object, key: string | symbol | undefined): strin
 /**
  * Meters a handler, or every handler of a controller: each successful response counts for the given dimensions,
  * billed to the customer your `customer` resolver returns. Nothing is counted when the handler throws, the status is
- * not a success (200–399 by default), or the client goes away before the response has finished.
+ * not a success (2xx, and 3xx but 304, by default), or the client goes away before the whole response was sent.
  *
  * Give several dimensions in one call or stack the decorator; a handler's `@Meter()` replaces its controller's.
  * It attaches {@link MeteringGuard} to the routes it marks, or `MeteringInterceptor` when a quantity or condition reads

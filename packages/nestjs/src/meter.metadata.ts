@@ -40,6 +40,12 @@ export interface MeterOptions {
    * @default inferred
    */
   usesResult?: boolean;
+  /**
+   * Count the body bytes as they are written, for a `quantity` that calls {@link responseBodyBytes} on streamed
+   * responses (without `Content-Length`). `responseBytesIn()` turns it on by itself.
+   * @default false
+   */
+  countBytes?: boolean;
 }
 
 /** A dimension name (counted 1 per successful response) or full {@link MeterOptions}. */
@@ -60,6 +66,13 @@ export interface MeterDefinition {
   readonly tags: ((context: ExecutionContext, result: unknown) => UsageTags | undefined) | undefined;
   /** Counting this dimension needs the handler's result (see {@link MeterOptions.usesResult}). */
   readonly usesResult: boolean;
+  /** Counting this dimension needs the body bytes counted (see {@link MeterOptions.countBytes}). */
+  readonly countBytes: boolean;
+}
+
+/** @internal Whether a route with `definition` must count its body bytes. */
+export function countsBytes(definition: MeterDefinition): boolean {
+  return definition.countBytes;
 }
 
 /** @internal Whether counting `definition` needs the handler's result: its `usesResult`, else inferred from arity. */

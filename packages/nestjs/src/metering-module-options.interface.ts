@@ -1,13 +1,22 @@
 import type { CustomerRef, MeteringOptions, UsageSink } from '@meterkit/core';
+import type { MissingCustomerPolicy } from '@meterkit/core/http';
 import type { ExecutionContext } from '@nestjs/common';
 
 /**
  * What happens when the customer resolver finds no customer on a metered route:
- * - `'skip'`: serve the request and count nothing; each successful response is reported (`usage.rejected` with
- *   reason `missing-customer`, and `MeteringService.stats().requestsWithoutCustomer`);
+ * - `'skip'`: serve the request and count nothing; each served response is reported (`usage.rejected` with
+ *   reason `missing-customer`, and `MeteringService.stats().http.servedWithoutCustomer`);
  * - `401` / `403`: refuse the request before the handler runs.
  */
-export type MissingCustomerPolicy = 'skip' | 401 | 403;
+export type { MissingCustomerPolicy };
+
+/**
+ * Who is billed for a request: sync or async. `undefined` (or `null`) is nobody. One that throws (or rejects) fails
+ * the request through Nest's exception handling (500 for a plain error) and counts nothing.
+ */
+export type CustomerResolver = (
+  context: ExecutionContext,
+) => CustomerRef | undefined | null | PromiseLike<CustomerRef | undefined | null>;
 
 /**
  * When the background jobs run: a number is an interval in milliseconds, a string a cron expression
@@ -42,10 +51,10 @@ export interface MeteringAdapterOptions {
    * customer: (ctx) => ctx.switchToHttp().getRequest().user?.billing
    * ```
    */
-  customer?: (context: ExecutionContext) => CustomerRef | undefined;
+  customer?: CustomerResolver;
   /**
    * Which final status codes count as served. Applies to every route; `@Meter({ successStatus })` overrides it.
-   * @default status 200–399
+   * @default 2xx and 3xx except 304 Not Modified (no content served)
    */
   successStatus?: (statusCode: number) => boolean;
   /** @default 'skip' */
@@ -69,7 +78,7 @@ export interface MeteringModuleOptions extends Omit<MeteringOptions, 'sink'>, Me
 
 /** @internal The adapter's options with defaults applied. */
 export interface ResolvedAdapterOptions {
-  readonly customer: (context: ExecutionContext) => CustomerRef | undefined;
+  readonly customer: CustomerResolver;
   readonly successStatus: (statusCode: number) => boolean;
   readonly onMissingCustomer: MissingCustomerPolicy;
   readonly schedule: { readonly checkpoint: MeteringJobSchedule; readonly dispatch: MeteringJobSchedule };

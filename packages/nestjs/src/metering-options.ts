@@ -7,6 +7,7 @@ import {
   splitAdapterOptions,
   type UsageSink,
 } from '@meterkit/core';
+import { isServedStatus } from '@meterkit/core/http';
 import { messages } from './metering.messages.js';
 import type {
   MeteringAdapterOptions,
@@ -23,11 +24,6 @@ const adapterOptionKeys: KeysEnum<MeteringAdapterOptions> = {
   onMissingCustomer: true,
   schedule: true,
 };
-
-/** 2xx and 3xx: the customer was served. */
-function isSuccessStatus(statusCode: number): boolean {
-  return statusCode >= 200 && statusCode < 400;
-}
 
 function fail(field: string, value: unknown, rule: string): never {
   throw new MeteringConfigurationError(
@@ -119,7 +115,7 @@ export function resolveAdapterOptions(
   if (schedule === null || typeof schedule !== 'object') fail('schedule', schedule, 'an object');
   return Object.freeze({
     customer: adapter.customer ?? (() => implicit),
-    successStatus: adapter.successStatus ?? isSuccessStatus,
+    successStatus: adapter.successStatus ?? isServedStatus,
     onMissingCustomer,
     schedule: Object.freeze({
       checkpoint: jobSchedule(

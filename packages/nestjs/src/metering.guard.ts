@@ -19,8 +19,10 @@ export class MeteringGuard implements CanActivate {
     @Inject(METERING_GLOBAL_INTERCEPTOR) private readonly globalInterceptor: boolean,
   ) {}
 
-  canActivate(context: ExecutionContext): true {
-    if (!this.globalInterceptor) this.interceptor.meterFromGuard(context);
-    return true;
+  canActivate(context: ExecutionContext): true | Promise<true> {
+    if (this.globalInterceptor) return true;
+    // A promise only when the customer resolver is async (or a subclass's `resolveCustomer()` is).
+    const started = this.interceptor.meterFromGuard(context);
+    return started === undefined ? true : started.then(() => true);
   }
 }

@@ -1,5 +1,13 @@
+import type { ServerResponse } from 'node:http';
 import type { CustomerRef, UsageTags } from '@meterkit/core';
-import { type FinishWatcher, isWatched, type RawRequest, watchFinish } from '@meterkit/core/http';
+import {
+  countBodyBytes,
+  type FinishWatcher,
+  isWatched,
+  type RawRequest,
+  type RawResponse,
+  watchFinish,
+} from '@meterkit/core/http';
 import {
   type CallHandler,
   type ExecutionContext,
@@ -12,9 +20,8 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { type Observable, tap } from 'rxjs';
-import { type MeterDefinition, MeterMetadata, SkipMeter, usesResult } from './meter.metadata.js';
+import { countsBytes, type MeterDefinition, MeterMetadata, SkipMeter, usesResult } from './meter.metadata.js';
 import { METERING_ADAPTER_OPTIONS } from './metering.constants.js';
-import { messages } from './metering.messages.js';
 import { MeteringService } from './metering.service.js';
 import type { ResolvedAdapterOptions } from './metering-module-options.interface.js';
 import { rawResponseOf } from './raw-response.js';
@@ -34,7 +41,11 @@ export interface RouteMetering {
    * which also tells it when the handler threw. Otherwise it leaves the observable untouched (the fast path).
    */
   readonly usesResult: boolean;
+  /** Whether a quantity needs the body bytes counted as they are written (`countBytes`, `responseBytesIn()`). */
+  readonly countsBytes: boolean;
 }
+
+type Resolved = CustomerRef | undefined | null;
 
 /** @internal The state of one metered request, from the interceptor to the response's `finish`. */
 export class ResponseMeter implements FinishWatcher {
@@ -56,6 +67,9 @@ export class ResponseMeter implements FinishWatcher {
   finished(statusCode: number): void {
     this.interceptor.settleResponse(this, statusCode);
   }
+  undelivered(): void {
+    this.interceptor.metering.requests.undelivered();
+  }
 }
 
 /**
@@ -74,37 +88,52 @@ export class MeteringInterceptor implements NestInterceptor {
     { readonly controller: Controller; readonly route: RouteMetering | null }
   >();
 
-  /** Under the engine's `onMaxLiveKeys: 'reject'`, requests that could not be billed are refused (503). */
-  private readonly rejectsAtCapacity: boolean;
   /** A subclass's `getQuantity()` may read the result: then every route hands it over. */
   private readonly quantityMayUseResult: boolean;
 
   constructor(
-    protected readonly metering: MeteringService,
+    /** @internal */
+    readonly metering: MeteringService,
     protected readonly reflector: Reflector,
     @Inject(METERING_ADAPTER_OPTIONS) protected readonly options: ResolvedAdapterOptions,
   ) {
-    this.rejectsAtCapacity = metering.engine.options.onMaxLiveKeys === 'reject';
     this.quantityMayUseResult = this.getQuantity !== MeteringInterceptor.prototype.getQuantity;
   }
 
-  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+  intercept(
+    context: ExecutionContext,
+    next: CallHandler,
+  ): Observable<unknown> | Promise<Observable<unknown>> {
     const meter = this.startMetering(context, false);
+    if (meter instanceof Promise) return meter.then((started) => this.handle(started, next));
+    return this.handle(meter, next);
+  }
+
+  /**
+   * @internal Meters the request from {@link MeteringGuard}: everything `intercept()` does before the handler, except
+   * on routes that count from the handler's result, which are left to the interceptor `@Meter()` attached for them.
+   * A promise when the customer resolver returned one.
+   */
+  meterFromGuard(context: ExecutionContext): undefined | Promise<unknown> {
+    const meter = this.startMetering(context, true);
+    return meter instanceof Promise ? meter : undefined;
+  }
+
+  private handle(meter: ResponseMeter | undefined, next: CallHandler): Observable<unknown> {
     // No quantity needs the result: leave the handler's observable alone. A thrown exception then shows as the
     // error status its exception filter answers, which counts nothing.
     return meter?.route.usesResult === true ? next.handle().pipe(tap(meter)) : next.handle();
   }
 
   /**
-   * @internal Meters the request from {@link MeteringGuard}: everything `intercept()` does before the handler, except
-   * on routes that count from the handler's result, which are left to the interceptor `@Meter()` attached for them.
+   * Resolves the customer, applies the policies and watches the response; undefined when not metering it, a promise
+   * when the resolver returned one. A resolver that throws or rejects fails the request (core's rule): serving it
+   * unbilled would give the usage away.
    */
-  meterFromGuard(context: ExecutionContext): void {
-    this.startMetering(context, true);
-  }
-
-  /** Resolves the customer, applies the policies and watches the response; undefined when not metering it. */
-  private startMetering(context: ExecutionContext, fromGuard: boolean): ResponseMeter | undefined {
+  private startMetering(
+    context: ExecutionContext,
+    fromGuard: boolean,
+  ): ResponseMeter | undefined | Promise<ResponseMeter | undefined> {
     if (context.getType() !== 'http') return undefined;
     const route = this.routeOf(context);
     if (route === null || (fromGuard && route.usesResult) || this.shouldSkip(context)) return undefined;
@@ -113,16 +142,48 @@ export class MeteringInterceptor implements NestInterceptor {
     const request = context.getArgByIndex<RawRequest>(0);
     // Already metered: by the route's guard, or by another MeteringInterceptor (global + route, controller + handler).
     if (isWatched(raw, request)) return undefined;
+    let customer: Resolved | PromiseLike<Resolved>;
+    try {
+      customer = this.resolveCustomer(context);
+    } catch (error) {
+      this.metering.requests.resolverFailed(route.where, error);
+      throw error;
+    }
+    if (customer != null && typeof (customer as PromiseLike<Resolved>).then === 'function') {
+      return Promise.resolve(customer as PromiseLike<Resolved>).then(
+        (resolved) => this.admit(context, route, raw, request, resolved ?? undefined),
+        (error: unknown) => {
+          this.metering.requests.resolverFailed(route.where, error);
+          throw error;
+        },
+      );
+    }
+    return this.admit(context, route, raw, request, (customer as Resolved) ?? undefined);
+  }
 
-    const customer = this.customerOf(context, route);
+  /** Applies the missing-customer and capacity policies, then watches the response. */
+  private admit(
+    context: ExecutionContext,
+    route: RouteMetering,
+    raw: RawResponse,
+    request: RawRequest,
+    customer: CustomerRef | undefined,
+  ): ResponseMeter {
+    const requests = this.metering.requests;
     if (customer === undefined) {
-      if (this.options.onMissingCustomer === 401) throw new UnauthorizedException();
-      if (this.options.onMissingCustomer === 403) throw new ForbiddenException();
-    } else if (this.rejectsAtCapacity && !this.admits(customer, route)) {
+      const policy = requests.onMissingCustomer;
+      if (policy !== 'skip') {
+        requests.refusedWithoutCustomer();
+        throw policy === 401 ? new UnauthorizedException() : new ForbiddenException();
+      }
+    } else if (requests.rejectsWhenFull && !requests.admits(customer, route.meters)) {
+      // The same answer as the Express adapter's: the tally empties at the next checkpoint.
+      (raw as unknown as ServerResponse).setHeader('Retry-After', requests.retryAfterSeconds);
       throw new ServiceUnavailableException('Usage metering is at capacity; retry shortly.');
     }
     const meter = new ResponseMeter(this, context, route, customer);
     watchFinish(raw, meter, request);
+    if (route.countsBytes) countBodyBytes(raw as unknown as ServerResponse);
     return meter;
   }
 
@@ -132,8 +193,7 @@ export class MeteringInterceptor implements NestInterceptor {
   settleResponse(meter: ResponseMeter, statusCode: number): void {
     if (meter.failed) return;
     const { context, route, customer, result } = meter;
-    const engine = this.metering.engine;
-    let unbilled = false;
+    const requests = this.metering.requests;
     for (const definition of route.meters) {
       let quantity: number;
       let tags: UsageTags | undefined;
@@ -143,29 +203,20 @@ export class MeteringInterceptor implements NestInterceptor {
         quantity = this.getQuantity(context, definition, result);
         if (definition.tags !== undefined) tags = definition.tags(context, result);
       } catch (error) {
-        engine.options.logger.error(messages.countingFailed(route.where, definition.dimension), {
-          error: error instanceof Error ? error.message : String(error),
-        });
+        requests.callbackFailed(route.where, definition.dimension, error);
         continue;
       }
-      if (customer === undefined) {
-        unbilled = true;
-        // The engine reports a record without customer as `usage.rejected` (reason `missing-customer`).
-        engine.record(undefined as unknown as CustomerRef, definition.dimension, quantity);
-      } else if (tags === undefined) {
-        engine.record(customer, definition.dimension, quantity);
-      } else {
-        engine.record(customer, definition.dimension, quantity, undefined, tags);
-      }
+      requests.count(customer, definition.dimension, quantity, route.where, tags);
     }
-    if (unbilled) this.metering.noteRequestWithoutCustomer();
   }
 
   /**
    * Who is billed for this request. By default the module's `customer` resolver; return `undefined` for nobody.
    * Read the authenticated request, never a raw client header.
    */
-  protected resolveCustomer(context: ExecutionContext): CustomerRef | undefined {
+  protected resolveCustomer(
+    context: ExecutionContext,
+  ): CustomerRef | undefined | null | PromiseLike<CustomerRef | undefined | null> {
     return this.options.customer(context);
   }
 
@@ -196,24 +247,11 @@ export class MeteringInterceptor implements NestInterceptor {
     const meters = this.reflector.getAllAndOverride(MeterMetadata, [handler, controller]);
     if (meters === undefined || meters.length === 0) return null;
     const needsResult = this.quantityMayUseResult || meters.some(usesResult);
-    return { where: `${controller.name}.${handler.name}`, meters, usesResult: needsResult };
-  }
-
-  private customerOf(context: ExecutionContext, route: RouteMetering): CustomerRef | undefined {
-    try {
-      return this.resolveCustomer(context) ?? undefined;
-    } catch (error) {
-      this.metering.engine.options.logger.error(messages.customerResolverFailed(route.where), {
-        error: error instanceof Error ? error.message : String(error),
-      });
-      return undefined;
-    }
-  }
-
-  /** Whether the engine can count every dimension of the route for this customer (it can be full). */
-  private admits(customer: CustomerRef, route: RouteMetering): boolean {
-    const engine = this.metering.engine;
-    for (const { dimension } of route.meters) if (!engine.admits(customer, dimension)) return false;
-    return true;
+    return {
+      where: `${controller.name}.${handler.name}`,
+      meters,
+      usesResult: needsResult,
+      countsBytes: meters.some(countsBytes),
+    };
   }
 }

@@ -34,9 +34,5 @@ export const messages = {
     ),
   invalidMeter: (where: string, value: unknown, rule: string) =>
     withDocs('ERR_METERING_INVALID_OPTION', `@Meter() on ${where}: ${show(value)} is not valid: ${rule}.`),
-  customerResolverFailed: (where: string) =>
-    `the customer resolver threw on ${where}; the request is treated as having no customer`,
-  countingFailed: (where: string, dimension: string) =>
-    `@Meter() on ${where}: the success check, condition or quantity of '${dimension}' threw; nothing counted for it`,
   jobFailed: (job: string) => `background job ${job} failed; it runs again on its next turn`,
 };

@@ -6,17 +6,21 @@ import type {
   MeteringEventEmitter,
   UsageTags,
 } from '@meterkit/core';
-import { holdFinishChannel } from '@meterkit/core/http';
-import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { METERING_ENGINE } from './metering.constants.js';
+import { type HttpMeteringCounters, holdFinishChannel, RequestMetering } from '@meterkit/core/http';
+import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit, Optional } from '@nestjs/common';
+import { METERING_ADAPTER_OPTIONS, METERING_ENGINE } from './metering.constants.js';
+import type { ResolvedAdapterOptions } from './metering-module-options.interface.js';
 
 /** The engine's statistics plus what the Nest adapter counts itself. */
 export interface MeteringStats extends EngineStats {
   /**
-   * Successful responses on metered routes for which the resolver found no customer (so nothing was billed), since
-   * start-up. Each one is also reported as a `usage.rejected` event with reason `missing-customer`.
+   * Dimensions of served responses on metered routes for which the resolver found no customer (so nothing was
+   * billed), since start-up: `http.servedWithoutCustomer`. Each one is also reported as a `usage.rejected` event with
+   * reason `missing-customer`.
    */
   requestsWithoutCustomer: number;
+  /** What the HTTP metering counted that the engine never billed (the same counters as the Express adapter's). */
+  http: HttpMeteringCounters;
 }
 
 /**
@@ -36,10 +40,21 @@ export interface MeteringStats extends EngineStats {
  */
 @Injectable()
 export class MeteringService implements OnModuleInit, OnApplicationShutdown {
-  #requestsWithoutCustomer = 0;
   #releaseFinishChannel: (() => void) | undefined;
+  /** @internal The post-response policy `@Meter()` routes follow (core's, shared with the Express adapter). */
+  readonly requests: RequestMetering;
 
-  constructor(@Inject(METERING_ENGINE) readonly engine: MeteringEngine) {}
+  constructor(
+    @Inject(METERING_ENGINE) readonly engine: MeteringEngine,
+    @Optional() @Inject(METERING_ADAPTER_OPTIONS) adapterOptions?: ResolvedAdapterOptions,
+  ) {
+    this.requests = new RequestMetering(engine, adapterOptions?.onMissingCustomer ?? 'skip');
+  }
+
+  /** What the HTTP metering counted that the engine never billed; live values. */
+  get counters(): Readonly<HttpMeteringCounters> {
+    return this.requests.counters;
+  }
 
   /** Outcomes of counting, sealing and sending (`record.accepted`, `record.dead-lettered`, `usage.rejected`, …). */
   get events(): MeteringEventEmitter {
@@ -70,7 +85,8 @@ export class MeteringService implements OnModuleInit, OnApplicationShutdown {
   }
 
   async stats(): Promise<MeteringStats> {
-    return { ...(await this.engine.stats()), requestsWithoutCustomer: this.#requestsWithoutCustomer };
+    const http = { ...this.requests.counters };
+    return { ...(await this.engine.stats()), requestsWithoutCustomer: http.servedWithoutCustomer, http };
   }
 
   /** @internal Metered responses of Node's HTTP server are told finished through its diagnostics channel. */
@@ -82,10 +98,5 @@ export class MeteringService implements OnModuleInit, OnApplicationShutdown {
   onApplicationShutdown(): void {
     this.#releaseFinishChannel?.();
     this.#releaseFinishChannel = undefined;
-  }
-
-  /** @internal Called by the interceptor for a served response nobody can be billed for. */
-  noteRequestWithoutCustomer(): void {
-    this.#requestsWithoutCustomer += 1;
   }
 }

@@ -1,5 +1,5 @@
 /** A Nest guard that answers customers whose subscription ended or failed: serve anyway, 402, or 403. */
-import { MeteringConfigurationError, type MeteringEngine } from '@meterkit/core';
+import { type CustomerRef, MeteringConfigurationError, type MeteringEngine } from '@meterkit/core';
 import {
   type CanActivate,
   type ExecutionContext,
@@ -46,14 +46,25 @@ export function subscriptionPolicyGuard(ended: EndedSubscriptionPolicy = 403): T
       @Inject(METERING_ADAPTER_OPTIONS) private readonly adapter: ResolvedAdapterOptions,
     ) {}
 
-    canActivate(context: ExecutionContext): boolean {
+    canActivate(context: ExecutionContext): boolean | Promise<boolean> {
       if (ended === 'serve') return true;
       const customer = this.adapter.customer(context);
+      // The customer resolver may be async (as for `@Meter()`): check once it has answered.
+      if (customer != null && typeof (customer as PromiseLike<unknown>).then === 'function') {
+        return Promise.resolve(customer as PromiseLike<CustomerRef | null | undefined>).then((resolved) =>
+          this.check(resolved ?? undefined),
+        );
+      }
+      return this.check((customer as CustomerRef | null | undefined) ?? undefined);
+    }
+
+    private check(customer: CustomerRef | undefined): true {
       const state = customer === undefined ? undefined : this.engine.subscriptionStateOf(customer);
       if (state === 'unsubscribed' || state === 'subscribe-failed') {
         throw new HttpException(
           { error: ended === 402 ? 'subscription required' : 'subscription ended', state },
-          ended,
+          // Only reached for 402 or 403: canActivate() returned early for 'serve'.
+          ended as 402 | 403,
         );
       }
       return true;

@@ -3,7 +3,7 @@ import { type CustomerRef, createMeteringEngine, silentLogger } from '@meterkit/
 import { InMemorySink, ManualClock } from '@meterkit/core/testing';
 import { Reflector } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
-import { lastValueFrom, of } from 'rxjs';
+import { lastValueFrom, type Observable, of } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { Meter, MeteringInterceptor, MeteringService } from '../src/index.js';
 import { resolveAdapterOptions } from '../src/metering-options.js';
@@ -45,7 +45,8 @@ describe('MeteringInterceptor', () => {
     context.setType('http');
     const handled = of(value);
     // Act
-    const observable = interceptor.intercept(context, { handle: () => handled });
+    // A synchronous resolver: the interceptor answers with an observable, not a promise of one.
+    const observable = interceptor.intercept(context, { handle: () => handled }) as Observable<unknown>;
     await lastValueFrom(observable);
     response.emit('finish');
     await clock.run(engine.shutdown());

@@ -139,6 +139,13 @@ describe.each(platforms)('@meterkit/nestjs counting on %s', (platform) => {
     expect(harness.billed(ACME, 'export_kb')).toBe(4); // 3 KiB of data plus the JSON around it
   });
 
+  it('bills no bytes for a HEAD request, whose body is never sent', async () => {
+    harness = await startHarness(platform);
+    await http().head('/v1/export?kb=20').set('x-api-key', 'key-acme').expect(200);
+    await harness.close();
+    expect(harness.billed(ACME, 'export_kb')).toBe(0);
+  });
+
   it('hands the result to a quantity that says it uses it, whatever its declared parameters', async () => {
     harness = await startHarness(platform);
     await http().get('/v1/rows-variadic?n=4').set('x-api-key', 'key-acme').expect(200);

@@ -2,26 +2,34 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { ServerResponse } from 'node:http';
 import { Server as NetServer } from 'node:net';
 
-/** Told once its response has finished, i.e. once the whole response has been handed to the OS. */
+/**
+ * Told once its response has finished: `finished()` when the whole response was handed to the OS on a connection that
+ * is still open (delivered, as far as Node can know), `undelivered()` when Node reported it finished although its
+ * connection had been destroyed with the body still unsent (the client went away mid-body or never read).
+ */
 export interface FinishWatcher {
   finished(statusCode: number): void;
+  /** The response "finished" on a destroyed connection: count nothing. */
+  undelivered?(statusCode: number): void;
 }
 
 /** A Node HTTP response, or anything that emits `finish` and has a status code (a test double, Fastify's `raw`). */
 export interface RawResponse {
   readonly statusCode: number;
+  /** Node's response keeps its request, whose socket tells whether the connection was destroyed. */
+  readonly req?: RawRequest;
   on(event: 'finish', listener: (this: RawResponse) => void): unknown;
 }
 
 /** The request of a response, when the caller has it at hand (an Express middleware does). */
 export interface RawRequest {
-  readonly socket?: object | null;
+  readonly socket?: { readonly destroyed?: boolean } | null;
 }
 
 /** What Node's HTTP server publishes when one of its responses has finished. */
 interface ResponseFinishMessage {
   readonly response: RawResponse;
-  readonly socket: object;
+  readonly socket: { readonly destroyed?: boolean };
 }
 
 /** The responses watched on one connection of Node's server. */
@@ -84,6 +92,19 @@ function serverSocketOf(raw: RawResponse, request: RawRequest | undefined): obje
 }
 
 /**
+ * Tells `watcher` how its response ended. Node emits `finish` (and publishes it on the channel) also when the
+ * connection was destroyed with part of the body still queued: the pending writes fail and Node's `onFinish` emits
+ * `finish` anyway (unless the socket recorded an error first, which a reset during a write does not always do). By
+ * then the socket is `destroyed`, which it never is when the last write succeeded: that tells the two apart. A body
+ * that fitted entirely into the kernel's socket buffers counts as delivered: Node cannot see past them. (Node 24
+ * checks the socket's error before emitting `finish`, so there an undelivered response is never reported at all.)
+ */
+function tell(watcher: FinishWatcher, statusCode: number, socket: RawRequest['socket']): void {
+  if (socket?.destroyed === true) watcher.undelivered?.(statusCode);
+  else watcher.finished(statusCode);
+}
+
+/**
  * Runs for every response of every Node HTTP server in the process, watched or not, so an unwatched one costs one
  * lookup by its socket. Each watcher is forgotten before it is told: told once.
  */
@@ -95,13 +116,13 @@ function responseFinished(message: unknown): void {
     const watcher = connection.watcher as FinishWatcher;
     connection.response = null;
     connection.watcher = undefined;
-    watcher.finished(response.statusCode);
+    tell(watcher, response.statusCode, socket);
     return;
   }
   const watcher = connection.queued?.get(response);
   if (watcher === undefined) return;
   connection.queued?.delete(response);
-  watcher.finished(response.statusCode);
+  tell(watcher, response.statusCode, socket);
 }
 
 /** For a response the channel does not announce. */
@@ -109,7 +130,8 @@ function finishListener(this: RawResponse): void {
   const watcher = others.get(this);
   if (watcher === undefined) return;
   others.delete(this);
-  watcher.finished(this.statusCode);
+  // Node's server detaches the response's socket before this listener runs; the request keeps it.
+  tell(watcher, this.statusCode, this.req?.socket ?? (this as { socket?: RawRequest['socket'] }).socket);
 }
 
 /** The watcher waiting for `raw` to finish, if any. Pass `request` (the request of `raw`) when you have it. */
@@ -129,8 +151,8 @@ export function isWatched(raw: RawResponse, request?: RawRequest): boolean {
 }
 
 /**
- * Calls `watcher.finished(statusCode)` once `raw` has finished; never for a response aborted before that (the client
- * went away), and at most once. Replaces the watcher `raw` had, if any: check {@link watcherOf} first. Pass `request`
+ * Calls `watcher.finished(statusCode)` once `raw` has finished on an open connection, or `watcher.undelivered()` when
+ * Node reports it finished on a destroyed one; nothing for a response aborted before that, and at most once. Replaces the watcher `raw` had, if any: check {@link watcherOf} first. Pass `request`
  * (the request of `raw`) when you have it.
  *
  * Why a diagnostics channel rather than `raw.on('finish')`: Node's server already listens for `finish` on every
