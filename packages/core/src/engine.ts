@@ -16,7 +16,7 @@ import {
 import type { StoreStats, UsageDelta } from './store.js';
 import { type GateVerdict, SubscriptionGate } from './subscription-gate.js';
 import { Tally } from './tally.js';
-import { MAX_ALLOCATIONS_PER_RECORD, type UsageTags } from './usage-tags.js';
+import type { UsageTags } from './usage-tags.js';
 
 /** How far ahead of the engine's clock a record's `at` may be: the clocks of other machines drift. */
 const MAX_FUTURE_SKEW_MILLIS = 5 * 60_000;
@@ -522,13 +522,8 @@ export class MeteringEngine implements AsyncDisposable {
     const result = await this.options.store.sealClosedHours(closeBefore, this.options.sliceSize);
     let units = 0;
     for (const record of result.sealed) units += record.quantity;
-    if (result.rolledUpTagSets !== undefined && result.rolledUpTagSets > 0) {
-      let records = 0;
-      for (const record of result.sealed)
-        if (record.allocations !== undefined && record.allocations.length >= MAX_ALLOCATIONS_PER_RECORD)
-          records += 1;
-      this.events.emit('allocations.rolled-up', { records, tagSets: result.rolledUpTagSets });
-    }
+    if (result.rolledUpTagSets !== undefined && result.rolledUpTagSets > 0)
+      this.events.emit('allocations.rolled-up', { tagSets: result.rolledUpTagSets });
     return { records: result.sealed.length, units, more: result.more };
   }
 

@@ -36,10 +36,10 @@ export interface MeteringEvents {
    */
   'usage.tags-dropped': { dimension: string; quantity: number; detail: string };
   /**
-   * A record had more distinct tag sets than the service allows allocations (2,500): `tagSets` of them were billed in
-   * the record's untagged allocation instead.
+   * Sealed records had more tag sets than one record may allocate (2,500 allocations, 5 distinct keys, 900 kB):
+   * `tagSets` of them were billed in their record's untagged allocation instead.
    */
-  'allocations.rolled-up': { records: number; tagSets: number };
+  'allocations.rolled-up': { tagSets: number };
   /** The tally reached `maxLiveKeys`; see the `onMaxLiveKeys` policy. */
   'tally.full': { liveKeys: number; policy: 'checkpoint' | 'reject' };
   /** Deltas moved from the tally into the store. */

@@ -125,6 +125,19 @@ describe('record() with tags', () => {
     ]);
   });
 
+  it('reports tag sets billed untagged past the per-record limits in allocations.rolled-up', async () => {
+    const ctx = setup();
+    const rolled: number[] = [];
+    ctx.engine.events.on('allocations.rolled-up', (e) => rolled.push(e.tagSets));
+    for (const key of ['a', 'b', 'c', 'd', 'e', 'f'])
+      ctx.engine.record(alice, 'api_calls', 1, undefined, { [key]: 'x' });
+    await ctx.clock.run(ctx.engine.shutdown());
+    const [billed] = [...ctx.sink.ledger.values()].map((b) => b.record);
+    expect(billed?.quantity).toBe(6);
+    expect(billed?.allocations?.[0]).toEqual({ tags: [], quantity: 1 });
+    expect(rolled).toEqual([1]);
+  });
+
   it('refuses tagged usage of a customer it cannot bill, as untagged usage would be', () => {
     const ctx = setup();
     const reasons: string[] = [];
