@@ -3,9 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BatchMeterUsageCommand, MarketplaceMeteringClient } from '@aws-sdk/client-marketplace-metering';
 import { type CustomerRef, HOUR_MILLIS, MemoryStore, type UsageStore, type UsageTags } from '@meterkit/core';
+import { RedisStore } from '@meterkit/redis';
 import { SqliteStore } from '@meterkit/sqlite';
 import { afterEach, describe, expect, it } from 'vitest';
+import { testRedis, uniquePrefix } from '../support/redis.js';
 import { CREDENTIALS, type Harness, licenseCustomer, START, startHarness } from './support/harness.js';
+
+const redis = await testRedis();
 
 let h: Harness | undefined;
 let dir: string | undefined;
@@ -18,6 +22,14 @@ afterEach(async () => {
 
 const STORES: [string, () => UsageStore][] = [
   ['memory', () => new MemoryStore()],
+  ...(redis.url === undefined
+    ? []
+    : [
+        ['redis', () => new RedisStore({ url: redis.url as string, keyPrefix: uniquePrefix('alloc') })] as [
+          string,
+          () => UsageStore,
+        ],
+      ]),
   [
     'sqlite',
     () => {
