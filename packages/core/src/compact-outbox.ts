@@ -24,8 +24,6 @@ class Page {
   readonly keyIds: (string | undefined)[] = new Array<string | undefined>(PAGE_SIZE).fill(undefined);
   readonly hourStarts = new Float64Array(PAGE_SIZE);
   readonly quantities = new Float64Array(PAGE_SIZE);
-  /** Allocations as sealed (encoded), for records of tagged usage only. */
-  readonly allocations: (string | undefined)[] = new Array<string | undefined>(PAGE_SIZE).fill(undefined);
   readonly seqs = new Float64Array(PAGE_SIZE);
   readonly attempts = new Float64Array(PAGE_SIZE);
   readonly notBefores = new Float64Array(PAGE_SIZE);
@@ -43,7 +41,8 @@ class Page {
  * Sealed records waiting to be sent, kept as columns (key id, hour, quantity, state...) indexed by slot. A million
  * pending records are then a few hundred pages of arrays instead of millions of small objects that every
  * young-generation collection would copy and every full one would mark. A record object is built only when it is
- * handed out (a record is a pure function of key id, hour and quantity, so a resend is the identical record).
+ * handed out (a record is a pure function of key id, hour, quantity and the allocations fixed at seal, so a resend is
+ * the identical record).
  *
  * Order: oldest hour first, then the order records came in (`seq`), exactly as a heap of record objects would give.
  * Sealing adds records in that order already, so they wait in a plain queue; only records that come back (retries,
@@ -70,6 +69,8 @@ export class CompactOutbox {
   );
   private readyCount = 0;
   private waitingCount = 0;
+  /** Allocations as sealed (encoded) by slot, for records of tagged usage only: most records have none. */
+  private readonly allocationsBySlot = new Map<number, string>();
 
   /** Records held, in any state. */
   get size(): number {
@@ -86,7 +87,7 @@ export class CompactOutbox {
     const page = this.pageOf(slot);
     const i = slot & PAGE_MASK;
     page.keyIds[i] = keyId;
-    page.allocations[i] = allocations;
+    if (allocations !== undefined) this.allocationsBySlot.set(slot, allocations);
     page.hourStarts[i] = hourStart;
     page.quantities[i] = quantity;
     page.seqs[i] = this.nextSeq++;
@@ -175,7 +176,7 @@ export class CompactOutbox {
     this.release(slot);
     this.setState(slot, FREE);
     this.pageOf(slot).keyIds[slot & PAGE_MASK] = undefined;
-    this.pageOf(slot).allocations[slot & PAGE_MASK] = undefined;
+    if (this.allocationsBySlot.size > 0) this.allocationsBySlot.delete(slot);
     this.free.push(slot);
     if (this.size === 0) this.reset();
   }
@@ -281,7 +282,7 @@ export class CompactOutbox {
       page.keyIds[i] as string,
       page.hourStarts[i] as number,
       page.quantities[i] as number,
-      page.allocations[i],
+      this.allocationsBySlot.size === 0 ? undefined : this.allocationsBySlot.get(slot),
     );
   }
 
@@ -319,6 +320,7 @@ export class CompactOutbox {
     this.pages = [];
     this.free.clear();
     this.queued.clear();
+    this.allocationsBySlot.clear();
     this.highWater = 0;
     this.lastQueuedHour = Number.NEGATIVE_INFINITY;
   }
