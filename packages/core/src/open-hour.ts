@@ -84,6 +84,7 @@ export class OpenHour {
 
   /** Hands over (once) the tagged parts of a taken entry's total, or undefined when all of it is untagged. */
   takeTaggedAt(position: number): ReadonlyMap<string, number> | undefined {
+    if (this.taggedParts.size === 0) return undefined;
     const parts = this.taggedParts.get(position);
     if (parts !== undefined) this.taggedParts.delete(position);
     return parts;
