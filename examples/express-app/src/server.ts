@@ -40,11 +40,10 @@ export async function startExample(
   const registry = new MemoryRegistry();
   let issuedKeys = 0;
   /**
-   * A buyer registered: tell metering (until AWS confirms with subscribe-success their usage is held, not billed), give
-   * them an API key (the app's own account id, linked in the registry) and show it.
+   * A buyer registered (the route has told metering: until AWS confirms with subscribe-success their usage is held,
+   * not billed): give them an API key (the app's own account id, linked in the registry) and show it.
    */
   async function onRegistered(entry: RegisteredCustomer, _req: unknown, res: Response): Promise<void> {
-    await metering.engine.applySubscriptionChange(entry.customer, entry.state, 'registration');
     let apiKey = entry.accountId;
     if (apiKey === undefined) {
       issuedKeys += 1;
@@ -63,6 +62,7 @@ export async function startExample(
   }
   const registration = registrationRouter({
     registry,
+    engine: metering.engine,
     productCodes: config.productCode,
     onRegistered: (entry, req, res) => onRegistered(entry, req, res as Response),
     // ResolveCustomer goes where metering goes: the emulator, or AWS from the SDK's own configuration.

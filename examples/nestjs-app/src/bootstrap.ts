@@ -1,9 +1,8 @@
 import 'reflect-metadata';
 import type { ServerResponse } from 'node:http';
 import { createMarketplaceEventHandler } from '@meterkit/aws-marketplace';
-import { MemoryRegistry, type MeteringEngine, type RegisteredCustomer } from '@meterkit/core';
+import { MemoryRegistry, type RegisteredCustomer } from '@meterkit/core';
 import type { Emulator } from '@meterkit/emulator';
-import { MeteringService } from '@meterkit/nestjs';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module.js';
@@ -30,15 +29,12 @@ export async function startApp(
   const backend = await startMeteringBackend(config, log);
   const emulator = backend.emulator;
   const registry = new MemoryRegistry();
-  // The engine exists once the app is created; registrations arrive only after it listens.
-  const metering: { engine?: MeteringEngine } = {};
   let issuedKeys = 0;
   /**
-   * A buyer registered: tell metering (until AWS confirms with subscribe-success their usage is held, not billed), give
-   * them an API key (the app's own account id, linked in the registry) and show it.
+   * A buyer registered (RegistrationModule has told MeteringModule's engine: until AWS confirms with subscribe-success
+   * their usage is held, not billed): give them an API key (the app's own account id, linked in the registry) and show it.
    */
   async function onRegistered(entry: RegisteredCustomer, _req: unknown, res: ServerResponse): Promise<void> {
-    await metering.engine?.applySubscriptionChange(entry.customer, entry.state, 'registration');
     let apiKey = entry.accountId;
     if (apiKey === undefined) {
       issuedKeys += 1;
@@ -78,7 +74,6 @@ export async function startApp(
     }),
     { logger: ['log', 'warn', 'error'] },
   );
-  metering.engine = app.get(MeteringService).engine;
   await app.listen(config.port, '127.0.0.1');
   const url = (await app.getUrl()).replace('[::1]', 'localhost');
   // The emulator tells this app when a buyer subscribes or unsubscribes, as AWS would over SNS.

@@ -55,6 +55,7 @@ export {
   type RegistrationFailure,
   type RegistrationFailureReason,
   type RegistrationHandler,
+  type RegistrationListener,
   type RegistrationRouteOptions,
   registrationPage,
 } from './registration-route.js';

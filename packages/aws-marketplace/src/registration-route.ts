@@ -3,12 +3,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { MarketplaceMeteringClient } from '@aws-sdk/client-marketplace-metering';
 import {
   type Clock,
+  type CustomerRef,
   type CustomerRegistry,
   consoleLogger,
   MeteringConfigurationError,
   type MeteringLogger,
   type RegisteredCustomer,
   redact,
+  type SubscriptionState,
   systemClock,
 } from '@meterkit/core';
 import { type MeteringClientOptions, resolveClient } from './metering-client.js';
@@ -66,6 +68,12 @@ export interface RegistrationRouteOptions<
 > extends MeteringClientOptions {
   /** Where buyers are stored. */
   registry: CustomerRegistry;
+  /**
+   * The metering engine (`MeteringEngine` fits). When given, a new buyer's state (`registered`: usage held until
+   * `subscribe-success`) is applied to it before `onRegistered` runs, unless the engine already knows the customer
+   * (an event got there first: its state is newer and is kept).
+   */
+  engine?: RegistrationListener;
   /** Your product code(s): a token for any other product is refused (403). */
   productCodes: string | readonly string[];
   /**
@@ -82,6 +90,12 @@ export interface RegistrationRouteOptions<
   maxBodyBytes?: number;
   logger?: MeteringLogger;
   clock?: Clock;
+}
+
+/** What the registration route tells about a new buyer: a metering engine (`MeteringEngine` fits). */
+export interface RegistrationListener {
+  subscriptionStateOf(customer: CustomerRef): SubscriptionState | undefined;
+  applySubscriptionChange(customer: CustomerRef, state: SubscriptionState, source?: string): Promise<void>;
 }
 
 /** A registration request handler for Node's HTTP types (Express and Nest on Express pass theirs). Never rejects. */
@@ -276,6 +290,20 @@ export function createRegistrationHandler<
       `registration: option \`maxBodyBytes\` is ${JSON.stringify(maxBodyBytes)}, but it must be an integer of at least 256.`,
     );
   }
+  const engine = options.engine;
+  if (
+    engine !== undefined &&
+    (engine === null ||
+      typeof engine !== 'object' ||
+      typeof engine.applySubscriptionChange !== 'function' ||
+      typeof engine.subscriptionStateOf !== 'function')
+  ) {
+    throw new MeteringConfigurationError(
+      'ERR_METERING_INVALID_OPTION',
+      `${where}.engine`,
+      'registration: option `engine` must be the metering engine (`metering.engine`), told about each new buyer.',
+    );
+  }
   for (const hook of ['onRegistered', 'renderFailure', 'onEvent'] as const) {
     if (options[hook] !== undefined && typeof options[hook] !== 'function') {
       throw new MeteringConfigurationError(
@@ -383,6 +411,10 @@ export function createRegistrationHandler<
       state: customer.state,
     });
     try {
+      // Only a customer the engine has not heard of: an event applied meanwhile (subscribe-success) is newer.
+      if (engine !== undefined && engine.subscriptionStateOf(customer.customer) === undefined) {
+        await engine.applySubscriptionChange(customer.customer, customer.state, 'registration');
+      }
       if (options.onRegistered !== undefined) await options.onRegistered(customer, req, res);
       else sendPage(res, 200, 'Registration complete', 'Your AWS Marketplace subscription is registered.');
     } catch (error) {

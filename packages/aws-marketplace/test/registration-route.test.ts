@@ -1,8 +1,8 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRegistrationHandler, type RegistrationEvent } from '@meterkit/aws-marketplace';
-import { MemoryRegistry, silentLogger } from '@meterkit/core';
-import { configurationErrorOf } from '@meterkit/core/testing';
+import { createMeteringEngine, MemoryRegistry, type MeteringEngine, silentLogger } from '@meterkit/core';
+import { configurationErrorOf, InMemorySink, ManualClock } from '@meterkit/core/testing';
 import { type Emulator, startEmulator } from '@meterkit/emulator';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -57,6 +57,17 @@ describe('createRegistrationHandler options', () => {
       createRegistrationHandler({ registry: new MemoryRegistry(), productCodes: [] }),
     );
     expect(error.field).toBe('registration.productCodes');
+  });
+
+  it('refuses an engine option that is not a metering engine, naming the field', () => {
+    const error = configurationErrorOf(() =>
+      createRegistrationHandler({
+        registry: new MemoryRegistry(),
+        productCodes: PRODUCT,
+        engine: {} as never,
+      }),
+    );
+    expect(error.field).toBe('registration.engine');
   });
 
   it('refuses a body bound below 256 bytes', () => {
@@ -130,5 +141,65 @@ describe('createRegistrationHandler requests', () => {
     });
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({ reason: 'token-missing' });
+  });
+});
+
+describe('createRegistrationHandler with an engine', () => {
+  function engineOnManualClock(): MeteringEngine {
+    const clock = new ManualClock();
+    return createMeteringEngine({
+      sink: new InMemorySink({ clock }),
+      clock,
+      timers: clock,
+      logger: silentLogger,
+    });
+  }
+
+  async function register(url: string, token: string): Promise<Response> {
+    return fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ 'x-amzn-marketplace-token': token }),
+    });
+  }
+
+  it('tells the engine about a new buyer, whose usage is then held until subscribe-success', async () => {
+    const engine = engineOnManualClock();
+    await engine.start();
+    const registry = new MemoryRegistry();
+    const { url, emulator } = await handlerOnEmulator({ engine, registry });
+    const token = emulator.control.issueToken({ productCode: PRODUCT });
+    expect((await register(url, token.token)).status).toBe(200);
+    const [entry] = await registry.list();
+    expect(entry).toBeDefined();
+    expect(engine.subscriptionStateOf(entry?.customer ?? {})).toBe('registered');
+    const held: unknown[] = [];
+    engine.events.on('usage.held', (event) => held.push(event));
+    engine.record(entry?.customer ?? {}, 'api_calls');
+    expect(held).toHaveLength(1);
+    await engine.shutdown();
+  });
+
+  it('keeps a newer state the engine learnt from an event before the buyer registered', async () => {
+    const engine = engineOnManualClock();
+    await engine.start();
+    const registry = new MemoryRegistry();
+    const { url, emulator } = await handlerOnEmulator({
+      engine,
+      registry,
+      // The event lands in the engine while the registration is under way, after the registry answered.
+      onEvent: () => undefined,
+    });
+    const token = emulator.control.issueToken({ productCode: PRODUCT });
+    const wrapped = registry.register.bind(registry);
+    registry.register = async (input) => {
+      const entry = await wrapped(input);
+      await engine.applySubscriptionChange(entry.customer, 'subscribed', 'sns');
+      return entry;
+    };
+    expect((await register(url, token.token)).status).toBe(200);
+    const [entry] = await registry.list();
+    expect(engine.subscriptionStateOf(entry?.customer ?? {})).toBe('subscribed');
+    await engine.shutdown();
   });
 });

@@ -50,6 +50,7 @@ export class CachedCustomerRegistry implements CustomerRegistry {
   private readonly misses = new Map<string, number>();
   private readonly fetching = new Set<string>();
   private timer: TimerHandle | undefined;
+  private readonly reloadListeners = new Set<(changed: readonly RegisteredCustomer[]) => void>();
   private opened: Promise<void> | undefined;
   private closed = false;
 
@@ -114,18 +115,47 @@ export class CachedCustomerRegistry implements CustomerRegistry {
     return this.byKey.get(registryKeyOf(customer));
   }
 
-  /** Reloads the whole copy from the wrapped registry. */
+  /**
+   * Reloads the whole copy from the wrapped registry, then tells the {@link onReload} listeners which customers'
+   * subscription state changed (written by another replica). An entry written through this object while the reload
+   * was under way is kept when it is newer than the one loaded.
+   */
   async refresh(): Promise<void> {
     const entries = await this.inner.list();
+    const previousByKey = this.byKey;
     const next = new Map<string, RegisteredCustomer>();
     const nextByKey = new Map<string, RegisteredCustomer>();
-    for (const entry of entries) {
-      nextByKey.set(registryKeyOf(entry.customer, entry.productCode), entry);
+    const changed: RegisteredCustomer[] = [];
+    for (const loaded of entries) {
+      const key = registryKeyOf(loaded.customer, loaded.productCode);
+      const known = previousByKey.get(key);
+      const entry = known !== undefined && known.updatedAt > loaded.updatedAt ? known : loaded;
+      nextByKey.set(key, entry);
       if (entry.accountId !== undefined) next.set(entry.accountId, entry);
+      if (known?.state !== entry.state) changed.push(entry);
     }
     this.byAccount = next;
     this.byKey = nextByKey;
     this.misses.clear();
+    if (changed.length === 0) return;
+    for (const listener of this.reloadListeners) {
+      try {
+        listener(changed);
+      } catch (error) {
+        this.logger.error('a registry reload listener threw; ignored', {
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }
+    }
+  }
+
+  /**
+   * Calls `listener` after each reload with the entries whose subscription state is new to this copy (the first load
+   * included): how a metering engine learns the changes other replicas wrote. Returns a function that removes it.
+   */
+  onReload(listener: (changed: readonly RegisteredCustomer[]) => void): () => void {
+    this.reloadListeners.add(listener);
+    return () => this.reloadListeners.delete(listener);
   }
 
   async register(input: {

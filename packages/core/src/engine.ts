@@ -1,6 +1,7 @@
+import { CachedCustomerRegistry } from './cached-registry.js';
 import { sleep, type TimerHandle, yieldToEventLoop } from './clock.js';
 import { type CustomerRef, redact } from './customer.js';
-import type { RegisteredCustomer, SubscriptionState } from './customer-registry.js';
+import type { CustomerRegistry, RegisteredCustomer, SubscriptionState } from './customer-registry.js';
 import { type DispatchCounts, Dispatcher, emptyCounts } from './dispatcher.js';
 import { MeteringError } from './errors.js';
 import { MeteringEventEmitter } from './events.js';
@@ -75,6 +76,7 @@ export class MeteringEngine implements AsyncDisposable {
   /** Subscription states learnt from AWS's events; empty (and free on the request path) until the first one. */
   private readonly gate: SubscriptionGate;
   private heartbeats: ZeroUsageHeartbeats | undefined;
+  private stopFollowingRegistry: (() => void) | undefined;
 
   constructor(options: MeteringOptions) {
     this.options = parseOptions(options);
@@ -142,7 +144,7 @@ export class MeteringEngine implements AsyncDisposable {
     if (this.state !== 'created') return;
     const o = this.options;
     await o.store.open?.();
-    await o.registry?.open?.();
+    if (o.registry !== undefined) await this.loadSubscriptionStates(o.registry);
     if (o.heartbeats && o.registry !== undefined && o.dimensions !== undefined) {
       this.heartbeats = new ZeroUsageHeartbeats(
         o.registry,
@@ -165,6 +167,36 @@ export class MeteringEngine implements AsyncDisposable {
       o.logger.info(`using the ${o.store.name} store (${o.store.scope})`, { sink: o.sink.name });
     }
     this.arm();
+  }
+
+  /**
+   * Opens the registry and loads every customer's subscription state, so that after a restart an unsubscribed
+   * customer's usage is still refused and an unconfirmed one's still held. A registry that fails here fails the start
+   * (`ERR_METERING_REGISTRY_UNAVAILABLE`): serving without the states would bill usage AWS refuses or must not see.
+   * With a {@link CachedCustomerRegistry}, the changes its reloads find (other replicas' writes) are applied too.
+   */
+  private async loadSubscriptionStates(registry: CustomerRegistry): Promise<void> {
+    let entries: RegisteredCustomer[];
+    try {
+      await registry.open?.();
+      entries = await registry.list();
+    } catch (error) {
+      throw new MeteringError(
+        'ERR_METERING_REGISTRY_UNAVAILABLE',
+        messages.registryUnavailable(registry.name, error),
+        { cause: error },
+      );
+    }
+    this.restoreSubscriptionStates(entries);
+    if (registry instanceof CachedCustomerRegistry) {
+      this.stopFollowingRegistry = registry.onReload((changed) => {
+        for (const entry of changed) {
+          this.applySubscriptionChange(entry.customer, entry.state, 'registry').catch((error) =>
+            this.reportError('subscription', error),
+          );
+        }
+      });
+    }
   }
 
   /**
@@ -281,6 +313,7 @@ export class MeteringEngine implements AsyncDisposable {
     const holdProcess = setInterval(() => undefined, 60_000);
     this.shutdownPromise = (async () => {
       this.state = 'stopping';
+      this.stopFollowingRegistry?.();
       if (this.timer !== undefined) o.timers.clearTimeout(this.timer);
       this.tally.stop();
       const deadline = o.clock.now() + (options.timeoutMillis ?? o.shutdownTimeoutMillis);

@@ -11,7 +11,8 @@ export type MeteringErrorCode =
   | 'ERR_METERING_TIMEOUT'
   | 'ERR_METERING_STORE'
   | 'ERR_METERING_REGISTRY_CONFLICT'
-  | 'ERR_METERING_REGISTRY_UNKNOWN_CUSTOMER';
+  | 'ERR_METERING_REGISTRY_UNKNOWN_CUSTOMER'
+  | 'ERR_METERING_REGISTRY_UNAVAILABLE';
 
 /** Base class of every error meterkit throws. `code` is stable across releases; match on it, not on the message. */
 export class MeteringError extends Error {

@@ -60,6 +60,12 @@ export const messages = {
       'ERR_METERING_SHUT_DOWN',
       'The metering engine has been shut down; create a new one to meter again.',
     ),
+  registryUnavailable: (registry: string, error: unknown) =>
+    withDocs(
+      'ERR_METERING_REGISTRY_UNAVAILABLE',
+      `The ${registry} registry could not be opened and read at start-up (${error instanceof Error ? error.message : String(error)}). ` +
+        'The engine needs the subscription states before it meters; start again once the registry is reachable.',
+    ),
   timeout: (operation: string, timeoutMillis: number) =>
     withDocs(
       'ERR_METERING_TIMEOUT',

@@ -111,13 +111,14 @@ describe('zero-usage heartbeats', () => {
   it('seals and bills usage when the registry fails, and reports the failure', async () => {
     // Prepare
     const registry = await registryWith(H10);
-    registry.list = async (): Promise<RegisteredCustomer[]> => {
-      throw new Error('registry down');
-    };
     const { clock, sink, engine } = setup({ registry, dimensions: ['api_calls'] });
     const errors: string[] = [];
     engine.events.on('engine.error', (e) => errors.push(e.operation));
     await engine.start();
+    // The registry goes down after the start (a failing start is refused: see subscription-restore.test.ts).
+    registry.list = async (): Promise<RegisteredCustomer[]> => {
+      throw new Error('registry down');
+    };
     // Act
     engine.record(alice, 'api_calls', 2);
     await clock.advance(HOUR_MILLIS + SEAL_DELAY);

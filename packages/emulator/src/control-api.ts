@@ -53,6 +53,7 @@ const ROUTES: Record<string, Handler> = {
   'POST /products': (body, d) => d.control.putProduct(asObject<ProductConfig>(body)),
   'GET /customers': (_, d) => ({ customers: d.control.customers() }),
   'POST /customers': (body, d) => d.control.putCustomer(asObject<CustomerConfig>(body)),
+  'POST /entitlements': (body, d) => d.control.updateEntitlement(asObject<CustomerConfig>(body)),
   'GET /tokens': (_, d) => ({ tokens: d.control.tokens() }),
   'POST /tokens': (body, d) => d.control.issueToken(asObject<IssueTokenInput>(body)),
   'GET /faults': (_, d) => d.control.faults(),

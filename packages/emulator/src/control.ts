@@ -64,6 +64,11 @@ export interface EmulatorControl {
   scheduleFaults(...faults: ScheduledFault[]): FaultSnapshot;
   /** Current fault configuration. */
   faults(): FaultSnapshot;
+  /**
+   * Sends `entitlement-updated` (EventBridge `License Updated - Manufacturer`) for a known customer, as AWS does when a
+   * buyer changes what they bought; the state stays. @throws {EmulatorConfigurationError} for an unknown customer
+   */
+  updateEntitlement(customer: CustomerConfig): SubscriptionView;
   /** Where subscription notifications go (replaces the current setting). @throws {EmulatorConfigurationError} */
   setNotifications(options: NotificationOptions): NotificationOptions;
   /** Every notification sent since start or reset, with what became of its POST. */
@@ -107,6 +112,7 @@ export function createControl(state: EmulatorState): EmulatorControl {
       return faults.snapshot();
     },
     faults: () => faults.snapshot(),
+    updateEntitlement: (customer) => state.updateEntitlement(customer),
     setNotifications: (options) => state.notifier.configure(options),
     notifications: () => state.notifier.sent(),
     reset: () => state.reset(),

@@ -10,7 +10,12 @@ import type { EventQueue } from './event-queue.js';
 import type { SeededRandom } from './random.js';
 
 /** The legacy SNS actions the emulator sends. */
-export type NotificationAction = 'subscribe-success' | 'unsubscribe-pending' | 'unsubscribe-success';
+export type NotificationAction =
+  | 'subscribe-success'
+  | 'subscribe-fail'
+  | 'unsubscribe-pending'
+  | 'unsubscribe-success'
+  | 'entitlement-updated';
 
 /** Where and how notifications go. Set at start or through `POST /_emulator/notifications`. */
 export interface NotificationOptions {
@@ -46,10 +51,12 @@ export interface NotifiedCustomer {
 export const EMULATOR_SIGNING_CERT_URL =
   'https://sns.us-east-1.amazonaws.com/SimpleNotificationService-meterkit-emulator.pem';
 
-const DETAIL_TYPE: Record<NotificationAction, string> = {
+/** EventBridge has no event for a failed purchase: `subscribe-fail` always goes as SNS. */
+const DETAIL_TYPE: Partial<Record<NotificationAction, string>> = {
   'subscribe-success': 'Purchase Agreement Created - Manufacturer',
   'unsubscribe-pending': 'Purchase Agreement Ended - Manufacturer',
   'unsubscribe-success': 'License Deprovisioned - Manufacturer',
+  'entitlement-updated': 'License Updated - Manufacturer',
 };
 
 /** @internal */
@@ -103,8 +110,12 @@ export class Notifier {
   notify(action: NotificationAction, customer: NotifiedCustomer, nowMillis: number): void {
     const options = this.#options;
     if (options.url === undefined && options.queue !== true) return;
-    // EventBridge events name a license; a legacy customer has none, so it is told over SNS as before.
-    const format = customer.licenseArn === undefined ? 'sns' : (options.format ?? 'sns');
+    // EventBridge events name a license; a legacy customer has none, so it is told over SNS as before. Nor is there an
+    // EventBridge event for every action.
+    const format =
+      customer.licenseArn === undefined || DETAIL_TYPE[action] === undefined
+        ? 'sns'
+        : (options.format ?? 'sns');
     const body =
       format === 'sns'
         ? this.#snsBody(action, customer, nowMillis)

@@ -20,7 +20,8 @@ export const OPERATION_NAMES: readonly OperationName[] = [
 export type UsageWindow = '24h' | '6h' | '1h';
 
 /** Subscription state of a SaaS customer, after AWS's subscription notifications. */
-export type SubscriptionState = 'subscribed' | 'unsubscribe-pending' | 'unsubscribed';
+/** `subscribe-failed`: the purchase did not go through (AWS's `subscribe-fail`); records are not billed. */
+export type SubscriptionState = 'subscribed' | 'unsubscribe-pending' | 'unsubscribed' | 'subscribe-failed';
 
 /** Status answered for a record identical to one already billed (AWS's sources disagree). */
 export type IdenticalResendStatus = 'Success' | 'DuplicateRecord';

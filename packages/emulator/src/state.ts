@@ -8,13 +8,21 @@ import { EventQueue } from './event-queue.js';
 import { FaultInjector } from './faults.js';
 import { LedgerStore } from './ledger.js';
 import { type NotificationAction, Notifier } from './notifier.js';
-import type { CustomerConfig, ResolvedOptions } from './options.js';
+import type { CustomerConfig, ResolvedOptions, SubscriptionState } from './options.js';
 import { SeededRandom } from './random.js';
 import { refsOf, Subscriptions, type SubscriptionView } from './subscriptions.js';
 import { TokenStore } from './tokens.js';
 import { UsageSigner } from './usage-signer.js';
 
 /** A MeterUsage answer remembered under its ClientToken. */
+/** What AWS Marketplace says when a customer moves into each state. */
+const ACTION_OF_STATE: Readonly<Record<SubscriptionState, NotificationAction>> = {
+  subscribed: 'subscribe-success',
+  'subscribe-failed': 'subscribe-fail',
+  'unsubscribe-pending': 'unsubscribe-pending',
+  unsubscribed: 'unsubscribe-success',
+};
+
 export interface IdempotentAnswer {
   readonly fingerprint: string;
   readonly meteringRecordId: string;
@@ -120,14 +128,23 @@ export class EmulatorState {
       .find((found) => found !== undefined)?.state;
     const view = this.subscriptions.put(customer, now);
     if (!this.#loading && view.state !== before) {
-      const action: NotificationAction =
-        view.state === 'subscribed'
-          ? 'subscribe-success'
-          : view.state === 'unsubscribe-pending'
-            ? 'unsubscribe-pending'
-            : 'unsubscribe-success';
-      this.notifier.notify(action, view, now);
+      this.notifier.notify(ACTION_OF_STATE[view.state], view, now);
     }
+    return view;
+  }
+
+  /** Sends `entitlement-updated` for a known customer (its state does not change). */
+  updateEntitlement(customer: CustomerConfig): SubscriptionView {
+    const now = this.clock.now();
+    const view = refsOf(customer)
+      .map((ref) => this.subscriptions.find(ref, now))
+      .find((found) => found !== undefined);
+    if (view === undefined) {
+      throw new EmulatorConfigurationError(
+        'entitlement update for an unknown customer: add it with putCustomer first (productCode + customerIdentifier, productCode + customerAWSAccountId, or licenseArn + customerAWSAccountId)',
+      );
+    }
+    this.notifier.notify('entitlement-updated', view, now);
     return view;
   }
 

@@ -37,7 +37,12 @@ interface Subscription {
   autoSubscribed: boolean;
 }
 
-const STATES: readonly SubscriptionState[] = ['subscribed', 'unsubscribe-pending', 'unsubscribed'];
+const STATES: readonly SubscriptionState[] = [
+  'subscribed',
+  'unsubscribe-pending',
+  'unsubscribed',
+  'subscribe-failed',
+];
 
 /** @internal */
 export class Subscriptions {
