@@ -57,6 +57,7 @@ const contenders = {
       timers: idleTimers,
       scheduling: 'external',
       logger: silentLogger,
+      productCode: PRODUCT,
       maxLiveKeys: 10_000_000,
     });
     return {
@@ -186,6 +187,7 @@ async function flushStall(customers, keys, sink) {
     clock,
     scheduling: 'external',
     logger: silentLogger,
+    productCode: PRODUCT,
     maxLiveKeys: 10_000_000,
     maxCallsPerSecond: 10_000,
     maxConcurrentExports: 64,

@@ -153,6 +153,7 @@ async function measureRecord(store, customers) {
     sink: new InMemorySink(),
     store,
     logger: silentLogger,
+    productCode: PRODUCT,
     maxLiveKeys: 10_000_000,
     // The memory store sends its open hour at shutdown: do not let the quota stretch the bench.
     maxCallsPerSecond: 10_000,

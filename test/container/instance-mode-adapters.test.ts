@@ -32,6 +32,8 @@ describe('adapters with the MeterUsage sink (instance mode)', () => {
   it('Express meters every served request for this instance with no customer resolver', async () => {
     const metering = createMetering({
       sink: sink('AKIDEXPRESSTASK'),
+      // Explicit: the adapter's default is a SQLite file in the working directory.
+      store: 'memory',
       productCode: PRODUCT,
       logger: silentLogger,
     });
@@ -51,6 +53,7 @@ describe('adapters with the MeterUsage sink (instance mode)', () => {
     const error = configurationErrorOf(() =>
       createMetering({
         sink: sink('AKIDX'),
+        store: 'memory',
         productCode: PRODUCT,
         customer: () => undefined,
         autoStart: false,
@@ -70,7 +73,12 @@ describe('adapters with the MeterUsage sink (instance mode)', () => {
     }
     @Module({
       imports: [
-        MeteringModule.forRoot({ sink: sink('AKIDNESTTASK'), productCode: PRODUCT, logger: silentLogger }),
+        MeteringModule.forRoot({
+          sink: sink('AKIDNESTTASK'),
+          store: 'memory',
+          productCode: PRODUCT,
+          logger: silentLogger,
+        }),
       ],
       controllers: [WorkController],
     })
@@ -90,6 +98,7 @@ describe('adapters with the MeterUsage sink (instance mode)', () => {
       imports: [
         MeteringModule.forRoot({
           sink: sink('AKIDY'),
+          store: 'memory',
           productCode: PRODUCT,
           customer: () => undefined,
           logger: silentLogger,

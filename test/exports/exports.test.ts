@@ -4,8 +4,8 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-// Every package is loaded by a plain `node` process, as users load it: no `@meterkit/source` condition, so the
-// `default` export target (the tsc build in lib/) is what gets imported. The root `npm test` builds first.
+// Every package is loaded by a plain `node` process, as users load it: `import` gets the ES module build (lib/esm),
+// `require` the CommonJS build (lib/cjs). The root `npm test` builds first.
 const root = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
 const packagesDir = join(root, 'packages');
 
@@ -14,6 +14,7 @@ const knownExports: Record<string, string> = {
   '@meterkit/core': 'createMeteringEngine',
   '@meterkit/core/testing': 'InMemorySink',
   '@meterkit/core/http': 'watchFinish',
+  '@meterkit/core/testing/vitest': 'describeUsageStoreContract',
   '@meterkit/core/ops': 'readStatus',
   '@meterkit/cli': 'runCli',
   '@meterkit/metrics': 'instrumentMetering',
@@ -23,6 +24,7 @@ const knownExports: Record<string, string> = {
   '@meterkit/emulator': 'startEmulator',
   '@meterkit/express': 'createMetering',
   '@meterkit/nestjs': 'MeteringModule',
+  '@meterkit/nestjs/testing': 'MeteringTestingModule',
   '@meterkit/redis': 'RedisStore',
   '@meterkit/sqlite': 'SqliteStore',
 };
@@ -30,17 +32,30 @@ const knownExports: Record<string, string> = {
 interface EntryPoint {
   /** What users write: `@meterkit/core` or `@meterkit/core/testing`. */
   readonly specifier: string;
-  /** The built file the `default` condition points at. */
-  readonly built: string;
+  /** The built file each condition points at. */
+  readonly built: { readonly module: string; readonly commonjs?: string };
+  /** Every condition its `exports` entry uses. */
+  readonly conditions: readonly string[];
 }
 
 type ExportTarget =
   | string
   | { readonly default?: ExportTarget; readonly [condition: string]: ExportTarget | undefined };
 
-function defaultTarget(target: ExportTarget | undefined): string | undefined {
+/** The conditions a published manifest may use: public ones only (no private condition for the repository's tests). */
+const PUBLIC_CONDITIONS = new Set(['import', 'require', 'types', 'default']);
+
+function defaultTarget(
+  target: ExportTarget | undefined,
+  condition: 'import' | 'require',
+): string | undefined {
   if (target === undefined || typeof target === 'string') return target;
-  return defaultTarget(target.default);
+  return defaultTarget(target[condition] ?? target.default, condition);
+}
+
+function conditionsOf(target: ExportTarget | undefined): string[] {
+  if (target === undefined || typeof target === 'string') return [];
+  return Object.entries(target).flatMap(([name, inner]) => [name, ...conditionsOf(inner)]);
 }
 
 function entryPoints(): EntryPoint[] {
@@ -55,11 +70,17 @@ function entryPoints(): EntryPoint[] {
     };
     for (const [subpath, target] of Object.entries(manifest.exports ?? { '.': 'index.js' })) {
       if (subpath.endsWith('.json')) continue;
-      const file = defaultTarget(target);
-      if (file === undefined) continue;
+      const esm = defaultTarget(target, 'import');
+      const cjs = defaultTarget(target, 'require');
+      if (esm === undefined) continue;
       entries.push({
         specifier: subpath === '.' ? manifest.name : `${manifest.name}/${subpath.replace(/^\.\//, '')}`,
-        built: join(packagesDir, dir, file),
+        // An entry point with no `require` condition (the Vitest suites: Vitest itself is ESM-only) has no CommonJS build.
+        built: {
+          module: join(packagesDir, dir, esm),
+          ...(cjs === undefined ? {} : { commonjs: join(packagesDir, dir, cjs) }),
+        },
+        conditions: conditionsOf(target),
       });
     }
   }
@@ -70,25 +91,26 @@ function entryPoints(): EntryPoint[] {
 function load(
   specifier: string,
   system: 'commonjs' | 'module',
-): { names: string[]; stderr: string; status: number | null } {
+): { names: string[]; file: string; stderr: string; status: number | null } {
   const body =
     system === 'commonjs'
-      ? 'const m = require(process.env.SPECIFIER);'
-      : 'const m = await import(process.env.SPECIFIER);';
-  const code = `${body} process.stdout.write(JSON.stringify(Object.keys(m).filter((k) => m[k] !== undefined)));`;
+      ? 'const m = require(process.env.SPECIFIER); const file = require.resolve(process.env.SPECIFIER);'
+      : 'const m = await import(process.env.SPECIFIER); const file = fileURLToPath(import.meta.resolve(process.env.SPECIFIER));';
+  const imports = system === 'commonjs' ? '' : "import { fileURLToPath } from 'node:url';";
+  const code = `${imports}${body} process.stdout.write(JSON.stringify({ file, names: Object.keys(m).filter((k) => m[k] !== undefined) }));`;
   const result = spawnSync(process.execPath, ['--no-warnings', `--input-type=${system}`, '-e', code], {
     cwd: root,
     env: { ...process.env, SPECIFIER: specifier, NODE_OPTIONS: '' },
     encoding: 'utf8',
     timeout: 60_000,
   });
-  let names: string[] = [];
+  let loaded = { names: [] as string[], file: '' };
   try {
-    names = JSON.parse(result.stdout) as string[];
+    loaded = JSON.parse(result.stdout) as typeof loaded;
   } catch {
     // reported through status and stderr
   }
-  return { names, stderr: result.stderr, status: result.status };
+  return { ...loaded, stderr: result.stderr, status: result.status };
 }
 
 const entries = entryPoints();
@@ -98,19 +120,35 @@ describe('packaging', () => {
     expect(entries.map((e) => e.specifier)).toEqual(expect.arrayContaining(Object.keys(knownExports)));
   });
 
-  describe.each(entries)('$specifier', ({ specifier, built }) => {
-    it('has been built', () => {
+  it.each(readdirSync(packagesDir).filter((dir) => existsSync(join(packagesDir, dir, 'package.json'))))(
+    'ships the Apache-2.0 LICENSE of the repository in %s',
+    (dir) => {
+      expect(readFileSync(join(packagesDir, dir, 'LICENSE'), 'utf8')).toBe(
+        readFileSync(join(root, 'LICENSE'), 'utf8'),
+      );
+    },
+  );
+
+  describe.each(entries)('$specifier', ({ specifier, built, conditions }) => {
+    const systems = (['commonjs', 'module'] as const).filter((system) => built[system] !== undefined);
+
+    it('uses public export conditions only', () => {
+      expect(conditions.filter((c) => !PUBLIC_CONDITIONS.has(c))).toEqual([]);
+    });
+
+    it.each(systems)('has its %s build', (system) => {
       expect(
-        existsSync(built),
-        `${specifier}: ${built} is missing. Build first: \`npm run build\` (the root \`npm test\` does it).`,
+        existsSync(built[system]!),
+        `${specifier}: ${built[system]} is missing. Build first: \`npm run build\` (the root \`npm test\` does it).`,
       ).toBe(true);
     });
 
-    it.each(['commonjs', 'module'] as const)('loads from %s with its known export', (system) => {
-      if (!existsSync(built))
-        throw new Error(`${specifier} is not built (${built} is missing): run \`npm run build\``);
-      const { names, stderr, status } = load(specifier, system);
+    it.each(systems)('loads from %s with its known export', (system) => {
+      if (!existsSync(built[system]!))
+        throw new Error(`${specifier} is not built (${built[system]} is missing): run \`npm run build\``);
+      const { names, file, stderr, status } = load(specifier, system);
       expect(status, `${system} load of ${specifier} failed:\n${stderr}`).toBe(0);
+      expect(file).toBe(built[system]);
       const known = knownExports[specifier];
       if (known !== undefined) expect(names).toContain(known);
       else expect(names.length, `${specifier} exports no value`).toBeGreaterThan(0);

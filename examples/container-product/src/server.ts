@@ -92,6 +92,9 @@ export async function startContainer(
     // 3. Metering: no customer resolver, every job belongs to this task or pod.
     const metering = createMetering({
       sink,
+      // MeterUsage meters per task or pod: a restarted container is a new instance whose hour AWS takes afresh, so the
+      // memory store (which sends the partial hour at shutdown) loses nothing here, and needs no disk.
+      store: 'memory',
       productCode: config.productCode,
       dimensions: [config.dimension],
       ...(seams.clock !== undefined && { clock: seams.clock, timers: seams.clock }),

@@ -1,9 +1,8 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { MarketplaceMeteringClientConfig } from '@aws-sdk/client-marketplace-metering';
 import { MarketplaceMeteringSink } from '@meterkit/aws-marketplace';
-import type { UsageSink, UsageStore } from '@meterkit/core';
+import type { UsageSink } from '@meterkit/core';
 import { type Emulator, startEmulator } from '@meterkit/emulator';
+import type { AdapterStoreOption } from '@meterkit/sqlite';
 import type { ExampleConfig } from './config.js';
 import type { Customer } from './customers.js';
 
@@ -11,8 +10,8 @@ import type { Customer } from './customers.js';
 export interface MeteringBackend {
   /** Undefined: `createMetering()` builds the AWS sink from the SDK's standard configuration. */
   readonly sink: UsageSink | undefined;
-  /** Undefined: the memory store (one instance; says so at start-up). */
-  readonly store: UsageStore | undefined;
+  /** Undefined: the adapter's default, a SQLite file (`METERKIT_STORE_PATH`, else `.meterkit/usage.sqlite`). */
+  readonly store: AdapterStoreOption | undefined;
   /** The in-process emulator, when no AWS configuration was found. */
   readonly emulator: Emulator | undefined;
   /** The emulator's client settings (ResolveCustomer goes there too); undefined for AWS. */
@@ -54,15 +53,12 @@ export async function openBackend(
   return { sink, store, emulator, clientConfig };
 }
 
-async function openStore(config: ExampleConfig): Promise<UsageStore | undefined> {
+async function openStore(config: ExampleConfig): Promise<AdapterStoreOption | undefined> {
   switch (config.store) {
     case 'memory':
+      return 'memory';
+    case 'sqlite':
       return undefined;
-    case 'sqlite': {
-      const { SqliteStore } = await importStore<typeof import('@meterkit/sqlite')>('@meterkit/sqlite');
-      mkdirSync(dirname(config.sqliteFile), { recursive: true });
-      return new SqliteStore({ filename: config.sqliteFile });
-    }
     case 'redis': {
       const { RedisStore } = await importStore<typeof import('@meterkit/redis')>('@meterkit/redis');
       return new RedisStore(config.redisUrl === undefined ? {} : { url: config.redisUrl });
@@ -70,7 +66,7 @@ async function openStore(config: ExampleConfig): Promise<UsageStore | undefined>
   }
 }
 
-/** Loaded only when chosen, so the default setup needs neither SQLite nor Redis. */
+/** Loaded only when chosen, so the default setup needs no Redis client. */
 async function importStore<T>(name: string): Promise<T> {
   try {
     return (await import(name)) as T;

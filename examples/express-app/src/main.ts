@@ -4,7 +4,8 @@ import { readConfig } from './config.js';
 import { startExample } from './server.js';
 
 const log = (line: string) => console.log(`[example] ${line}`);
-const running = await startExample(readConfig(), log);
+const config = readConfig();
+const running = await startExample(config, log);
 const { url, customers, backend } = running;
 const [acme, globex, initech] = [...customers.keys()];
 
@@ -16,7 +17,11 @@ log(
   `  curl -H 'x-api-key: ${globex}' -H 'content-type: application/json' -d '{"title":"Q3"}' ${url}/v1/reports`,
 );
 log(`  curl -H 'x-api-key: ${initech}' '${url}/v1/export?rows=500'`);
-log('stop with Ctrl-C: requests in flight finish, then the open hour is sealed and sent before exit');
+log(
+  config.store === 'memory'
+    ? 'stop with Ctrl-C: requests in flight finish, then the open hour is sealed and sent before exit (memory store: a restart within the same UTC hour loses the later usage of that hour)'
+    : `stop with Ctrl-C: requests in flight finish and due records are sent; the open hour stays in the ${config.store} store and is billed after it closes, by this or the next start`,
+);
 
 installShutdownHooks(running.server, running.metering, {
   timeoutMillis: 20_000,

@@ -20,8 +20,8 @@ describe('readConfig', () => {
     expect(readConfig({ [name]: 'x' }).useEmulator).toBe(false);
   });
 
-  it('defaults to port 3001, the memory store and the demo product', () => {
-    expect(readConfig({})).toMatchObject({ port: 3001, store: 'memory', productCode: 'prod-meterkit-demo' });
+  it("defaults to port 3001, the adapter's SQLite store and the demo product", () => {
+    expect(readConfig({})).toMatchObject({ port: 3001, store: 'sqlite', productCode: 'prod-meterkit-demo' });
   });
 
   it('refuses an unknown store', () => {
@@ -38,7 +38,8 @@ describe('the Express example against its in-process emulator', () => {
   });
 
   it('serves the demo API and bills successful calls per customer on shutdown', async () => {
-    running = await startExample(readConfig({ PORT: '0' }), quiet);
+    // The memory store sends the open hour at shutdown, so the in-process emulator's bill can be read right after.
+    running = await startExample(readConfig({ PORT: '0', METERKIT_STORE: 'memory' }), quiet);
     const api = request(running.url);
     await api.get('/health').expect(200, { status: 'ok' });
     await api.get('/v1/forecast?city=Paris').set('x-api-key', 'demo-key-acme').expect(200);
@@ -70,7 +71,7 @@ describe('the Express example against its in-process emulator', () => {
   });
 
   it('bills the final hour when the emulator says unsubscribe-pending, and answers 402 after unsubscribe-success', async () => {
-    running = await startExample(readConfig({ PORT: '0' }), quiet);
+    running = await startExample(readConfig({ PORT: '0', METERKIT_STORE: 'memory' }), quiet);
     const emulator = running.backend.emulator!;
     const api = request(running.url);
     const globex = { productCode: 'prod-meterkit-demo', customerAWSAccountId: '444455556666' };
@@ -91,7 +92,7 @@ describe('the Express example against its in-process emulator', () => {
   });
 
   it('registers a buyer through POST /marketplace/register and bills their usage once AWS confirms the subscription', async () => {
-    running = await startExample(readConfig({ PORT: '0' }), quiet);
+    running = await startExample(readConfig({ PORT: '0', METERKIT_STORE: 'memory' }), quiet);
     const emulator = running.backend.emulator!;
     const api = request(running.url);
     const issued = emulator.control.issueToken({ productCode: 'prod-meterkit-demo', subscribe: false });

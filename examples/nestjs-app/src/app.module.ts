@@ -1,11 +1,12 @@
 import type { MarketplaceEventHandler } from '@meterkit/aws-marketplace';
-import type { MeteringEngine, UsageSink, UsageStore } from '@meterkit/core';
+import type { MeteringEngine, UsageSink } from '@meterkit/core';
 import {
   MeteringModule,
   marketplaceEventsController,
   RegistrationModule,
   type RegistrationModuleOptions,
 } from '@meterkit/nestjs';
+import type { AdapterStoreOption } from '@meterkit/sqlite';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { ApiController } from './api.controller.js';
@@ -18,7 +19,8 @@ export interface AppModuleOptions {
   readonly customers: ReadonlyMap<string, AuthenticatedCustomer>;
   readonly productCode: string;
   readonly sink: UsageSink | undefined;
-  readonly store: UsageStore | undefined;
+  /** Undefined: the module's default store (a SQLite file). */
+  readonly store: AdapterStoreOption | undefined;
   /** The registration route (`POST /marketplace/register`, the listing's fulfillment URL). */
   readonly registration: RegistrationModuleOptions;
   /** Builds the handler of AWS Marketplace subscription events, served at `POST /marketplace/events`. */

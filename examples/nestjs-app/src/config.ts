@@ -1,8 +1,8 @@
 /** The example's settings, all from environment variables (see the README). */
 export interface ExampleConfig {
   readonly port: number;
+  /** `sqlite` (the adapters' default: a file that keeps usage across restarts), `memory` or `redis`. */
   readonly store: 'memory' | 'sqlite' | 'redis';
-  readonly sqliteFile: string;
   readonly redisUrl: string | undefined;
   readonly productCode: string;
   readonly region: string;
@@ -24,14 +24,13 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ExampleConfig 
   const port = Number(env.PORT ?? 3000);
   if (!Number.isInteger(port) || port < 0 || port > 65_535)
     throw new Error(`PORT must be a TCP port, got ${env.PORT}`);
-  const store = env.METERKIT_STORE ?? 'memory';
+  const store = env.METERKIT_STORE ?? 'sqlite';
   if (store !== 'memory' && store !== 'sqlite' && store !== 'redis') {
     throw new Error(`METERKIT_STORE must be memory, sqlite or redis, got ${store}`);
   }
   return {
     port,
     store,
-    sqliteFile: env.METERKIT_SQLITE_FILE ?? '.meterkit/usage.sqlite',
     redisUrl: env.REDIS_URL,
     productCode: env.METERKIT_PRODUCT_CODE ?? 'prod-meterkit-demo',
     region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',

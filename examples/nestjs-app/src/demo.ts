@@ -6,8 +6,15 @@ import { readConfig } from './config.js';
  * The example end to end: starts the app against the in-process emulator, serves traffic for every customer over
  * HTTP, shuts down (the memory store seals and sends the open hour), and checks the emulator billed exactly what was
  * served. Exits 1 when it did not.
+ *
+ * It picks the memory store on purpose: the emulator lives in this process, so the bill can only be checked if the
+ * open hour is sent before exit. The default SQLite store would keep it for the next start instead.
  */
 const log = (line: string) => console.log(`[demo] ${line}`);
+log(
+  'this demo uses the memory store (store: "memory"), so the open hour is sent at shutdown and the bill can be checked before exit; ' +
+    'the default SQLite store would keep the open hour for the next start instead',
+);
 const config = { ...readConfig(), port: 0, store: 'memory' as const, useEmulator: true };
 const running = await startApp(config, log);
 const { url, customers, emulator } = running;

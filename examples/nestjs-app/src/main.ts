@@ -1,3 +1,5 @@
+import { exitCodeFor } from '@meterkit/core';
+import { MeteringService } from '@meterkit/nestjs';
 import { printBilling } from './billing-report.js';
 import { startApp } from './bootstrap.js';
 import { readConfig } from './config.js';
@@ -16,22 +18,29 @@ log(
   `  curl -H 'x-api-key: ${globex}' -H 'content-type: application/json' -d '{"title":"Q3"}' ${url}/v1/reports`,
 );
 log(`  curl -H 'x-api-key: ${initech}' '${url}/v1/export?rows=500'`);
-log('stop with Ctrl-C: the open hour is sealed and sent before exit');
+log(
+  config.store === 'memory'
+    ? 'stop with Ctrl-C: the open hour is sealed and sent before exit (memory store: a restart within the same UTC hour loses the later usage of that hour)'
+    : `stop with Ctrl-C: due records are sent; the open hour stays in the ${config.store} store and is billed after it closes, by this or the next start`,
+);
 
 // Our own signal handling instead of app.enableShutdownHooks(): after app.close() (stop accepting, close the server,
-// drain metering) we still want to print the bill, then exit.
+// drain metering) we still want to print the bill, then exit: with code 3 when usage was left unbilled and lost.
 let stopping = false;
 async function stop(signal: NodeJS.Signals): Promise<void> {
   if (stopping) return;
   stopping = true;
   log(`${signal}: draining`);
   try {
+    const engine = running.app.get(MeteringService).engine;
     await running.app.close();
+    // shutdown() is idempotent: this is the report of the drain app.close() just ran.
+    const report = await engine.shutdown();
     if (running.emulator !== undefined) {
       printBilling(running.emulator, customers, log);
       await running.emulator.close();
     }
-    process.exit(0);
+    process.exit(exitCodeFor(report) ?? 0);
   } catch (error) {
     console.error(error);
     process.exit(1);

@@ -1,9 +1,8 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { MarketplaceMeteringClientConfig } from '@aws-sdk/client-marketplace-metering';
 import { MarketplaceMeteringSink } from '@meterkit/aws-marketplace';
-import type { UsageSink, UsageStore } from '@meterkit/core';
+import type { UsageSink } from '@meterkit/core';
 import { type Emulator, startEmulator } from '@meterkit/emulator';
+import type { AdapterStoreOption } from '@meterkit/sqlite';
 import type { ExampleConfig } from './config.js';
 
 export const DIMENSIONS = ['api_calls', 'reports', 'export_kb'] as const;
@@ -12,7 +11,8 @@ export const DIMENSIONS = ['api_calls', 'reports', 'export_kb'] as const;
 export interface MeteringBackend {
   /** Undefined: let `MeteringModule` build the AWS sink from the environment. */
   readonly sink: UsageSink | undefined;
-  readonly store: UsageStore | undefined;
+  /** Undefined: the module's default, a SQLite file (`METERKIT_STORE_PATH`, else `.meterkit/usage.sqlite`). */
+  readonly store: AdapterStoreOption | undefined;
   readonly emulator: Emulator | undefined;
   /** The emulator's client settings (ResolveCustomer goes there too); undefined for AWS. */
   readonly clientConfig: MarketplaceMeteringClientConfig | undefined;
@@ -41,15 +41,12 @@ export async function startMeteringBackend(
   return { sink, store, emulator, clientConfig };
 }
 
-async function openStore(config: ExampleConfig): Promise<UsageStore | undefined> {
+async function openStore(config: ExampleConfig): Promise<AdapterStoreOption | undefined> {
   switch (config.store) {
     case 'memory':
+      return 'memory';
+    case 'sqlite':
       return undefined;
-    case 'sqlite': {
-      const { SqliteStore } = await importStorePackage<typeof import('@meterkit/sqlite')>('@meterkit/sqlite');
-      mkdirSync(dirname(config.sqliteFile), { recursive: true });
-      return new SqliteStore({ filename: config.sqliteFile });
-    }
     case 'redis': {
       const { RedisStore } = await importStorePackage<typeof import('@meterkit/redis')>('@meterkit/redis');
       return new RedisStore({ url: config.redisUrl });

@@ -82,3 +82,4 @@ export {
   type UsageVerificationKey,
   verifyUsageSignature,
 } from './usage-signature.js';
+export { type AwsSetup, type VerifyAwsSetupOptions, verifyAwsSetup } from './verify-aws-setup.js';

@@ -50,6 +50,7 @@ function setup(options: { productCodes?: string[] } = {}) {
   const sink = new InMemorySink({ clock });
   const engine = createMeteringEngine({
     sink,
+    productCode: PRODUCT,
     clock,
     timers: clock,
     logger: silentLogger,

@@ -148,6 +148,7 @@ describe('createRegistrationHandler with an engine', () => {
   function engineOnManualClock(): MeteringEngine {
     const clock = new ManualClock();
     return createMeteringEngine({
+      productCode: PRODUCT,
       sink: new InMemorySink({ clock }),
       clock,
       timers: clock,

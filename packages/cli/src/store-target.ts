@@ -112,6 +112,9 @@ export async function storeTarget(args: CliArgs): Promise<OpsTarget> {
         sink,
         scheduling: 'external',
         logger: stderrLogger,
+        // This engine records nothing: it sends what the store holds, whose keys name their products. No default
+        // product is needed, and licenseOnly says so to the start-up check.
+        licenseOnly: true,
         serviceWindowMillis: args.serviceWindowMillis,
         monthEndCutoffHourUtc: args.monthEndCutoffHourUtc,
       });

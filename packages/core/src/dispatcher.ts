@@ -14,14 +14,40 @@ import type { UsageRecord } from './usage-key.js';
 export interface DispatchCounts {
   calls: number;
   accepted: number;
+  /** Units of the accepted records. */
+  acceptedUnits: number;
   retrying: number;
   deadLettered: number;
   carriedForward: number;
+  /** Units of the records carried forward (moved into the next open hour). */
+  carriedUnits: number;
 }
 
 export function emptyCounts(): DispatchCounts {
-  return { calls: 0, accepted: 0, retrying: 0, deadLettered: 0, carriedForward: 0 };
+  return {
+    calls: 0,
+    accepted: 0,
+    acceptedUnits: 0,
+    retrying: 0,
+    deadLettered: 0,
+    carriedForward: 0,
+    carriedUnits: 0,
+  };
 }
+
+/**
+ * Transport errors that mean the request never left this host (no connection, no address): nothing can have been
+ * billed. Resets and timeouts are not here: they can happen after the service committed the call.
+ */
+const NEVER_CONNECTED = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 /** Bytes of a BatchMeterUsage request around its records (`{"ProductCode":"…","UsageRecords":[]}`). */
 const REQUEST_OVERHEAD_BYTES = 320;
@@ -40,6 +66,13 @@ export class Dispatcher {
    * A later DuplicateRecord is our own earlier record only if some earlier attempt may have landed.
    */
   private readonly uncommittedAttempts = new Map<string, number>();
+  /**
+   * Records waiting for a retry some attempt of which may have reached AWS with its answer lost (5xx, network error,
+   * timeout, missing from the answer): AWS may already bill them. A shutdown report must not call them lost.
+   */
+  private readonly unanswered = new Set<string>();
+  /** Ends each call in flight now, as timed out: a shutdown's deadline cuts calls a background pass started. */
+  private readonly cutters = new Set<() => void>();
   /** Since when calls have failed without an answer (undefined while the sink answers); one log line per change. */
   private failingSince: number | undefined;
   private failedCalls = 0;
@@ -51,8 +84,21 @@ export class Dispatcher {
     this.limiter = new SlidingWindowLimiter(o.maxCallsPerSecond, o.clock);
   }
 
-  /** Claims one round of due records, sends them and settles them. Returns how many records it claimed. */
-  async pass(counts: DispatchCounts): Promise<number> {
+  /** Cuts every call in flight (its answer is then unknown: its records may have been billed) at a shutdown's deadline. */
+  cutInFlight(): void {
+    for (const cut of [...this.cutters]) cut();
+  }
+
+  /** True when an attempt of this (still unsettled) record may have been billed though no answer came back. */
+  mayHaveLanded(recordId: string): boolean {
+    return this.unanswered.has(recordId);
+  }
+
+  /**
+   * Claims one round of due records, sends them and settles them. Returns how many records it claimed. No call starts
+   * or stays in flight past `deadline` (a shutdown's bound): what it cuts is settled as a retry.
+   */
+  async pass(counts: DispatchCounts, deadline = Number.POSITIVE_INFINITY): Promise<number> {
     const o = this.o;
     const claimLimit = o.sink.maxBatchSize * o.maxConcurrentExports;
     const entries = await o.store.takeDue(o.clock.now(), claimLimit, o.leaseMillis);
@@ -97,7 +143,7 @@ export class Dispatcher {
             await this.turns.next();
             const batch = batches.shift();
             if (batch === undefined) break;
-            await this.sendBatch(batch, counts);
+            await this.sendBatch(batch, counts, deadline);
           }
         })(),
       );
@@ -107,11 +153,24 @@ export class Dispatcher {
   }
 
   /** Sends one batch; a request-level rejection is bisected until the bad record stands alone. */
-  private async sendBatch(batch: OutboxEntry[], counts: DispatchCounts): Promise<void> {
-    await this.acquireToken();
+  private async sendBatch(batch: OutboxEntry[], counts: DispatchCounts, deadline: number): Promise<void> {
+    if (!(await this.acquireToken(deadline))) {
+      // The deadline came first: nothing was sent, so nothing of this batch can have been billed.
+      const now = this.o.clock.now();
+      for (const entry of batch) this.noteUncommitted(entry);
+      await this.settle(
+        batch.map((entry) => this.retry(entry, now, 'deadline: not sent before the shutdown deadline')),
+        batch,
+        counts,
+      );
+      return;
+    }
     counts.calls += 1;
     const startedAt = this.o.clock.now();
-    const response = await this.exportWithTimeout(batch.map((e) => e.record));
+    const response = await this.exportWithTimeout(
+      batch.map((e) => e.record),
+      deadline,
+    );
     const now = this.o.clock.now();
     this.noteCall(response, batch.length, startedAt, now);
     const settlements: Settlement[] = [];
@@ -125,9 +184,11 @@ export class Dispatcher {
       case 'retryable': {
         const throttled = response.reason === 'throttled';
         if (throttled) this.limiter.drain();
+        const neverSent = throttled || (response.reason === 'network' && NEVER_CONNECTED.has(response.code));
         for (const entry of batch) {
-          // Throttling refuses the call before anything is processed; a 5xx, network error or timeout may have landed.
-          if (throttled) this.noteUncommitted(entry);
+          // Throttling refuses the call before anything is processed, and a refused connection never carried it; a
+          // 5xx, a reset or a timeout may have landed.
+          if (neverSent) this.noteUncommitted(entry);
           const delay = Math.max(
             response.retryAfterMillis ?? 0,
             backoffMillis(entry.attempts, this.o.retryBaseMillis, this.o.retryMaxMillis, this.o.random),
@@ -140,8 +201,8 @@ export class Dispatcher {
         if (batch.length > 1) {
           // One bad record refuses the whole call: split until it stands alone, so the good ones still go.
           const middle = Math.ceil(batch.length / 2);
-          await this.sendBatch(batch.slice(0, middle), counts);
-          await this.sendBatch(batch.slice(middle), counts);
+          await this.sendBatch(batch.slice(0, middle), counts, deadline);
+          await this.sendBatch(batch.slice(middle), counts, deadline);
           return;
         }
         const entry = batch[0] as OutboxEntry;
@@ -269,10 +330,16 @@ export class Dispatcher {
     for (const s of settlements) {
       const entry = byId.get(s.id) as OutboxEntry;
       const record = entry.record;
-      if (s.kind !== 'retry') this.uncommittedAttempts.delete(record.id);
+      if (s.kind !== 'retry') {
+        this.uncommittedAttempts.delete(record.id);
+        this.unanswered.delete(record.id);
+      } else if (entry.attempts > (this.uncommittedAttempts.get(record.id) ?? 0)) {
+        this.unanswered.add(record.id);
+      }
       switch (s.kind) {
         case 'accepted':
           counts.accepted += 1;
+          counts.acceptedUnits += record.quantity;
           this.warnedAging.delete(record.id);
           this.events.emit('record.accepted', {
             record,
@@ -300,6 +367,7 @@ export class Dispatcher {
           break;
         case 'carry':
           counts.carriedForward += 1;
+          counts.carriedUnits += record.quantity;
           this.events.emit('record.carried-forward', { record, reason: 'duplicate-record' });
           this.o.logger.warn(
             'AWS already holds a record for this key and hour (another sender?); its quantity moves to the next hour',
@@ -310,24 +378,37 @@ export class Dispatcher {
     }
   }
 
-  private async acquireToken(): Promise<void> {
-    while (!this.limiter.tryTake()) await sleep(this.o.timers, this.limiter.waitMillis());
+  /** Waits for a call token; false when `deadline` comes first. */
+  private async acquireToken(deadline: number): Promise<boolean> {
+    for (;;) {
+      const remaining = deadline - this.o.clock.now();
+      if (remaining <= 0) return false;
+      if (this.limiter.tryTake()) return true;
+      await sleep(this.o.timers, Math.min(remaining, this.limiter.waitMillis()));
+    }
   }
 
-  private async exportWithTimeout(records: readonly UsageRecord[]): Promise<ExportResponse> {
+  private async exportWithTimeout(
+    records: readonly UsageRecord[],
+    deadline: number,
+  ): Promise<ExportResponse> {
     const controller = new AbortController();
-    const { timers, exportTimeoutMillis, sink } = this.o;
+    const { timers, sink } = this.o;
+    // A call in flight at a shutdown's deadline is cut there; its answer is then unknown (it may have landed).
+    const exportTimeoutMillis = Math.max(
+      1,
+      Math.min(this.o.exportTimeoutMillis, deadline - this.o.clock.now()),
+    );
     let timer: ReturnType<typeof timers.setTimeout> | undefined;
+    let cut: (() => void) | undefined;
     const timeout = new Promise<ExportResponse>((resolve) => {
-      timer = timers.setTimeout(() => {
+      const end = (message: string) => {
         controller.abort();
-        resolve({
-          status: 'retryable',
-          reason: 'timeout',
-          code: 'Timeout',
-          message: `no answer in ${exportTimeoutMillis} ms`,
-        });
-      }, exportTimeoutMillis);
+        resolve({ status: 'retryable', reason: 'timeout', code: 'Timeout', message });
+      };
+      cut = () => end('cut at the shutdown deadline');
+      this.cutters.add(cut);
+      timer = timers.setTimeout(() => end(`no answer in ${exportTimeoutMillis} ms`), exportTimeoutMillis);
     });
     try {
       return await Promise.race([
@@ -343,6 +424,7 @@ export class Dispatcher {
       ]);
     } finally {
       if (timer !== undefined) timers.clearTimeout(timer);
+      if (cut !== undefined) this.cutters.delete(cut);
     }
   }
 

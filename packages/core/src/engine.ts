@@ -1,22 +1,38 @@
 import { CachedCustomerRegistry } from './cached-registry.js';
-import { sleep, type TimerHandle, yieldToEventLoop } from './clock.js';
+import { holdProcessOpen, sleep, type TimerHandle, yieldToEventLoop } from './clock.js';
 import { type CustomerRef, redact } from './customer.js';
 import type { CustomerRegistry, RegisteredCustomer, SubscriptionState } from './customer-registry.js';
 import { type DispatchCounts, Dispatcher, emptyCounts } from './dispatcher.js';
 import { MeteringError } from './errors.js';
-import { MeteringEventEmitter } from './events.js';
+import {
+  MeteringEventEmitter,
+  type MeteringEvents,
+  type UsageRejectionReason,
+  usageRejectionReasons,
+} from './events.js';
 import { ZeroUsageHeartbeats } from './heartbeats.js';
 import { HOUR_MILLIS, hourStartOf } from './hours.js';
-import { messages } from './messages.js';
+import { describeValue, messages } from './messages.js';
 import {
   assertDimension,
   type MeteringOptions,
   parseOptions,
   type ResolvedMeteringOptions,
 } from './options.js';
-import type { StoreStats, UsageDelta } from './store.js';
+import { RepeatedLog, type RepeatSummary } from './repeated-log.js';
+import {
+  anythingLost,
+  customerOfKey,
+  leftLine,
+  nothingLeft,
+  summaryLine,
+  type UsageLeftAtShutdown,
+} from './shutdown-report.js';
+import type { StoreStats } from './store.js';
 import { type GateVerdict, SubscriptionGate } from './subscription-gate.js';
 import { Tally } from './tally.js';
+import { UnwrittenDeltas } from './unwritten-deltas.js';
+import { keyFromId, type UsageRecord } from './usage-key.js';
 import type { UsageTags } from './usage-tags.js';
 
 /** How far ahead of the engine's clock a record's `at` may be: the clocks of other machines drift. */
@@ -28,12 +44,16 @@ export interface FlushReport extends DispatchCounts {
   /** Records still in the outbox afterwards (waiting for a retry, or not yet due). */
   pending: number;
   timedOut: boolean;
+  /** Set by `shutdown()` only: what the shutdown left unbilled, and where (all zero after a complete drain). */
+  left?: UsageLeftAtShutdown;
 }
 
 export interface EngineStats extends StoreStats {
   liveKeys: number;
-  /** Counted but not yet written to the store. */
+  /** Counted but not yet written to the store (merged by key and hour while the store fails). */
   unwrittenDeltas: number;
+  /** `record()` calls that counted nothing since start, per reason (the `usage.rejected` events). */
+  rejected: Record<UsageRejectionReason, number>;
   state: 'created' | 'running' | 'stopping' | 'stopped';
 }
 
@@ -66,13 +86,22 @@ export class MeteringEngine implements AsyncDisposable {
   private readonly dispatcher: Dispatcher;
   private readonly checkpointLane = new Lane();
   private readonly flushLane = new Lane();
-  private unwritten: UsageDelta[][] = [];
-  private unwrittenCount = 0;
+  private readonly unwritten = new UnwrittenDeltas();
+  private readonly rejectedCounts = Object.fromEntries(usageRejectionReasons.map((r) => [r, 0])) as Record<
+    UsageRejectionReason,
+    number
+  >;
+  /** Refusals per reason and failures per operation: logged once, then summed up per `logSummaryMillis`. */
+  private readonly repeatedLog: RepeatedLog;
+  /** Failures per background operation since it last succeeded, for the recovery line. */
+  private readonly failures = new Map<string, number>();
   private state: EngineStats['state'] = 'created';
   private timer: TimerHandle | undefined;
   private lastCloseBefore = Number.NEGATIVE_INFINITY;
   private lastDispatchAt = Number.NEGATIVE_INFINITY;
   private shutdownPromise: Promise<FlushReport> | undefined;
+  /** Keys whose usage a shutdown's drain carried forward: their customers count in the shutdown report. */
+  private readonly carriedKeys = new Set<string>();
   /** Subscription states learnt from AWS's events; empty (and free on the request path) until the first one. */
   private readonly gate: SubscriptionGate;
   private heartbeats: ZeroUsageHeartbeats | undefined;
@@ -81,13 +110,31 @@ export class MeteringEngine implements AsyncDisposable {
   constructor(options: MeteringOptions) {
     this.options = parseOptions(options);
     const o = this.options;
-    this.events = new MeteringEventEmitter((error, event) =>
-      o.logger.error(`a listener of '${event}' threw; ignored`, { error: String(error) }),
+    this.events = new MeteringEventEmitter(
+      (error, event) =>
+        this.repeatedLog.occur(`listener:${event}`, o.clock.now(), () =>
+          o.logger.error(`a listener of '${event}' threw; ignored (repeats are summed up)`, {
+            error: error instanceof Error ? error.message : String(error),
+          }),
+        ),
+      (event, payload) => {
+        // Every refusal is counted and logged (rate-limited per reason), whoever reports it: the tally or an adapter.
+        if (event !== 'usage.rejected') return;
+        try {
+          this.noteRejection(payload as MeteringEvents['usage.rejected']);
+        } catch {
+          // A refusal must never throw into the request that caused it.
+        }
+      },
     );
+    this.repeatedLog = new RepeatedLog(o.logSummaryMillis, (summary) => this.writeSummary(summary));
     this.tally = new Tally(o, this.events, hourStartOf(o.clock.now()), () => {
       void this.checkpoint().catch(() => undefined);
     });
     this.dispatcher = new Dispatcher(o, this.events);
+    this.events.on('record.carried-forward', ({ record }) => {
+      if (this.state === 'stopping') this.carriedKeys.add(record.keyId);
+    });
     this.gate = new SubscriptionGate(o.productCode);
   }
 
@@ -158,13 +205,27 @@ export class MeteringEngine implements AsyncDisposable {
     }
     this.state = 'running';
     if (o.store.scope === 'process') {
+      // A warning, not an info line: this is the one fact about the memory store that loses money on every deploy.
+      o.logger.warn(
+        `using the ${o.store.name} store: counts live in this process only. A RESTART WITHIN THE SAME UTC HOUR LOSES ` +
+          "the later process's usage of that hour (AWS bills only the first record per customer, dimension and hour, " +
+          'and this store sends its partial hour at shutdown); a crash loses unsent usage. Run ONE instance. To keep ' +
+          "usage across restarts use @meterkit/sqlite (the adapters' default); for several replicas use @meterkit/redis.",
+        { sink: o.sink.name },
+      );
+    } else if (o.store.scope === 'host') {
       o.logger.info(
-        `using the ${o.store.name} store: counts live in this process only. Run ONE instance; a crash loses unsent usage. ` +
-          'For several replicas use @meterkit/redis; to survive restarts use @meterkit/sqlite.',
+        `using the ${o.store.name} store${o.store.location === undefined ? '' : ` at ${o.store.location}`}: usage not ` +
+          'yet billed (the open hour included) is kept there across restarts. It must live on a disk that outlives ' +
+          "this process and its container (a persistent volume, not the container's writable layer); replicas on " +
+          'several hosts need @meterkit/redis.',
         { sink: o.sink.name },
       );
     } else {
-      o.logger.info(`using the ${o.store.name} store (${o.store.scope})`, { sink: o.sink.name });
+      o.logger.info(
+        `using the ${o.store.name} store (${o.store.scope}${o.store.location === undefined ? '' : `, ${o.store.location}`})`,
+        { sink: o.sink.name },
+      );
     }
     this.arm();
   }
@@ -205,14 +266,28 @@ export class MeteringEngine implements AsyncDisposable {
    */
   async tick(): Promise<void> {
     if (this.state !== 'running') return;
+    try {
+      await this.tickOnce();
+    } catch (error) {
+      this.reportError('tick', error);
+    }
+  }
+
+  private async tickOnce(): Promise<void> {
     const o = this.options;
     const now = o.clock.now();
+    this.repeatedLog.flush(now);
     this.tally.rollTo(hourStartOf(now));
     if (this.gate.heldEntries > 0)
       this.releaseHeld(this.gate.takeHeldBefore(hourStartOf(now)), 'not-subscribed');
     const work: Promise<unknown>[] = [];
     if (!this.checkpointLane.busy) {
-      work.push(this.checkpoint().catch((error) => this.reportError('checkpoint', error)));
+      work.push(
+        this.checkpoint().then(
+          () => this.recovered('checkpoint'),
+          (error) => this.reportError('checkpoint', error),
+        ),
+      );
     }
     const sealDue = this.closeBefore(now) > this.lastCloseBefore;
     if (!this.flushLane.busy && (sealDue || now - this.lastDispatchAt >= o.dispatchIntervalMillis)) {
@@ -221,39 +296,35 @@ export class MeteringEngine implements AsyncDisposable {
           .run(async () => {
             await this.checkpoint();
             await this.sealClosed(false);
-            await this.dispatchDue(Number.POSITIVE_INFINITY, emptyCounts());
+            await this.dispatchDue(Number.POSITIVE_INFINITY, emptyCounts(), true);
           })
-          .catch((error) => this.reportError('flush', error)),
+          .then(
+            () => this.recovered('flush'),
+            (error) => this.reportError('flush', error),
+          ),
       );
     }
     await Promise.all(work);
   }
 
-  /** Moves counts from the request path into the store. Counts the store refused stay queued for the next try. */
+  /**
+   * Moves counts from the request path into the store. Counts the store refused stay queued for the next try, merged
+   * by key and hour; once `maxLiveKeys` of them are queued, counts stay in the tally (where a repeated key costs no
+   * memory) until the store takes the backlog.
+   */
   checkpoint(): Promise<number> {
     return this.checkpointLane.run(async () => {
       const progress = { units: 0, written: 0 };
       let writeFailed = false;
-      await this.tally.drain(
-        this.options.sliceSize,
-        (deltas) => {
-          this.unwritten.push(deltas);
-          this.unwrittenCount += deltas.length;
-        },
-        async () => {
-          // Write each slice as soon as it is drained: a million deltas queued until the whole drain ends would all
-          // outlive young-generation collections, and each collection would copy them. After a failure the rest stays
-          // queued, and the write after the drain reports it.
-          if (!writeFailed) {
-            try {
-              await this.writeUnwritten(progress);
-            } catch {
-              writeFailed = true;
-            }
-          }
-          await yieldToEventLoop();
-        },
-      );
+      const backlogFull = this.unwritten.size >= this.options.maxLiveKeys;
+      if (!backlogFull)
+        await this.drainTally(
+          progress,
+          () => writeFailed,
+          () => {
+            writeFailed = true;
+          },
+        );
       await this.writeUnwritten(progress);
       if (progress.written > 0) {
         this.events.emit('usage.checkpointed', { deltas: progress.written, units: progress.units });
@@ -262,14 +333,51 @@ export class MeteringEngine implements AsyncDisposable {
     });
   }
 
-  /** Writes the queued slices to the store, oldest first, yielding between slices. */
+  private async drainTally(
+    progress: { units: number; written: number },
+    writeFailed: () => boolean,
+    markFailed: () => void,
+  ): Promise<void> {
+    await this.tally.drain(
+      this.options.sliceSize,
+      (deltas) => this.unwritten.push(deltas),
+      async () => {
+        // Write each slice as soon as it is drained: a million deltas queued until the whole drain ends would all
+        // outlive young-generation collections, and each collection would copy them. After a failure the rest stays
+        // queued, and the write after the drain reports it.
+        if (!writeFailed()) {
+          try {
+            await this.writeUnwritten(progress);
+          } catch {
+            markFailed();
+          }
+        }
+        await yieldToEventLoop();
+      },
+    );
+  }
+
+  /** Counted deltas not yet written to the store. */
+  private get unwrittenCount(): number {
+    return this.unwritten.size;
+  }
+
+  /**
+   * Writes the queued deltas to the store, oldest first, yielding between slices. When the store refuses, the queue
+   * switches to merging by key and hour (so an outage holds one entry per key and hour) and the error is rethrown.
+   */
   private async writeUnwritten(progress: { units: number; written: number }): Promise<void> {
     const o = this.options;
-    while (this.unwritten.length > 0) {
-      const deltas = this.unwritten[0] as UsageDelta[];
-      await o.store.addDeltas(deltas);
-      this.unwritten.shift();
-      this.unwrittenCount -= deltas.length;
+    for (;;) {
+      const deltas = this.unwritten.next(o.sliceSize);
+      if (deltas === undefined) break;
+      try {
+        await o.store.addDeltas(deltas);
+      } catch (error) {
+        this.unwritten.storeFailed();
+        throw error;
+      }
+      this.unwritten.written(deltas);
       progress.written += deltas.length;
       let late = 0;
       for (const delta of deltas) {
@@ -284,7 +392,7 @@ export class MeteringEngine implements AsyncDisposable {
         });
       }
       // A store that answers at once (memory) would otherwise write every slice without letting requests run.
-      if (this.unwritten.length > 0) await yieldToEventLoop();
+      if (this.unwritten.size > 0) await yieldToEventLoop();
     }
   }
 
@@ -296,7 +404,9 @@ export class MeteringEngine implements AsyncDisposable {
     if (this.state === 'stopped')
       return Promise.reject(new MeteringError('ERR_METERING_SHUT_DOWN', messages.shutDown()));
     const deadline = this.options.clock.now() + (options.timeoutMillis ?? this.options.shutdownTimeoutMillis);
-    return this.flushLane.run(() => this.flushUntil(deadline, false, false));
+    // Every engine timer is unref'd; without this hold, a process whose server has closed would exit mid-flush.
+    const release = holdProcessOpen();
+    return this.flushLane.run(() => this.flushUntil(deadline, false, false)).finally(release);
   }
 
   /**
@@ -307,39 +417,125 @@ export class MeteringEngine implements AsyncDisposable {
    */
   shutdown(options: { timeoutMillis?: number } = {}): Promise<FlushReport> {
     if (this.shutdownPromise !== undefined) return this.shutdownPromise;
-    const o = this.options;
-    // Every engine timer is unref'ed, so while shutdown waits on a retry's backoff nothing else may hold the event loop:
-    // Node would exit mid-flush and lose the usage without a word. A real (not injected) ref'ed timer holds it.
-    const holdProcess = setInterval(() => undefined, 60_000);
-    this.shutdownPromise = (async () => {
-      this.state = 'stopping';
-      this.stopFollowingRegistry?.();
-      if (this.timer !== undefined) o.timers.clearTimeout(this.timer);
-      this.tally.stop();
-      const deadline = o.clock.now() + (options.timeoutMillis ?? o.shutdownTimeoutMillis);
-      const keepsOpenHours = o.store.scope !== 'process';
-      // A store that outlives the process keeps what is not sent yet (and, when shared, another replica may be the one
-      // sending it), so only the memory store waits for retries until the deadline.
-      const report = await this.flushLane.run(() =>
-        this.flushUntil(deadline, !keepsOpenHours, !keepsOpenHours),
-      );
-      if (!keepsOpenHours) {
-        const unsent = await o.store.pending(Number.MAX_SAFE_INTEGER);
-        const stats = await o.store.stats();
-        if (unsent.length > 0 || stats.openUnits > 0 || this.unwrittenCount > 0) {
-          this.events.emit('usage.unsent-at-shutdown', { records: unsent, openUnits: stats.openUnits });
-          o.logger.error('shutdown: usage could not be sent in time and is lost with this process', {
-            records: unsent.length,
-            units: unsent.reduce((sum, r) => sum + r.quantity, 0),
-          });
-        }
-      }
-      await o.sink.shutdown?.();
-      await o.store.close();
-      this.state = 'stopped';
-      return report;
-    })().finally(() => clearInterval(holdProcess));
+    // Held from the first line to the last: every engine timer (retry sleeps, the rate limiter's wait, the call
+    // timeout) is unref'd, and a process whose server has closed would otherwise exit in the middle of the drain.
+    const release = holdProcessOpen();
+    this.shutdownPromise = this.runShutdown(options.timeoutMillis).finally(release);
     return this.shutdownPromise;
+  }
+
+  private async runShutdown(timeoutMillis: number | undefined): Promise<FlushReport> {
+    const o = this.options;
+    this.state = 'stopping';
+    this.stopFollowingRegistry?.();
+    if (this.timer !== undefined) o.timers.clearTimeout(this.timer);
+    this.tally.stop();
+    const deadline = o.clock.now() + (timeoutMillis ?? o.shutdownTimeoutMillis);
+    const keepsOpenHours = o.store.scope !== 'process';
+    // A store that outlives the process keeps what is not sent yet (and, when shared, another replica may be the one
+    // sending it), so only the memory store waits for retries until the deadline.
+    // A background pass may hold the flush lane with a call in flight: cut what is still in flight at the deadline.
+    const cutTimer = o.timers.setTimeout(
+      () => this.dispatcher.cutInFlight(),
+      Math.max(0, deadline - o.clock.now()),
+    );
+    let report: FlushReport;
+    try {
+      report = await this.flushLane.run(() => this.flushUntil(deadline, !keepsOpenHours, !keepsOpenHours));
+    } catch (error) {
+      // The store failed mid-drain: still report what can be read, then close.
+      this.events.emit('engine.error', { operation: 'shutdown', error });
+      o.logger.error('shutdown: the final drain failed', { error: errorText(error) });
+      report = { ...emptyCounts(), checkpointedUnits: 0, sealedRecords: 0, pending: 0, timedOut: false };
+    } finally {
+      o.timers.clearTimeout(cutTimer);
+    }
+    const found = await this.usageLeft(report).catch((error: unknown) => {
+      this.events.emit('engine.error', { operation: 'shutdown report', error });
+      o.logger.error(
+        'shutdown: the store could not be read to count what is left unbilled; whatever it holds stays in it, and ' +
+          'counts it never accepted are lost with this process',
+        { error: errorText(error), unwrittenDeltas: this.unwrittenCount },
+      );
+      return undefined;
+    });
+    if (found !== undefined) {
+      report = { ...report, left: found.left };
+      this.reportLeft(report, found.left, found.records);
+    }
+    await o.sink.shutdown?.();
+    await o.store.close();
+    this.state = 'stopped';
+    return report;
+  }
+
+  /** What the drain left unbilled, by kind. Reads the store, so it runs before the store is closed. */
+  private async usageLeft(
+    report: FlushReport,
+  ): Promise<{ left: UsageLeftAtShutdown; records: readonly UsageRecord[] }> {
+    const o = this.options;
+    const pending = await o.store.pending(Number.MAX_SAFE_INTEGER);
+    const stats = await o.store.stats();
+    const customers = new Set<string>();
+    let unsentRecords = 0;
+    let unsentUnits = 0;
+    let unansweredRecords = 0;
+    let unansweredUnits = 0;
+    for (const record of pending) {
+      customers.add(customerOfKey(record.keyId));
+      if (this.dispatcher.mayHaveLanded(record.id)) {
+        unansweredRecords += 1;
+        unansweredUnits += record.quantity;
+      } else {
+        unsentRecords += 1;
+        unsentUnits += record.quantity;
+      }
+    }
+    const unwrittenUnits = this.unwritten.units;
+    for (const keyId of this.unwritten.keyIds()) customers.add(customerOfKey(keyId));
+    for (const keyId of this.carriedKeys) customers.add(customerOfKey(keyId));
+    // Units carried forward during the drain sit in an hour not closed yet, counted in the store's open units.
+    const carriedUnits = Math.min(report.carriedUnits, stats.openUnits);
+    const left: UsageLeftAtShutdown = {
+      fate: o.store.scope === 'process' ? 'lost' : 'kept',
+      openUnits: stats.openUnits - carriedUnits,
+      carriedUnits,
+      unsentRecords,
+      unsentUnits,
+      unansweredRecords,
+      unansweredUnits,
+      unwrittenUnits,
+      customers: customers.size,
+      store: `${o.store.name} store${o.store.location === undefined ? '' : ` at ${o.store.location}`}`,
+    };
+    return { left, records: pending };
+  }
+
+  /** One summary line at every shutdown; the event and a loud line when anything was left. */
+  private reportLeft(report: FlushReport, left: UsageLeftAtShutdown, records: readonly UsageRecord[]): void {
+    const o = this.options;
+    o.logger.info(summaryLine({ records: report.accepted, units: report.acceptedUnits }, left));
+    if (nothingLeft(left)) return;
+    this.events.emit('usage.unsent-at-shutdown', {
+      records,
+      openUnits: left.openUnits,
+      left,
+      unanswered: records.filter((r) => this.dispatcher.mayHaveLanded(r.id)),
+    });
+    const context = {
+      openUnits: left.openUnits,
+      carriedUnits: left.carriedUnits,
+      unsentRecords: left.unsentRecords,
+      unsentUnits: left.unsentUnits,
+      unansweredRecords: left.unansweredRecords,
+      unansweredUnits: left.unansweredUnits,
+      unwrittenUnits: left.unwrittenUnits,
+      customers: left.customers,
+      fate: left.fate,
+    };
+    // A durable store keeping its open hour is the normal case; only usage that is lost, or stuck, is an error.
+    if (anythingLost(left)) o.logger.error(leftLine(left), context);
+    else if (left.unsentRecords + left.unansweredRecords > 0) o.logger.warn(leftLine(left), context);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -483,6 +679,7 @@ export class MeteringEngine implements AsyncDisposable {
       ...store,
       liveKeys: this.tally.liveKeys,
       unwrittenDeltas: this.unwrittenCount,
+      rejected: { ...this.rejectedCounts },
       state: this.state,
     };
   }
@@ -555,6 +752,7 @@ export class MeteringEngine implements AsyncDisposable {
     const result = await this.options.store.sealClosedHours(closeBefore, this.options.sliceSize);
     let units = 0;
     for (const record of result.sealed) units += record.quantity;
+    for (const carry of result.carried ?? []) this.reportOverflow(carry.keyId, carry.fromHour, carry.units);
     if (result.rolledUpTagSets !== undefined && result.rolledUpTagSets > 0)
       this.events.emit('allocations.rolled-up', { tagSets: result.rolledUpTagSets });
     return { records: result.sealed.length, units, more: result.more };
@@ -570,11 +768,15 @@ export class MeteringEngine implements AsyncDisposable {
     }
   }
 
-  private async dispatchDue(deadline: number, counts: DispatchCounts): Promise<void> {
+  /**
+   * Sends due records until none is due or `deadline` passes. A background pass (`background`) also stops as soon as a
+   * shutdown begins: the shutdown's own drain, bounded by its deadline, takes over.
+   */
+  private async dispatchDue(deadline: number, counts: DispatchCounts, background = false): Promise<void> {
     const o = this.options;
     this.lastDispatchAt = o.clock.now();
-    while (o.clock.now() < deadline) {
-      const claimed = await this.dispatcher.pass(counts);
+    while (o.clock.now() < deadline && !(background && this.state !== 'running')) {
+      const claimed = await this.dispatcher.pass(counts, deadline);
       if (claimed === 0) break;
       // With a fast sink and an idle rate limit, passes chain as microtasks: let requests in between them.
       await yieldToEventLoop();
@@ -590,18 +792,101 @@ export class MeteringEngine implements AsyncDisposable {
     const delay = o.scheduling === 'internal' ? Math.min(o.checkpointMillis, toBoundary) : toBoundary;
     this.timer = o.timers.setTimeout(() => {
       // A slow call must not hold back checkpoints: tick in the background and re-arm at once.
-      if (o.scheduling === 'internal') void this.tick();
+      // tick() never rejects; the catch is a last guard so nothing reaches the host as an unhandled rejection.
+      if (o.scheduling === 'internal') void this.tick().catch(() => undefined);
       else this.tally.rollTo(hourStartOf(o.clock.now()));
       this.arm();
     }, delay);
   }
 
+  /**
+   * A background failure: an event every time, a log line the first time, then one summary per `logSummaryMillis`
+   * (a store that is down fails every checkpoint). Never throws: it runs inside the catch of a background task.
+   */
   private reportError(operation: string, error: unknown): void {
-    this.events.emit('engine.error', { operation, error });
-    this.options.logger.error(`${operation} failed; it is retried on the next tick`, {
-      error: error instanceof Error ? error.message : String(error),
+    try {
+      this.failures.set(operation, (this.failures.get(operation) ?? 0) + 1);
+      this.events.emit('engine.error', { operation, error });
+      const o = this.options;
+      this.repeatedLog.occur(`error:${operation}`, o.clock.now(), () =>
+        o.logger.error(`${operation} failed; it is retried on the next tick (repeats are summed up)`, {
+          error: error instanceof Error ? error.message : String(error),
+          unwrittenDeltas: this.unwritten.size,
+        }),
+      );
+    } catch {
+      // The logger and the listeners are guarded; this is the last line that keeps a failure off the host.
+    }
+  }
+
+  /** A background operation succeeded: after failures, say so once, with how many there were. */
+  private recovered(operation: string): void {
+    const failures = this.failures.get(operation);
+    if (failures === undefined) return;
+    this.failures.delete(operation);
+    this.repeatedLog.end(`error:${operation}`);
+    this.options.logger.info(`${operation} recovered after ${failures} failed attempt(s)`, {
+      unwrittenDeltas: this.unwritten.size,
     });
   }
+
+  private noteRejection(rejection: MeteringEvents['usage.rejected']): void {
+    const o = this.options;
+    const reason = rejection.reason;
+    if (Object.hasOwn(this.rejectedCounts, reason)) this.rejectedCounts[reason] += 1;
+    this.repeatedLog.occur(`rejected:${reason}`, o.clock.now(), () =>
+      o.logger.warn(`usage refused (${reason}) and not billed: ${rejection.detail} (repeats are summed up)`, {
+        reason,
+        dimension: describeValue(rejection.dimension),
+        quantity: describeValue(rejection.quantity),
+      }),
+    );
+  }
+
+  /** One line per kind of repeated log line and interval. */
+  private writeSummary(summary: RepeatSummary): void {
+    const o = this.options;
+    const seconds = Math.round(summary.millis / 1000);
+    const [kind, detail] = [
+      summary.kind.slice(0, summary.kind.indexOf(':')),
+      summary.kind.slice(summary.kind.indexOf(':') + 1),
+    ];
+    if (kind === 'rejected') {
+      o.logger.warn(`usage refused (${detail}) ${summary.count} more time(s) in the last ${seconds} s`, {
+        reason: detail,
+        count: summary.count,
+        total: this.rejectedCounts[detail as UsageRejectionReason],
+      });
+    } else if (kind === 'error') {
+      o.logger.error(
+        `${detail} failed ${summary.count} more time(s) in the last ${seconds} s; still retrying`,
+        {
+          count: summary.count,
+          unwrittenDeltas: this.unwritten.size,
+          unwrittenUnits: this.unwritten.units,
+        },
+      );
+    } else {
+      o.logger.warn(`${summary.kind}: ${summary.count} more time(s) in the last ${seconds} s`);
+    }
+  }
+
+  private reportOverflow(keyId: string, fromHour: number, units: number): void {
+    const key = keyFromId(keyId);
+    const toHour = fromHour + HOUR_MILLIS;
+    this.events.emit('usage.overflow-carried', { key, fromHour, toHour, units });
+    const o = this.options;
+    this.repeatedLog.occur('overflow:carried', o.clock.now(), () =>
+      o.logger.warn(
+        `a key's usage in one hour passed the per-record maximum (2,147,483,647); ${units} units are billed in the next hour`,
+        { dimension: key.dimension, customer: redact(key.licenseArn ?? key.customerIdentifier) },
+      ),
+    );
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /**

@@ -1,20 +1,25 @@
+import type { UsageLeftAtShutdown } from './shutdown-report.js';
 import type { DeadLetterReason } from './store.js';
-import type { UsageRecord } from './usage-key.js';
+import type { UsageKey, UsageRecord } from './usage-key.js';
+
+/** Every reason a `record()` call may count nothing; `stats().rejected` has a counter for each. */
+export const usageRejectionReasons = [
+  'invalid-quantity',
+  'invalid-time',
+  'missing-customer',
+  'invalid-customer',
+  'invalid-dimension',
+  'undeclared-dimension',
+  'max-live-keys',
+  'shut-down',
+  /** The customer's subscription failed (`subscribe-fail`): AWS bills nothing for it. */
+  'not-subscribed',
+  /** AWS said `unsubscribe-success`: it accepts no further records for this customer. */
+  'unsubscribed',
+] as const;
 
 /** Why a `record()` call counted nothing. */
-export type UsageRejectionReason =
-  | 'invalid-quantity'
-  | 'invalid-time'
-  | 'missing-customer'
-  | 'invalid-customer'
-  | 'invalid-dimension'
-  | 'undeclared-dimension'
-  | 'max-live-keys'
-  | 'shut-down'
-  /** The customer's subscription failed (`subscribe-fail`): AWS bills nothing for it. */
-  | 'not-subscribed'
-  /** AWS said `unsubscribe-success`: it accepts no further records for this customer. */
-  | 'unsubscribed';
+export type UsageRejectionReason = (typeof usageRejectionReasons)[number];
 
 /** How one call to the sink ended (see the `export.completed` event). */
 export type ExportCallOutcome =
@@ -46,6 +51,11 @@ export interface MeteringEvents {
   'usage.checkpointed': { deltas: number; units: number };
   /** Usage that arrived for an hour already sealed; it is billed in `toHour` instead. */
   'usage.late': { fromHour: number; toHour: number; units: number };
+  /**
+   * A key's total in a closed hour was above what one record may carry (2,147,483,647): the record carries the
+   * maximum and `units` are billed in `toHour` instead, never truncated.
+   */
+  'usage.overflow-carried': { key: UsageKey; fromHour: number; toHour: number; units: number };
   /** Closed hours turned into immutable records. */
   'records.sealed': { records: number; units: number };
   /** AWS accepted the record (or acknowledged an identical resend). */
@@ -64,6 +74,20 @@ export interface MeteringEvents {
   /** A whole call failed for a reason no record can fix (credentials, product, region). Records stay queued. */
   'export.failed': { code: string; message: string; records: number };
   /**
+   * Usage a shutdown left unbilled. With the memory store it is lost with the process (`left.fate: 'lost'`); a store
+   * that outlives the process keeps it for the next start (`'kept'`). `left` counts open, carried, unsent and
+   * unanswered units separately; `unanswered` records were sent but their answer was lost: AWS may have billed them.
+   */
+  'usage.unsent-at-shutdown': {
+    /** Every sealed record still in the outbox (unsent and unanswered). */
+    records: readonly UsageRecord[];
+    /** Units counted but never sealed (the open hour), carried units excluded. */
+    openUnits: number;
+    left: UsageLeftAtShutdown;
+    /** The records of `records` that may have been billed: sent, no answer. */
+    unanswered: readonly UsageRecord[];
+  };
+  /**
    * One call to the sink ended. `outcome`: `answered` (per-record outcomes), `rejected` (the whole call refused for a
    * record in it), or why nothing is known to be processed (`throttled`, `server-error`, `network`, `timeout`,
    * `failed`). For metrics and health; emitted off the request path.
@@ -78,8 +102,6 @@ export interface MeteringEvents {
   'sink.failing': { since: number; outcome: ExportCallOutcome; code: string | undefined; message: string };
   /** The first call answered after `sink.failing`. */
   'sink.recovered': { failedForMillis: number; failedCalls: number };
-  /** Usage the memory store could not send before shutdown; it is lost with the process. */
-  'usage.unsent-at-shutdown': { records: readonly UsageRecord[]; openUnits: number };
   /**
    * Usage of a customer AWS has not confirmed yet (registered, no `subscribe-success`): held in memory, billed if the
    * subscription is confirmed within the same UTC hour. Emitted once per customer, dimension and hour.
@@ -111,9 +133,18 @@ export type MeteringListener<K extends MeteringEventName> = (payload: MeteringEv
 export class MeteringEventEmitter {
   readonly #listeners = new Map<MeteringEventName, Set<(payload: never) => void>>();
   readonly #onListenerError: (error: unknown, event: MeteringEventName) => void;
+  readonly #observe: ((event: MeteringEventName, payload: unknown) => void) | undefined;
 
-  constructor(onListenerError: (error: unknown, event: MeteringEventName) => void) {
+  /**
+   * @param observe sees every event before the listeners do, without counting as a listener (the engine counts and
+   * logs refusals through it). It must not throw.
+   */
+  constructor(
+    onListenerError: (error: unknown, event: MeteringEventName) => void,
+    observe?: (event: MeteringEventName, payload: unknown) => void,
+  ) {
     this.#onListenerError = onListenerError;
+    this.#observe = observe;
   }
 
   /** Subscribes; returns the function that unsubscribes. */
@@ -136,6 +167,7 @@ export class MeteringEventEmitter {
   }
 
   emit<K extends MeteringEventName>(event: K, payload: MeteringEvents[K]): void {
+    this.#observe?.(event, payload);
     const set = this.#listeners.get(event);
     if (set === undefined) return;
     for (const listener of set) {

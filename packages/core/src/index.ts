@@ -30,6 +30,7 @@ export {
   type MeteringEvents,
   type MeteringListener,
   type UsageRejectionReason,
+  usageRejectionReasons,
 } from './events.js';
 export { formatHour, HOUR_MILLIS, hourStartOf, monthEndCutoff } from './hours.js';
 export { consoleLogger, type MeteringLogger, silentLogger } from './logger.js';
@@ -44,6 +45,7 @@ export {
   type ResolvedMeteringOptions,
   splitAdapterOptions,
 } from './options.js';
+export { type PinoLike, pinoLogger } from './pino-logger.js';
 export { SlidingWindowLimiter } from './rate-limiter.js';
 export {
   BILLABLE_STATES,
@@ -56,12 +58,18 @@ export {
   subscribedSince,
 } from './registry-entries.js';
 export { checkRule, type RuleName, serviceRules } from './service-rules.js';
+export {
+  exitCodeFor,
+  UNSENT_USAGE_EXIT_CODE,
+  type UsageLeftAtShutdown,
+} from './shutdown-report.js';
 export type { ExportResponse, RecordOutcome, SinkOptionDefaults, UsageSink } from './sink.js';
 export type {
   AuditEntry,
   DeadLetter,
   DeadLetterReason,
   OutboxEntry,
+  OverflowCarry,
   SealResult,
   Settlement,
   SettleResult,
@@ -70,7 +78,7 @@ export type {
   UsageStore,
 } from './store.js';
 export type { GateVerdict, HeldUsage } from './subscription-gate.js';
-export { Tally, type TallySettings } from './tally.js';
+export { TALLY_SPILL_AT, Tally, type TallySettings } from './tally.js';
 export {
   keyFromId,
   keyIdFor,
@@ -103,3 +111,4 @@ export {
   type UsageTag,
   type UsageTags,
 } from './usage-tags.js';
+export { type WinstonLike, winstonLogger } from './winston-logger.js';

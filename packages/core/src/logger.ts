@@ -1,4 +1,4 @@
-/** The logging seam. Pass your app's logger (pino, Nest's Logger, console) or {@link silentLogger}. */
+/** The logging seam: `console`, {@link silentLogger}, or an adapter: `pinoLogger(pino())`, `winstonLogger(logger)`, Nest's via @meterkit/nestjs. */
 export interface MeteringLogger {
   debug?(message: string, context?: Record<string, unknown>): void;
   info(message: string, context?: Record<string, unknown>): void;
@@ -18,3 +18,35 @@ export const consoleLogger: MeteringLogger = {
   warn: (message, context) => console.warn(line(message, context)),
   error: (message, context) => console.error(line(message, context)),
 };
+
+/**
+ * Wraps a logger so a call that throws is swallowed: a broken logger must never fail a request or turn a background
+ * failure into an unhandled rejection that ends the host process. The first throw is written to stderr once, so it is
+ * not invisible either.
+ * @internal The engine applies it to every logger it is given.
+ */
+export function guardLogger(logger: MeteringLogger): MeteringLogger {
+  let reported = false;
+  const guard =
+    (level: 'debug' | 'info' | 'warn' | 'error') => (message: string, context?: Record<string, unknown>) => {
+      try {
+        logger[level]?.(message, context);
+      } catch (error) {
+        if (reported) return;
+        reported = true;
+        try {
+          process.stderr.write(
+            `meterkit: the logger's ${level}() threw (${error instanceof Error ? error.message : String(error)}); its lines are dropped\n`,
+          );
+        } catch {
+          // Nothing left to tell.
+        }
+      }
+    };
+  return {
+    debug: guard('debug'),
+    info: guard('info'),
+    warn: guard('warn'),
+    error: guard('error'),
+  };
+}

@@ -6,6 +6,7 @@ import type {
   AuditEntry,
   DeadLetter,
   OutboxEntry,
+  OverflowCarry,
   SealResult,
   Settlement,
   SettleResult,
@@ -49,6 +50,7 @@ export class MemoryStore implements UsageStore {
   async sealClosedHours(closeBefore: number, limit: number): Promise<SealResult> {
     if (closeBefore > this.closedBefore) this.closedBefore = closeBefore;
     const sealed: UsageRecord[] = [];
+    const carried: OverflowCarry[] = [];
     let rolledUpTagSets = 0;
     // The earliest closed hour is looked up afresh each time: an overflow carried into the next hour must be sealed
     // before any later hour, or a later hour could be sealed twice for the same key.
@@ -72,11 +74,15 @@ export class MemoryStore implements UsageStore {
           rolledUpTagSets += split.rolledUp;
           for (const [tagSetId, excess] of split.carried)
             this.addToHour(keyId, hourStart + HOUR_MILLIS, excess, tagSetId);
-          if (quantity > MAX_RECORD_QUANTITY) quantity = MAX_RECORD_QUANTITY;
+          if (quantity > MAX_RECORD_QUANTITY) {
+            carried.push({ keyId, fromHour: hourStart, units: quantity - MAX_RECORD_QUANTITY });
+            quantity = MAX_RECORD_QUANTITY;
+          }
           if (split.parts.length > 0) allocations = encodeAllocations(split.parts);
         } else if (quantity > MAX_RECORD_QUANTITY) {
           // One record may carry at most the service's maximum; the rest is billed in the next hour, never truncated.
           this.addToHour(keyId, hourStart + HOUR_MILLIS, quantity - MAX_RECORD_QUANTITY);
+          carried.push({ keyId, fromHour: hourStart, units: quantity - MAX_RECORD_QUANTITY });
           quantity = MAX_RECORD_QUANTITY;
         }
         this.openKeys -= 1;
@@ -84,10 +90,10 @@ export class MemoryStore implements UsageStore {
         this.outbox.add(keyId, hourStart, quantity, 0, allocations);
         sealed.push(sealRecord(keyId, hourStart, quantity, allocations));
       }
-      if (sealed.length >= limit && entries.size > 0) return { sealed, more: true, rolledUpTagSets };
+      if (sealed.length >= limit && entries.size > 0) return { sealed, carried, more: true, rolledUpTagSets };
       this.openHours.delete(hourStart);
     }
-    return { sealed, more: false, rolledUpTagSets };
+    return { sealed, carried, more: false, rolledUpTagSets };
   }
 
   private earliestClosedHour(): number | undefined {
@@ -217,11 +223,13 @@ export class MemoryStore implements UsageStore {
       entries = new OpenHour();
       this.openHours.set(hourStart, entries);
     }
-    const added =
-      tagSetId === undefined || tagSetId === ''
-        ? entries.add(keyId, quantity)
-        : entries.addTagged(keyId, tagSetId, quantity);
-    if (added) this.openKeys += 1;
-    this.openUnits += quantity;
+    const keysBefore = entries.size;
+    const untagged = tagSetId === undefined || tagSetId === '';
+    const excess = untagged ? entries.add(keyId, quantity) : entries.addTagged(keyId, tagSetId, quantity);
+    if (entries.size > keysBefore) this.openKeys += 1;
+    this.openUnits += quantity - excess;
+    // The hour's total for this key reached 2^53 − 1: the rest (under its own tags) is billed in the next hour, as a
+    // sealed overflow is.
+    if (excess > 0) this.addToHour(keyId, hourStart + HOUR_MILLIS, excess, tagSetId);
   }
 }

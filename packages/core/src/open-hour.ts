@@ -43,8 +43,11 @@ export class OpenHour {
     return this.count;
   }
 
-  /** Adds `quantity` to the key's total; returns true when the key is new to this hour. */
-  add(keyId: string, quantity: number): boolean {
+  /**
+   * Adds `quantity` (at most 2^53 − 1) to the key's total and returns what did not fit: a total stops at 2^53 − 1, the
+   * most a double holds exactly, and the caller moves the rest to the next hour. Usually 0.
+   */
+  add(keyId: string, quantity: number): number {
     const shard = shardOf(keyId);
     let index = this.shards[shard];
     if (index === undefined) {
@@ -54,8 +57,14 @@ export class OpenHour {
     const entry = index.get(keyId);
     if (entry !== undefined) {
       const totals = this.totalPages[entry >>> PAGE_BITS] as Float64Array;
-      totals[entry & PAGE_MASK] = (totals[entry & PAGE_MASK] as number) + quantity;
-      return false;
+      const total = totals[entry & PAGE_MASK] as number;
+      // Both are exact integers, so the difference is too; the comparison never needs the rounded sum.
+      if (quantity > Number.MAX_SAFE_INTEGER - total) {
+        totals[entry & PAGE_MASK] = Number.MAX_SAFE_INTEGER;
+        return quantity - (Number.MAX_SAFE_INTEGER - total);
+      }
+      totals[entry & PAGE_MASK] = total + quantity;
+      return 0;
     }
     const position = this.length++;
     if ((position & PAGE_MASK) === 0) {
@@ -66,20 +75,25 @@ export class OpenHour {
     (this.totalPages[position >>> PAGE_BITS] as Float64Array)[position & PAGE_MASK] = quantity;
     index.set(keyId, position);
     this.count += 1;
-    return true;
+    return 0;
   }
 
-  /** Adds tagged usage: to the key's total, and to its tag set's part of it. Returns true when the key is new. */
-  addTagged(keyId: string, tagSetId: string, quantity: number): boolean {
-    const added = this.add(keyId, quantity);
+  /**
+   * Adds tagged usage: to the key's total, and to its tag set's part of it. Returns what did not fit, as {@link add}
+   * does; the part counts only what did, so the parts never sum past the total.
+   */
+  addTagged(keyId: string, tagSetId: string, quantity: number): number {
+    const excess = this.add(keyId, quantity);
+    const fitted = quantity - excess;
+    if (fitted === 0) return excess;
     const position = (this.shards[shardOf(keyId)] as Map<string, number>).get(keyId) as number;
     let parts = this.taggedParts.get(position);
     if (parts === undefined) {
       parts = new Map();
       this.taggedParts.set(position, parts);
     }
-    parts.set(tagSetId, (parts.get(tagSetId) ?? 0) + quantity);
-    return added;
+    parts.set(tagSetId, (parts.get(tagSetId) ?? 0) + fitted);
+    return excess;
   }
 
   /** Hands over (once) the tagged parts of a taken entry's total, or undefined when all of it is untagged. */

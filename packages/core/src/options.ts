@@ -2,7 +2,7 @@ import { type Clock, systemClock, systemTimers, type Timers } from './clock.js';
 import type { CustomerRegistry } from './customer-registry.js';
 import { MeteringConfigurationError } from './errors.js';
 import { HOUR_MILLIS } from './hours.js';
-import { consoleLogger, type MeteringLogger } from './logger.js';
+import { consoleLogger, guardLogger, type MeteringLogger } from './logger.js';
 import { MemoryStore } from './memory-store.js';
 import { messages } from './messages.js';
 import { checkRule } from './service-rules.js';
@@ -18,8 +18,19 @@ export interface MeteringOptions {
    * @default a `MemoryStore`: one instance only; unsent usage dies with the process.
    */
   store?: UsageStore;
-  /** The product code used for customers whose `CustomerRef` has none. */
+  /**
+   * The product code used for customers whose `CustomerRef` has none. Required unless `licenseOnly` is true: without it,
+   * every legacy customer (`{ customerIdentifier }`) would be refused at `record()`. Selling several products from one
+   * engine, set it to one of them and put `productCode` on each `CustomerRef`.
+   */
   productCode?: string;
+  /**
+   * Every customer is a Concurrent Agreements buyer (`{ awsAccountId, licenseArn }`): no `productCode` is needed
+   * (license records are sent without one), and a legacy `{ customerIdentifier }` is refused at `record()` as
+   * `invalid-customer`. Products listed from June 2026 are license-only.
+   * @default false
+   */
+  licenseOnly?: boolean;
   /** The product's dimensions (API names). When given, anything else is refused at start-up or counted nowhere. */
   dimensions?: readonly string[];
   /** How often counts move from the request path into the store. @default 1000 */
@@ -58,6 +69,11 @@ export interface MeteringOptions {
   onMaxLiveKeys?: 'checkpoint' | 'reject';
   /** Bound on `shutdown()`. @default 30000 */
   shutdownTimeoutMillis?: number;
+  /**
+   * Repeated log lines (refused usage per reason, store and background failures per operation) are written once, then
+   * summed up in one line per kind per interval, with a count. @default 60000
+   */
+  logSummaryMillis?: number;
   /** Entries sealed or drained per slice before yielding to the event loop (a slice takes a few ms). @default 1000 */
   sliceSize?: number;
   /** `internal`: the engine runs its own timers. `external`: a scheduler (Nest's) calls `tick()`. @default 'internal' */
@@ -86,6 +102,7 @@ export interface ResolvedMeteringOptions {
   readonly sink: UsageSink;
   readonly store: UsageStore;
   readonly productCode: string | undefined;
+  readonly licenseOnly: boolean;
   readonly dimensions: readonly string[] | undefined;
   readonly checkpointMillis: number;
   readonly sealDelayMillis: number;
@@ -103,6 +120,7 @@ export interface ResolvedMeteringOptions {
   readonly maxLiveKeys: number;
   readonly onMaxLiveKeys: 'checkpoint' | 'reject';
   readonly shutdownTimeoutMillis: number;
+  readonly logSummaryMillis: number;
   readonly sliceSize: number;
   readonly scheduling: 'internal' | 'external';
   readonly clock: Clock;
@@ -118,6 +136,7 @@ const optionKeys: KeysEnum<MeteringOptions> = {
   sink: true,
   store: true,
   productCode: true,
+  licenseOnly: true,
   dimensions: true,
   checkpointMillis: true,
   sealDelayMillis: true,
@@ -135,6 +154,7 @@ const optionKeys: KeysEnum<MeteringOptions> = {
   maxLiveKeys: true,
   onMaxLiveKeys: true,
   shutdownTimeoutMillis: true,
+  logSummaryMillis: true,
   sliceSize: true,
   scheduling: true,
   clock: true,
@@ -161,12 +181,13 @@ export function splitAdapterOptions(
   adapterKeys: object,
   unknownMessage: (key: string, known: readonly string[]) => string,
 ): { adapter: Record<string, unknown>; engine: Record<string, unknown> } {
-  const adapter: Record<string, unknown> = {};
-  const engine: Record<string, unknown> = {};
+  // Null-prototype maps and own-property checks: `constructor`, `toString` or a JSON `__proto__` are not option keys.
+  const adapter: Record<string, unknown> = Object.create(null);
+  const engine: Record<string, unknown> = Object.create(null);
   for (const [key, value] of Object.entries(input)) {
     if (value === undefined) continue;
-    if (key in adapterKeys) adapter[key] = value;
-    else if (key in optionKeys) engine[key] = value;
+    if (Object.hasOwn(adapterKeys, key)) adapter[key] = value;
+    else if (Object.hasOwn(optionKeys, key)) engine[key] = value;
     else {
       const known = [...Object.keys(adapterKeys), ...meteringOptionKeys];
       throw new MeteringConfigurationError('ERR_METERING_UNKNOWN_OPTION', key, unknownMessage(key, known));
@@ -237,10 +258,11 @@ export function assertDimension(
  */
 export function parseOptions(input: MeteringOptions): ResolvedMeteringOptions {
   if (input === null || typeof input !== 'object') fail('options', input, 'an object');
-  const given: Record<string, unknown> = {};
+  // A null-prototype map and an own-property check: `constructor`, `toString` or a JSON `__proto__` are not options.
+  const given: Record<string, unknown> = Object.create(null);
   for (const [key, value] of Object.entries(input)) {
     if (value === undefined) continue;
-    if (!(key in optionKeys)) {
+    if (!Object.hasOwn(optionKeys, key)) {
       throw new MeteringConfigurationError(
         'ERR_METERING_UNKNOWN_OPTION',
         key,
@@ -269,28 +291,47 @@ export function parseOptions(input: MeteringOptions): ResolvedMeteringOptions {
   if (o.store !== undefined && (typeof o.store !== 'object' || !isFunction(o.store.takeDue))) {
     fail('store', o.store, 'a UsageStore (MemoryStore, SqliteStore, RedisStore)');
   }
+  const licenseOnly = o.licenseOnly ?? false;
+  if (typeof licenseOnly !== 'boolean') fail('licenseOnly', licenseOnly, 'true or false');
   if (o.productCode !== undefined) {
     const broken = checkRule('productCode', o.productCode);
     if (broken !== undefined) fail('productCode', o.productCode, broken);
+  } else if (!licenseOnly) {
+    // Without a default product, every legacy customer would be refused at record(), one request at a time.
+    fail(
+      'productCode',
+      undefined,
+      'set (the product legacy `{ customerIdentifier }` customers are billed under), unless every customer is a ' +
+        'Concurrent Agreements buyer (`{ awsAccountId, licenseArn }`): then set `licenseOnly: true`',
+    );
   }
   let dimensions: readonly string[] | undefined;
   if (o.dimensions !== undefined) {
     if (!Array.isArray(o.dimensions) || o.dimensions.length === 0) {
       fail('dimensions', o.dimensions, 'a non-empty array of dimension names');
     }
+    const seen = new Set<string>();
     dimensions = Object.freeze(
-      o.dimensions.map((d, i) => assertDimension(`Option \`dimensions[${i}]\``, d, undefined)),
+      o.dimensions.map((d, i) => {
+        const dimension = assertDimension(`Option \`dimensions[${i}]\``, d, undefined);
+        if (seen.has(dimension)) fail(`dimensions[${i}]`, d, 'declared once (it is declared twice)');
+        seen.add(dimension);
+        return dimension;
+      }),
     );
   }
-  const logger = o.logger ?? consoleLogger;
+  const givenLogger = o.logger ?? consoleLogger;
   if (
-    typeof logger !== 'object' ||
-    !isFunction(logger.warn) ||
-    !isFunction(logger.error) ||
-    !isFunction(logger.info)
+    typeof givenLogger !== 'object' ||
+    givenLogger === null ||
+    !isFunction(givenLogger.warn) ||
+    !isFunction(givenLogger.error) ||
+    !isFunction(givenLogger.info)
   ) {
-    fail('logger', logger, 'an object with info(), warn() and error()');
+    fail('logger', givenLogger, 'an object with info(), warn() and error()');
   }
+  // A logger that throws must never take a request or a background task down with it.
+  const logger = guardLogger(givenLogger);
   const clock = o.clock ?? systemClock;
   if (!isFunction(clock.now)) fail('clock', clock, 'an object with now()');
   const timers = o.timers ?? systemTimers;
@@ -388,6 +429,7 @@ export function parseOptions(input: MeteringOptions): ResolvedMeteringOptions {
     sink: sink as UsageSink,
     store: o.store ?? new MemoryStore(),
     productCode: o.productCode,
+    licenseOnly,
     dimensions,
     checkpointMillis: integer('checkpointMillis', o.checkpointMillis ?? 1_000, 10, 60_000),
     sealDelayMillis,
@@ -405,6 +447,7 @@ export function parseOptions(input: MeteringOptions): ResolvedMeteringOptions {
     maxLiveKeys: integer('maxLiveKeys', o.maxLiveKeys ?? 1_000_000, 1),
     onMaxLiveKeys: oneOf('onMaxLiveKeys', o.onMaxLiveKeys ?? 'checkpoint', ['checkpoint', 'reject'] as const),
     shutdownTimeoutMillis: integer('shutdownTimeoutMillis', o.shutdownTimeoutMillis ?? 30_000, 0),
+    logSummaryMillis: integer('logSummaryMillis', o.logSummaryMillis ?? 60_000, 1),
     sliceSize: integer('sliceSize', o.sliceSize ?? 1_000, 1),
     scheduling: oneOf('scheduling', o.scheduling ?? 'internal', ['internal', 'external'] as const),
     clock,

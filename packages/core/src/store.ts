@@ -73,9 +73,21 @@ export type Settlement =
   /** Someone else billed this key and hour: add the quantity (and its allocations) to the earliest open hour after it. */
   | { readonly kind: 'carry'; readonly id: string; readonly claim: string; readonly at: number };
 
+/** Usage above the per-record maximum, moved from a sealed hour to the next one. */
+export interface OverflowCarry {
+  readonly keyId: string;
+  readonly fromHour: number;
+  readonly units: number;
+}
+
 export interface SealResult {
   /** Records moved into the outbox by this call. */
   readonly sealed: readonly UsageRecord[];
+  /**
+   * Totals above the per-record maximum this call cut down to it, with the units it carried into the next hour. The
+   * engine reports each as a `usage.overflow-carried` event. Optional for stores written before it existed.
+   */
+  readonly carried?: readonly OverflowCarry[];
   /** True when closed hours still hold unsealed entries (call again). */
   readonly more: boolean;
   /** Tag sets past the per-record allocation limit, billed in their record's untagged allocation instead. */
@@ -110,8 +122,13 @@ export interface UsageStore {
   /** `process` (memory), `host` (a file), or `shared` (many replicas). */
   readonly scope: 'process' | 'host' | 'shared';
   readonly name: string;
+  /** Where the store keeps usage (a file path, a server), for start-up and shutdown lines. No secrets. */
+  readonly location?: string;
   open?(): Promise<void>;
-  /** Adds usage. A delta for a closed hour goes to the earliest open hour (`closedBefore`). */
+  /**
+   * Adds usage. A delta for a closed hour goes to the earliest open hour (`closedBefore`). Totals must stay exact: a
+   * delta is at most 2^53 − 1, and a total that would pass 2^53 − 1 keeps that much and moves the rest to the next hour.
+   */
   addDeltas(deltas: readonly UsageDelta[]): Promise<void>;
   /**
    * Closes every hour starting before `closeBefore` (an hour boundary) and moves up to `limit` of their entries into

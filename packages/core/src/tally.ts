@@ -3,7 +3,7 @@ import type { MeteringEventEmitter, UsageRejectionReason } from './events.js';
 import { hourStartOf } from './hours.js';
 import { checkRule } from './service-rules.js';
 import type { UsageDelta } from './store.js';
-import { keyIdFor } from './usage-key.js';
+import { keyIdFor, MAX_RECORD_QUANTITY } from './usage-key.js';
 import { checkTags, tagSetIdOf, type UsageTags } from './usage-tags.js';
 
 const INITIAL_SLOTS = 64;
@@ -63,6 +63,13 @@ class DimensionCounters {
   }
 }
 
+/**
+ * A running count above this moves out of its slot into a delta of its own (see {@link Tally.spill}): adding one more
+ * call (at most {@link MAX_RECORD_QUANTITY}) then still gives an integer a double holds exactly. A count reaches it
+ * only after about four million calls of the maximum within one checkpoint, so the request path pays one comparison.
+ */
+export const TALLY_SPILL_AT = Number.MAX_SAFE_INTEGER - MAX_RECORD_QUANTITY;
+
 /** All counters for one UTC hour. The tally swaps generations at the hour boundary and when full. */
 class Generation {
   readonly dims = new Map<string, DimensionCounters>();
@@ -80,9 +87,19 @@ function sameCustomer(a: CustomerRef | undefined, b: CustomerRef): boolean {
   );
 }
 
+/** Tagged usage of one hour, key and tag set (`tags` is its tag set id). */
+interface TaggedEntry {
+  keyId: string;
+  hourStart: number;
+  quantity: number;
+  tags: string;
+}
+
 /** Settings the tally needs from the engine's options. */
 export interface TallySettings {
   readonly productCode: string | undefined;
+  /** Every customer is a license (Concurrent Agreements) customer; no product code is needed. */
+  readonly licenseOnly?: boolean;
   readonly dimensions: readonly string[] | undefined;
   readonly maxLiveKeys: number;
   readonly onMaxLiveKeys: 'checkpoint' | 'reject';
@@ -95,10 +112,22 @@ export interface TallySettings {
 export class Tally {
   private current: Generation;
   private readonly retired: Generation[] = [];
-  /** Usage recorded with an explicit time outside the current hour, keyed by hour and key. */
+  /**
+   * Usage recorded with an explicit time outside the current hour, keyed by hour and key. Its keys count against
+   * `maxLiveKeys` with the current generation's.
+   */
   private timed = new Map<string, { keyId: string; hourStart: number; quantity: number }>();
-  /** Tagged usage, keyed by hour, key and tag set: kept apart so untagged `record()` never pays for tags. */
-  private tagged = new Map<string, { keyId: string; hourStart: number; quantity: number; tags: string }>();
+  /** Timed maps set aside when full under the `checkpoint` policy, drained by the next {@link drain}. */
+  private retiredTimed: Map<string, { keyId: string; hourStart: number; quantity: number }>[] = [];
+  /**
+   * Tagged usage, keyed by hour, key and tag set: kept apart so untagged `record()` never pays for tags. Its entries
+   * count against `maxLiveKeys` like timed ones.
+   */
+  private tagged = new Map<string, TaggedEntry>();
+  /** Tagged maps set aside when full under the `checkpoint` policy, drained by the next {@link drain}. */
+  private retiredTagged: Map<string, TaggedEntry>[] = [];
+  /** Counts moved out of a slot, timed or tagged entry before they could outgrow exact integer maths. */
+  private spilled: UsageDelta[] = [];
   private stopped = false;
   private fullSignalled = false;
 
@@ -116,8 +145,9 @@ export class Tally {
     return this.current.hourStart;
   }
 
+  /** Keys held on the request path: the current hour's, those recorded for other hours and tagged ones. */
   get liveKeys(): number {
-    return this.current.liveKeys;
+    return this.current.liveKeys + this.timed.size + this.tagged.size;
   }
 
   /**
@@ -125,12 +155,13 @@ export class Tally {
    * counted.
    */
   record(customer: CustomerRef, dimension: string, quantity = 1, at?: number, tags?: UsageTags): boolean {
-    if (quantity !== 1 && !(Number.isSafeInteger(quantity) && quantity >= 0)) {
+    // `q | 0` is q only for an int32: with `q >= 0`, exactly the service's per-record range 0..2,147,483,647.
+    if (quantity !== 1 && ((quantity | 0) !== quantity || quantity < 0)) {
       return this.reject(
         'invalid-quantity',
         dimension,
         quantity,
-        'quantity must be a safe, non-negative integer',
+        `quantity must be an integer from 0 to ${MAX_RECORD_QUANTITY} (the most one usage record carries)`,
       );
     }
     if (this.stopped) return this.reject('shut-down', dimension, quantity, 'the engine is shutting down');
@@ -147,7 +178,10 @@ export class Tally {
     ) {
       return this.recordNewKey(counters, customer, id, quantity);
     }
-    counters.counts[slot] += quantity;
+    const total = (counters.counts[slot] as number) + quantity;
+    counters.counts[slot] = total;
+    // TALLY_SPILL_AT as a literal: the request path pays one comparison with a constant, not a module-binding load.
+    if (total > 9_007_197_107_257_344) this.spill(counters, slot);
     return true;
   }
 
@@ -157,8 +191,7 @@ export class Tally {
    */
   admits(customer: CustomerRef, dimension: string): boolean {
     if (this.stopped) return false;
-    if (this.settings.onMaxLiveKeys !== 'reject' || this.current.liveKeys < this.settings.maxLiveKeys)
-      return true;
+    if (this.settings.onMaxLiveKeys !== 'reject' || this.liveKeys < this.settings.maxLiveKeys) return true;
     const id = customer?.licenseArn ?? customer?.customerIdentifier;
     return id !== undefined && this.current.dims.get(dimension)?.index.has(id) === true;
   }
@@ -186,16 +219,19 @@ export class Tally {
     emit: (deltas: UsageDelta[]) => void,
     yieldBetween: () => Promise<void>,
   ): Promise<void> {
-    const timed = this.timed;
-    if (timed.size > 0) {
-      this.timed = new Map();
-      emit([...timed.values()]);
+    if (this.spilled.length > 0) {
+      const spilled = this.spilled;
+      this.spilled = [];
+      emit(spilled);
     }
-    const tagged = this.tagged;
-    if (tagged.size > 0) {
-      this.tagged = new Map();
-      emit([...tagged.values()]);
-    }
+    const timedMaps = [...this.retiredTimed, this.timed];
+    this.retiredTimed = [];
+    this.timed = new Map();
+    for (const timed of timedMaps) if (timed.size > 0) emit([...timed.values()]);
+    const taggedMaps = [...this.retiredTagged, this.tagged];
+    this.retiredTagged = [];
+    this.tagged = new Map();
+    for (const tagged of taggedMaps) if (tagged.size > 0) emit([...tagged.values()]);
     while (this.retired.length > 0) {
       const generation = this.retired[0] as Generation;
       await this.drainGeneration(generation, false, sliceSize, emit, yieldBetween);
@@ -278,8 +314,8 @@ export class Tally {
   ) {
     const problem = this.checkCustomer(customer);
     if (problem !== undefined) return this.reject('invalid-customer', counters.dimension, quantity, problem);
-    const productCode = (customer.productCode ?? this.settings.productCode) as string;
-    if (this.current.liveKeys >= this.settings.maxLiveKeys && !this.makeRoom()) {
+    const productCode = this.productCodeOf(customer);
+    if (this.liveKeys >= this.settings.maxLiveKeys && !this.makeRoom()) {
       return this.reject(
         'max-live-keys',
         counters.dimension,
@@ -306,8 +342,28 @@ export class Tally {
         this.current.liveKeys += 1;
       }
     }
-    target.counts[slot] += quantity;
+    const total = (target.counts[slot] as number) + quantity;
+    target.counts[slot] = total;
+    if (total > TALLY_SPILL_AT) this.spill(target, slot);
     return true;
+  }
+
+  /**
+   * Moves a slot's count out into a delta of its own before one more call could take it past exact integer maths.
+   * The slot counts on from zero; both reach the store, which adds them exactly.
+   */
+  private spill(counters: DimensionCounters, slot: number): void {
+    this.spilled.push({
+      keyId: counters.keyIdOf(slot),
+      hourStart: this.current.hourStart,
+      quantity: counters.counts[slot] as number,
+    });
+    counters.counts[slot] = 0;
+  }
+
+  /** The product a customer's usage is keyed under: its own, the engine's, or none for a license-only engine. */
+  private productCodeOf(customer: CustomerRef): string {
+    return customer.productCode ?? this.settings.productCode ?? '';
   }
 
   private addDimension(dimension: string): DimensionCounters {
@@ -321,7 +377,7 @@ export class Tally {
     if (!this.fullSignalled) {
       this.fullSignalled = true;
       this.events.emit('tally.full', {
-        liveKeys: this.current.liveKeys,
+        liveKeys: this.liveKeys,
         policy: this.settings.onMaxLiveKeys,
       });
       if (this.settings.onMaxLiveKeys === 'checkpoint') this.onFull();
@@ -329,6 +385,46 @@ export class Tally {
     if (this.settings.onMaxLiveKeys === 'reject') return false;
     this.retired.push(this.current);
     this.current = this.newGeneration(this.current.hourStart);
+    if (this.timed.size > 0) {
+      this.retiredTimed.push(this.timed);
+      this.timed = new Map();
+    }
+    if (this.tagged.size > 0) {
+      this.retiredTagged.push(this.tagged);
+      this.tagged = new Map();
+    }
+    return true;
+  }
+
+  private recordAt(customer: CustomerRef, dimension: string, quantity: number, at: number): boolean {
+    if (typeof at !== 'number' || !Number.isFinite(at)) {
+      return this.reject('invalid-time', dimension, quantity, '`at` must be a finite epoch-millisecond time');
+    }
+    const hourStart = hourStartOf(at);
+    if (hourStart === this.current.hourStart) return this.record(customer, dimension, quantity);
+    const keyId = this.checkedKeyId(customer, dimension, quantity);
+    if (keyId === undefined) return false;
+    // Nothing to bill: keep it out of the store, or the hour would seal an empty record for this key.
+    if (quantity === 0) return true;
+    const mapKey = `${hourStart}\n${keyId}`;
+    const entry = this.timed.get(mapKey);
+    if (entry !== undefined) {
+      entry.quantity += quantity;
+      if (entry.quantity > TALLY_SPILL_AT) {
+        this.spilled.push(entry);
+        this.timed.delete(mapKey);
+      }
+      return true;
+    }
+    if (this.liveKeys >= this.settings.maxLiveKeys && !this.makeRoom()) {
+      return this.reject(
+        'max-live-keys',
+        dimension,
+        quantity,
+        `more than ${this.settings.maxLiveKeys} live keys`,
+      );
+    }
+    this.timed.set(mapKey, { keyId, hourStart, quantity });
     return true;
   }
 
@@ -359,25 +455,23 @@ export class Tally {
     const hourStart = at === undefined ? this.current.hourStart : hourStartOf(at);
     const mapKey = `${hourStart}\n${keyId}\n${tagSetId}`;
     const entry = this.tagged.get(mapKey);
-    if (entry === undefined) this.tagged.set(mapKey, { keyId, hourStart, quantity, tags: tagSetId });
-    else entry.quantity += quantity;
-    return true;
-  }
-
-  private recordAt(customer: CustomerRef, dimension: string, quantity: number, at: number): boolean {
-    if (typeof at !== 'number' || !Number.isFinite(at)) {
-      return this.reject('invalid-time', dimension, quantity, '`at` must be a finite epoch-millisecond time');
+    if (entry !== undefined) {
+      entry.quantity += quantity;
+      if (entry.quantity > TALLY_SPILL_AT) {
+        this.spilled.push(entry);
+        this.tagged.delete(mapKey);
+      }
+      return true;
     }
-    const hourStart = hourStartOf(at);
-    if (hourStart === this.current.hourStart) return this.record(customer, dimension, quantity);
-    const keyId = this.checkedKeyId(customer, dimension, quantity);
-    if (keyId === undefined) return false;
-    // Nothing to bill: keep it out of the store, or the hour would seal an empty record for this key.
-    if (quantity === 0) return true;
-    const mapKey = `${hourStart}\n${keyId}`;
-    const entry = this.timed.get(mapKey);
-    if (entry === undefined) this.timed.set(mapKey, { keyId, hourStart, quantity });
-    else entry.quantity += quantity;
+    if (this.liveKeys >= this.settings.maxLiveKeys && !this.makeRoom()) {
+      return this.reject(
+        'max-live-keys',
+        dimension,
+        quantity,
+        `more than ${this.settings.maxLiveKeys} live keys`,
+      );
+    }
+    this.tagged.set(mapKey, { keyId, hourStart, quantity, tags: tagSetId });
     return true;
   }
 
@@ -401,18 +495,20 @@ export class Tally {
       this.reject('invalid-customer', dimension, quantity, problem);
       return undefined;
     }
-    const productCode = (customer.productCode ?? this.settings.productCode) as string;
-    return keyIdFor(customer, dimension, productCode);
+    return keyIdFor(customer, dimension, this.productCodeOf(customer));
   }
 
   /** Why a customer ref cannot be billed, or undefined. Runs once per new key, never for a repeated one. */
   private checkCustomer(customer: CustomerRef): string | undefined {
     if (customer == null || typeof customer !== 'object') return 'customer must be a CustomerRef object';
     const productCode = customer.productCode ?? this.settings.productCode;
-    if (productCode === undefined)
-      return 'productCode is missing (set it on the customer or the `productCode` option)';
-    const brokenProduct = checkRule('productCode', productCode);
-    if (brokenProduct !== undefined) return `productCode must be ${brokenProduct}`;
+    if (productCode === undefined) {
+      if (!this.settings.licenseOnly)
+        return 'productCode is missing (set it on the customer or the `productCode` option)';
+    } else {
+      const brokenProduct = checkRule('productCode', productCode);
+      if (brokenProduct !== undefined) return `productCode must be ${brokenProduct}`;
+    }
     if (customer.licenseArn !== undefined || customer.awsAccountId !== undefined) {
       if (customer.customerIdentifier !== undefined) {
         return 'a customer has either customerIdentifier (legacy) or awsAccountId + licenseArn, never both';
@@ -422,6 +518,9 @@ export class Tally {
       const license = checkRule('licenseArn', customer.licenseArn);
       if (license !== undefined) return `licenseArn must be ${license}`;
       return undefined;
+    }
+    if (this.settings.licenseOnly) {
+      return 'the engine is licenseOnly: a customer must be { awsAccountId, licenseArn } (Concurrent Agreements)';
     }
     const legacy = checkRule('customerIdentifier', customer.customerIdentifier);
     if (legacy !== undefined)

@@ -1,5 +1,6 @@
 import { CachedCustomerRegistry, customerFromAccount, MemoryRegistry } from '@meterkit/core';
-import { describeCustomerRegistryContract, ManualClock, settleMicrotasks } from '@meterkit/core/testing';
+import { ManualClock, settleMicrotasks } from '@meterkit/core/testing';
+import { describeCustomerRegistryContract } from '@meterkit/core/testing/vitest';
 import { describe, expect, it } from 'vitest';
 import { alice, bob, PRODUCT } from './helpers.js';
 

@@ -11,7 +11,10 @@ export const bob = {
   productCode: PRODUCT,
 } as const;
 
-/** An engine on a manual clock (2026-11-26T10:00Z) with an in-memory sink and a silent logger. */
+/**
+ * An engine on a manual clock (2026-11-26T10:00Z) with an in-memory sink, a silent logger and `PRODUCT` as the default
+ * product code.
+ */
 export function setup(options: Partial<MeteringOptions> = {}, sinkOptions: InMemorySinkOptions = {}) {
   return setupWithSink((clock) => new InMemorySink({ clock, ...sinkOptions }), options);
 }
@@ -29,6 +32,7 @@ export function setupWithSink<S extends InMemorySink>(
     timers: clock,
     logger: silentLogger,
     random: () => 0.5,
+    productCode: PRODUCT,
     ...options,
   });
   return { clock, sink, engine };

@@ -1,10 +1,12 @@
 import {
+  exitCodeFor,
   HOUR_MILLIS,
   isMeteringError,
   MemoryStore,
   type MeteringLogger,
   type SealResult,
   systemTimers,
+  UNSENT_USAGE_EXIT_CODE,
   type UsageDelta,
   type UsageStore,
 } from '@meterkit/core';
@@ -93,15 +95,19 @@ describe('start()', () => {
     await ctx.engine.start();
     expect(opens).toBe(1);
     expect(ctx.clock.pendingTimers).toBe(1);
-    expect(lines.filter(([level]) => level === 'info')).toHaveLength(1);
+    expect(lines.filter(([, message]) => message.startsWith('using the memory store'))).toHaveLength(1);
     await ctx.engine.shutdown();
   });
 
-  it('says at start-up that the memory store is for one instance only', async () => {
+  it('warns at start-up that the memory store is for one instance and loses usage on a restart within the hour', async () => {
     const { logger, lines } = recordingLogger();
     const ctx = setup({ logger });
     await ctx.engine.start();
-    expect(lines).toContainEqual(['info', expect.stringContaining('Run ONE instance')]);
+    expect(lines).toContainEqual(['warn', expect.stringContaining('Run ONE instance')]);
+    expect(lines).toContainEqual([
+      'warn',
+      expect.stringContaining('A RESTART WITHIN THE SAME UTC HOUR LOSES'),
+    ]);
     await ctx.engine.shutdown();
   });
 
@@ -194,18 +200,93 @@ describe('shutdown()', () => {
     expect(billed(ctx.sink)).toEqual([['cust-alice', H10, 7]]);
   });
 
-  it('with the memory store, reports usage it could not send while the sink is down', async () => {
+  it('with the memory store, reports usage the sink refused until the deadline as lost, with units and customers', async () => {
     const { logger, lines } = recordingLogger();
-    const ctx = setup({ logger }, { faults: () => ({ kind: 'server-error' }) });
+    const ctx = setup({ logger }, { faults: () => ({ kind: 'throttle' }) });
     const unsent: number[] = [];
-    ctx.engine.events.on('usage.unsent-at-shutdown', (e) => unsent.push(...e.records.map((r) => r.quantity)));
+    let left: unknown;
+    ctx.engine.events.on('usage.unsent-at-shutdown', (e) => {
+      unsent.push(...e.records.map((r) => r.quantity));
+      left = e.left;
+    });
     await ctx.engine.start();
     ctx.engine.record(alice, 'api_calls', 7);
     const report = await ctx.clock.run(ctx.engine.shutdown({ timeoutMillis: 5_000 }));
     expect(report.timedOut).toBe(true);
     expect(unsent).toEqual([7]);
-    expect(lines).toContainEqual(['error', expect.stringContaining('could not be sent')]);
+    expect(left).toMatchObject({
+      fate: 'lost',
+      unsentRecords: 1,
+      unsentUnits: 7,
+      unansweredRecords: 0,
+      customers: 1,
+    });
+    expect(report.left).toEqual(left);
+    expect(exitCodeFor(report)).toBe(UNSENT_USAGE_EXIT_CODE);
+    expect(lines).toContainEqual([
+      'error',
+      expect.stringMatching(/7 unit\(s\) in 1 sealed record.*lost with the process/),
+    ]);
+    expect(lines).toContainEqual([
+      'error',
+      expect.stringContaining("CloudTrail events named 'BatchMeterUsage'"),
+    ]);
+    expect(lines.join('\n')).not.toContain('cust-alice');
     expect(ctx.sink.ledger.size).toBe(0);
+  });
+
+  it('with the memory store, says records whose answer was lost may have been billed, not that they were lost', async () => {
+    const { logger, lines } = recordingLogger();
+    const ctx = setup({ logger }, { faults: () => ({ kind: 'server-error' }) });
+    await ctx.engine.start();
+    ctx.engine.record(alice, 'api_calls', 7);
+    const report = await ctx.clock.run(ctx.engine.shutdown({ timeoutMillis: 5_000 }));
+    expect(report.left).toMatchObject({ unsentRecords: 0, unansweredRecords: 1, unansweredUnits: 7 });
+    expect(lines).toContainEqual(['error', expect.stringContaining('MAY HAVE BEEN BILLED')]);
+    expect(lines).toContainEqual([
+      'info',
+      expect.stringContaining('7 unit(s) left (open 0, carried 0, unsent 0, sent without answer 7)'),
+    ]);
+  });
+
+  it('counts records whose connection was refused as unsent: the call never left the host', async () => {
+    class RefusingSink extends InMemorySink {
+      override async export() {
+        return {
+          status: 'retryable' as const,
+          reason: 'network' as const,
+          code: 'ECONNREFUSED',
+          message: 'connect ECONNREFUSED 127.0.0.1:9',
+        };
+      }
+    }
+    const ctx = setupWithSink((clock) => new RefusingSink({ clock }));
+    await ctx.engine.start();
+    ctx.engine.record(alice, 'api_calls', 7);
+    const report = await ctx.clock.run(ctx.engine.shutdown({ timeoutMillis: 5_000 }));
+    expect(report.left).toMatchObject({ unsentRecords: 1, unsentUnits: 7, unansweredRecords: 0 });
+  });
+
+  it('cuts a call still in flight at the shutdown deadline and reports its records as possibly billed', async () => {
+    const ctx = setupWithSink((clock) => new GatedSink({ clock }));
+    await ctx.engine.start();
+    ctx.engine.record(alice, 'api_calls', 7);
+    const report = await ctx.clock.run(ctx.engine.shutdown({ timeoutMillis: 5_000 }));
+    expect(report.timedOut).toBe(true);
+    expect(report.left).toMatchObject({ fate: 'lost', unansweredRecords: 1, unansweredUnits: 7 });
+  });
+
+  it('logs a one-line summary at every shutdown, also when everything was billed', async () => {
+    const { logger, lines } = recordingLogger();
+    const ctx = setup({ logger });
+    await ctx.engine.start();
+    ctx.engine.record(alice, 'api_calls', 7);
+    const report = await ctx.clock.run(ctx.engine.shutdown());
+    expect(lines).toContainEqual([
+      'info',
+      'shutdown: 1 record(s) (7 unit(s)) billed during the drain; nothing left unbilled',
+    ]);
+    expect(exitCodeFor(report)).toBeUndefined();
   });
 
   it('with a store that outlives the process, leaves the open hour in it', async () => {

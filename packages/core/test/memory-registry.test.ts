@@ -1,4 +1,4 @@
 import { MemoryRegistry } from '@meterkit/core';
-import { describeCustomerRegistryContract } from '@meterkit/core/testing';
+import { describeCustomerRegistryContract } from '@meterkit/core/testing/vitest';
 
 describeCustomerRegistryContract('MemoryRegistry', () => new MemoryRegistry());

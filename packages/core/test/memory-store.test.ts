@@ -1,5 +1,5 @@
 import { HOUR_MILLIS, keyIdOf, MAX_RECORD_QUANTITY, MemoryStore } from '@meterkit/core';
-import { describeUsageStoreContract } from '@meterkit/core/testing';
+import { describeUsageStoreContract } from '@meterkit/core/testing/vitest';
 import { expect, it } from 'vitest';
 
 describeUsageStoreContract('MemoryStore', () => new MemoryStore());

@@ -16,9 +16,17 @@ describe('OpenHour', () => {
     expect(takeAll(hour)).toEqual([['a', 7]]);
   });
 
-  it('says whether the key was new to the hour', () => {
+  it('counts a key once however often it is added', () => {
     const hour = new OpenHour();
-    expect([hour.add('a', 1), hour.add('a', 1), hour.add('b', 1)]).toEqual([true, false, true]);
+    expect([hour.add('a', 1), hour.add('a', 1), hour.add('b', 1)]).toEqual([0, 0, 0]);
+    expect(hour.size).toBe(2);
+  });
+
+  it('stops a total at 2^53 - 1 and returns what did not fit, exactly', () => {
+    const hour = new OpenHour();
+    hour.add('a', Number.MAX_SAFE_INTEGER - 1);
+    expect(hour.add('a', 3)).toBe(2);
+    expect(hour.totalAt(0)).toBe(Number.MAX_SAFE_INTEGER);
   });
 
   it('hands out its entries in arrival order', () => {

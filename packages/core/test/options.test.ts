@@ -16,10 +16,14 @@ function recordingLogger() {
   return { logger, warnings };
 }
 
-const base = (): MeteringOptions => ({ sink: new InMemorySink(), logger: recordingLogger().logger });
+const base = (): MeteringOptions => ({
+  sink: new InMemorySink(),
+  productCode: 'prod-abc123',
+  logger: recordingLogger().logger,
+});
 
 describe('parseOptions', () => {
-  it('applies every default when only a sink is given', () => {
+  it('applies every default when only a sink and a product code are given', () => {
     const o = parseOptions(base());
     expect(o).toMatchObject({
       checkpointMillis: 1_000,
@@ -51,7 +55,7 @@ describe('parseOptions', () => {
   });
 
   it('ignores keys whose value is undefined', () => {
-    expect(parseOptions({ ...base(), productCode: undefined }).productCode).toBeUndefined();
+    expect(parseOptions({ ...base(), maxLiveKeys: undefined }).maxLiveKeys).toBe(1_000_000);
   });
 
   it('rejects an unknown key, naming it', () => {
@@ -67,7 +71,7 @@ describe('parseOptions', () => {
   it('lists every engine option key, sink included', () => {
     expect(meteringOptionKeys).toContain('sink');
     expect(meteringOptionKeys).toContain('onMaxLiveKeys');
-    expect(meteringOptionKeys).toHaveLength(28);
+    expect(meteringOptionKeys).toHaveLength(30);
   });
 
   it('rejects a missing sink', () => {

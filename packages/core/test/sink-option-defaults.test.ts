@@ -16,7 +16,7 @@ function sinkWithRules() {
 
 describe('sink option defaults', () => {
   it("replace the engine's defaults for options left unset", () => {
-    const o = parseOptions({ sink: sinkWithRules(), logger: silentLogger });
+    const o = parseOptions({ sink: sinkWithRules(), productCode: 'prod-abc123', logger: silentLogger });
     expect([o.serviceWindowMillis, o.retryMaxMillis, o.monthEndCutoffHourUtc]).toEqual([
       6 * HOUR_MILLIS,
       1_800_000,
@@ -27,6 +27,7 @@ describe('sink option defaults', () => {
   it('never override a value that is given', () => {
     const o = parseOptions({
       sink: sinkWithRules(),
+      productCode: 'prod-abc123',
       logger: silentLogger,
       serviceWindowMillis: 2 * HOUR_MILLIS,
       retryMaxMillis: 60_000,
@@ -40,7 +41,7 @@ describe('sink option defaults', () => {
   });
 
   it('leave the engine defaults alone for a sink without rules', () => {
-    const o = parseOptions({ sink: new InMemorySink(), logger: silentLogger });
+    const o = parseOptions({ sink: new InMemorySink(), productCode: 'prod-abc123', logger: silentLogger });
     expect([o.serviceWindowMillis, o.retryMaxMillis, o.monthEndCutoffHourUtc]).toEqual([
       24 * HOUR_MILLIS,
       300_000,

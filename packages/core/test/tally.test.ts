@@ -139,7 +139,6 @@ describe('record()', () => {
   });
 
   it.each([
-    ['no product code anywhere', { customerIdentifier: 'c-1' }],
     ['an invalid product code', { customerIdentifier: 'c-1', productCode: 'bad code' }],
     ['an empty customer identifier', { customerIdentifier: '', productCode: PRODUCT }],
     ['a non-numeric AWS account', { ...bob, awsAccountId: 'acct-1' }],

@@ -8,6 +8,7 @@ import {
   type UsageTags,
 } from '@meterkit/core';
 import { holdFinishChannel } from '@meterkit/core/http';
+import { openAdapterStore } from '@meterkit/sqlite';
 import type { RequestHandler } from 'express';
 import { closeServer } from './close-server.js';
 import { defaultSink } from './default-sink.js';
@@ -50,8 +51,10 @@ export interface ExpressMetering {
   /** Checkpoints, seals closed hours and sends what is due. */
   flush(options?: { timeoutMillis?: number }): Promise<FlushReport>;
   /**
-   * Closes `server` (waiting for in-flight responses), then stops the engine: counts are sent, and with the memory
-   * store the open hour is sealed and sent too. Idempotent: later calls return the first call's report.
+   * Closes `server` (waiting for in-flight responses), then stops the engine: due records are sent; the default SQLite
+   * store keeps the open hour for the next start, the memory store seals and sends it now. The process stays alive
+   * until this settles. `report.left` says what was left unbilled and where; `exitCodeFor(report)` gives the exit code.
+   * Idempotent: later calls return the first call's report.
    */
   shutdown(options?: ShutdownOptions): Promise<FlushReport>;
   /** Starts the engine (done for you unless `autoStart: false`); resolves when the store is open. Idempotent. */
@@ -80,9 +83,12 @@ export interface ExpressMetering {
  */
 export function createMetering(options: ExpressMeteringOptions): ExpressMetering {
   const { adapter, engine: engineOptions } = splitOptions(options);
+  // Loading the AWS sink starts now; start() waits for it, so a missing SDK fails at start-up, not at the first send.
+  const deferred = engineOptions.sink === undefined ? defaultSink(engineOptions.logger) : undefined;
   const engine = createMeteringEngine({
     ...engineOptions,
-    sink: engineOptions.sink ?? defaultSink(engineOptions.logger),
+    sink: engineOptions.sink ?? deferred!.sink,
+    store: openAdapterStore(engineOptions.store, adapter.storePath),
   });
   const context = new MeteringContext(engine, adapter);
   // Metered responses of Node's HTTP server are told finished through its diagnostics channel; released at shutdown,
@@ -93,7 +99,13 @@ export function createMetering(options: ExpressMeteringOptions): ExpressMetering
 
   const start = (): Promise<void> => {
     if (started === undefined) {
-      started = engine.start();
+      started =
+        deferred === undefined
+          ? engine.start()
+          : deferred.ready.then(() => {
+              deferred.verify(engine.options.logger);
+              return engine.start();
+            });
       // Marks the promise handled so a failed start is logged rather than crashing; `start()` callers still see it.
       started.catch((error: unknown) =>
         engine.options.logger.error('the metering engine failed to start', {

@@ -17,6 +17,12 @@ export const messages = {
       'ERR_METERING_UNKNOWN_OPTION',
       `Unknown option \`${field}\`. Known options: ${known.join(', ')}. Check the spelling.`,
     ),
+  missingSinkPackage: (cause: unknown) =>
+    withDocs(
+      'ERR_METERING_INVALID_OPTION',
+      `createMetering() has no \`sink\` and the default one could not be loaded (${String(cause)}). ` +
+        'Install @aws-sdk/client-marketplace-metering, or pass `sink` (e.g. InMemorySink from @meterkit/core/testing in tests).',
+    ),
   resolverWithImplicitCustomer: () =>
     withDocs(
       'ERR_METERING_CONFLICTING_OPTIONS',

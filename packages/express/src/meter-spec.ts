@@ -105,7 +105,7 @@ export function compileMeter(
     const spec: MeterSpec = typeof raw === 'object' && raw !== null ? raw : { dimension: raw as string };
     const label = labelOf(spec.dimension);
     for (const key of Object.keys(spec)) {
-      if (!(key in specKeys)) {
+      if (!Object.hasOwn(specKeys, key)) {
         throw new MeteringConfigurationError(
           'ERR_METERING_UNKNOWN_OPTION',
           `${label}.${key}`,

@@ -6,6 +6,7 @@ import {
   type UsageSink,
 } from '@meterkit/core';
 import { isServedStatus, type MissingCustomerPolicy } from '@meterkit/core/http';
+import type { AdapterStoreOption } from '@meterkit/sqlite';
 import type { Request } from 'express';
 import { messages } from './messages.js';
 
@@ -49,15 +50,30 @@ export interface ExpressAdapterOptions {
    * @default true
    */
   autoStart?: boolean;
+  /**
+   * The file of the default SQLite store (relative paths from the working directory). Ignored with another `store`.
+   * @default `$METERKIT_STORE_PATH`, else `.meterkit/usage.sqlite`
+   */
+  storePath?: string;
 }
 
 /**
  * Options of {@link createMetering}: every engine option of `@meterkit/core` plus the Express ones.
  * `sink` is optional here: it defaults to the AWS Marketplace sink (`new MarketplaceMeteringSink()`).
  */
-export interface ExpressMeteringOptions extends Omit<MeteringOptions, 'sink'>, ExpressAdapterOptions {
+export interface ExpressMeteringOptions
+  extends Omit<MeteringOptions, 'sink' | 'store'>,
+    ExpressAdapterOptions {
   /** Where sealed records go. @default new MarketplaceMeteringSink() from `@meterkit/aws-marketplace` */
   sink?: UsageSink;
+  /**
+   * Where counts live until billed. The default, a SQLite file (`storePath`), keeps the open hour at shutdown for the
+   * next start, so a restart within the hour loses nothing: put it on a disk that outlives the process (a persistent
+   * volume). `'memory'` keeps counts in this process only and sends its partial hour at shutdown: a restart within the
+   * same UTC hour then loses the later process's usage of that hour. Several replicas need a `RedisStore`.
+   * @default 'sqlite'
+   */
+  store?: AdapterStoreOption;
 }
 
 /** @internal The adapter's options with defaults applied. */
@@ -66,6 +82,7 @@ export interface ResolvedAdapterOptions {
   readonly successStatus: SuccessPredicate;
   readonly onMissingCustomer: MissingCustomerPolicy;
   readonly autoStart: boolean;
+  readonly storePath: string | undefined;
 }
 
 type KeysEnum<T> = { [K in keyof Required<T>]: true };
@@ -74,6 +91,7 @@ const adapterKeys: KeysEnum<ExpressAdapterOptions> = {
   successStatus: true,
   onMissingCustomer: true,
   autoStart: true,
+  storePath: true,
 };
 
 /** The default {@link SuccessPredicate}: core's `isServedStatus` (2xx, and 3xx but 304 Not Modified). */
@@ -94,7 +112,7 @@ function fail(field: string, value: unknown, rule: string): never {
  */
 export function splitOptions(input: ExpressMeteringOptions): {
   adapter: ResolvedAdapterOptions;
-  engine: Omit<MeteringOptions, 'sink'> & { sink?: UsageSink };
+  engine: Omit<MeteringOptions, 'sink' | 'store'> & { sink?: UsageSink; store?: AdapterStoreOption };
 } {
   if (input === null || typeof input !== 'object') fail('options', input, 'an object');
   const { adapter, engine } = splitAdapterOptions(input, adapterKeys, messages.unknownOption);
@@ -132,7 +150,11 @@ export function splitOptions(input: ExpressMeteringOptions): {
       successStatus: a.successStatus ?? isSuccessStatus,
       onMissingCustomer,
       autoStart: a.autoStart ?? true,
+      storePath: a.storePath,
     }),
-    engine: engine as Omit<MeteringOptions, 'sink'> & { sink?: UsageSink },
+    engine: engine as Omit<MeteringOptions, 'sink' | 'store'> & {
+      sink?: UsageSink;
+      store?: AdapterStoreOption;
+    },
   };
 }

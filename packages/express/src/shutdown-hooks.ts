@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { FlushReport } from '@meterkit/core';
+import { exitCodeFor, type FlushReport } from '@meterkit/core';
 
 /** What {@link installShutdownHooks} needs from a metering: its shutdown. */
 export interface ShutdownTarget {
@@ -15,10 +15,12 @@ export interface ShutdownHookOptions {
   /** Runs after the drain and before the process ends, e.g. to close a database. Errors are logged by the caller. */
   afterShutdown?: (report: FlushReport | undefined, signal: NodeJS.Signals) => void | Promise<void>;
   /**
-   * Ends the process once drained. The default re-raises the signal with the hooks removed, so the process ends the
-   * way it would have without them (exit code 128 + signal number), as process managers expect.
+   * Ends the process once drained. The default exits with `UNSENT_USAGE_EXIT_CODE` (3) when usage was left unbilled
+   * and is lost with the process (see `exitCodeFor` in `@meterkit/core`); otherwise it re-raises the signal with the
+   * hooks removed, so the process ends the way it would have without them (exit code 128 + signal number), as process
+   * managers expect. `report` is undefined when the drain itself failed.
    */
-  exit?: (signal: NodeJS.Signals) => void;
+  exit?: (signal: NodeJS.Signals, report: FlushReport | undefined) => void;
   /** Where signals come from. @default process */
   emitter?: Pick<NodeJS.Process, 'on' | 'off'>;
   /** Where a failed drain is reported. @default console.error */
@@ -27,7 +29,8 @@ export interface ShutdownHookOptions {
 
 /**
  * On SIGTERM or SIGINT: stop accepting connections, let in-flight responses finish (they are counted), send what was
- * counted (with the memory store, the open hour too), then end the process. A second signal during the drain ends the
+ * counted (with the memory store, the open hour too), then end the process, with a non-zero code when usage was lost.
+ * The process stays alive until the drain ends or its timeout passes. A second signal during the drain ends the
  * process at once (the hooks are removed as soon as the first one arrives). Returns a function that removes the hooks.
  *
  * @example
@@ -43,7 +46,13 @@ export function installShutdownHooks(
 ): () => void {
   const signals = options.signals ?? ['SIGTERM', 'SIGINT'];
   const emitter = options.emitter ?? process;
-  const exit = options.exit ?? ((signal: NodeJS.Signals) => process.kill(process.pid, signal));
+  const exit =
+    options.exit ??
+    ((signal: NodeJS.Signals, report: FlushReport | undefined) => {
+      const code = report === undefined ? 1 : exitCodeFor(report);
+      if (code !== undefined) process.exit(code);
+      else process.kill(process.pid, signal);
+    });
   const onError = options.onError ?? ((error: unknown) => console.error('meterkit: shutdown failed', error));
   const uninstall = () => {
     for (const signal of signals) emitter.off(signal, onSignal);
@@ -65,7 +74,7 @@ export function installShutdownHooks(
       } catch (error) {
         onError(error);
       }
-      exit(signal);
+      exit(signal, report);
     })();
   }
   for (const signal of signals) emitter.on(signal, onSignal);

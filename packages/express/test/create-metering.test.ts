@@ -1,4 +1,3 @@
-import { MarketplaceMeteringSink } from '@meterkit/aws-marketplace';
 import { silentLogger } from '@meterkit/core';
 import { configurationErrorOf, InMemorySink, ManualClock } from '@meterkit/core/testing';
 import { describe, expect, it } from 'vitest';
@@ -13,6 +12,7 @@ const base = (): ExpressMeteringOptions => {
     logger: silentLogger,
     productCode: 'prod-abc',
     customer: () => undefined,
+    store: 'memory',
   };
 };
 
@@ -41,10 +41,12 @@ describe('createMetering', () => {
     expect([error.code, error.field]).toEqual(['ERR_METERING_INVALID_OPTION', 'checkpointMillis']);
   });
 
-  it('uses the AWS Marketplace sink when none is given', async () => {
+  it('uses the AWS Marketplace sink when none is given, loaded before the engine starts', async () => {
     const { sink: _, ...rest } = base();
-    const metering = createMetering(rest);
-    expect(metering.engine.options.sink).toBeInstanceOf(MarketplaceMeteringSink);
+    const metering = createMetering({ ...rest, autoStart: false });
+    expect(metering.engine.options.sink.name).toBe('aws-marketplace');
+    await metering.start();
+    expect((await metering.stats()).state).toBe('running');
     await metering.shutdown();
   });
 

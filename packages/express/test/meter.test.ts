@@ -275,6 +275,13 @@ describe('meter() declaration', () => {
     await metering.shutdown();
   });
 
+  it('refuses an inherited key such as `constructor` in a meter spec', () => {
+    const { metering } = setup();
+    expect(
+      configurationErrorOf(() => metering.meter({ dimension: 'api_calls', constructor: 1 } as never)).code,
+    ).toBe('ERR_METERING_UNKNOWN_OPTION');
+  });
+
   it('refuses a dimension listed twice, an unknown spec key and a negative quantity', async () => {
     const { metering } = setup();
     expect(configurationErrorOf(() => metering.meter(['api_calls', 'api_calls'])).field).toBe(

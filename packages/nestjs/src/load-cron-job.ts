@@ -1,5 +1,4 @@
 import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import type { SchedulerRegistry } from '@nestjs/schedule';
 
 /** The `CronJob` class `SchedulerRegistry.addCronJob()` takes. */
@@ -24,9 +23,8 @@ export function loadCronJob(): Promise<CronJobClass> {
   loaded ??= (async () => {
     const fromHere = createRequire(import.meta.url);
     const fromSchedule = createRequire(fromHere.resolve('@nestjs/schedule'));
-    const module = (await import(pathToFileURL(fromSchedule.resolve('cron')).href)) as {
-      CronJob: CronJobClass;
-    };
+    // `cron` is a CommonJS package: required (not imported by file URL) so the CommonJS build loads it the same way.
+    const module = fromSchedule('cron') as { CronJob: CronJobClass };
     return module.CronJob;
   })();
   return loaded;

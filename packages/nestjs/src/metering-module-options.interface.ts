@@ -1,5 +1,6 @@
 import type { CustomerRef, MeteringOptions, UsageSink } from '@meterkit/core';
 import type { MissingCustomerPolicy } from '@meterkit/core/http';
+import type { AdapterStoreOption } from '@meterkit/sqlite';
 import type { ExecutionContext } from '@nestjs/common';
 
 /**
@@ -61,6 +62,11 @@ export interface MeteringAdapterOptions {
   onMissingCustomer?: MissingCustomerPolicy;
   /** Schedules of the background jobs (ignored with `scheduling: 'internal'`). */
   schedule?: MeteringScheduleOptions;
+  /**
+   * The file of the default SQLite store (relative paths from the working directory). Ignored with another `store`.
+   * @default `$METERKIT_STORE_PATH`, else `.meterkit/usage.sqlite`
+   */
+  storePath?: string;
 }
 
 /**
@@ -71,9 +77,19 @@ export interface MeteringAdapterOptions {
  * - `scheduling` defaults to `'external'`: the module runs the engine's background work as `@nestjs/schedule` jobs.
  *   Pass `'internal'` to let the engine use its own timers (and injected `timers`).
  */
-export interface MeteringModuleOptions extends Omit<MeteringOptions, 'sink'>, MeteringAdapterOptions {
+export interface MeteringModuleOptions
+  extends Omit<MeteringOptions, 'sink' | 'store'>,
+    MeteringAdapterOptions {
   /** @default new MarketplaceMeteringSink() */
   sink?: UsageSink;
+  /**
+   * Where counts live until billed. The default, a SQLite file (`storePath`), keeps the open hour at shutdown for the
+   * next start, so a restart within the hour loses nothing: put it on a disk that outlives the process (a persistent
+   * volume). `'memory'` keeps counts in this process only and sends its partial hour at shutdown: a restart within the
+   * same UTC hour then loses the later process's usage of that hour. Several replicas need a `RedisStore`.
+   * @default 'sqlite'
+   */
+  store?: AdapterStoreOption;
 }
 
 /** @internal The adapter's options with defaults applied. */

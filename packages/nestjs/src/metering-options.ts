@@ -8,6 +8,7 @@ import {
   type UsageSink,
 } from '@meterkit/core';
 import { isServedStatus } from '@meterkit/core/http';
+import { type AdapterStoreOption, openAdapterStore } from '@meterkit/sqlite';
 import { messages } from './metering.messages.js';
 import type {
   MeteringAdapterOptions,
@@ -23,6 +24,7 @@ const adapterOptionKeys: KeysEnum<MeteringAdapterOptions> = {
   successStatus: true,
   onMissingCustomer: true,
   schedule: true,
+  storePath: true,
 };
 
 function fail(field: string, value: unknown, rule: string): never {
@@ -35,13 +37,13 @@ function fail(field: string, value: unknown, rule: string): never {
 
 /** Splits the module's options into the engine's and the adapter's; a key neither knows is refused. */
 function split(options: MeteringModuleOptions): {
-  engine: Partial<MeteringOptions>;
+  engine: Partial<Omit<MeteringOptions, 'store'>> & { store?: AdapterStoreOption };
   adapter: MeteringAdapterOptions;
 } {
   if (options === null || typeof options !== 'object') fail('options', options, 'an object');
   const { engine, adapter } = splitAdapterOptions(options, adapterOptionKeys, messages.unknownOption);
   return {
-    engine: engine as Partial<MeteringOptions>,
+    engine: engine as Partial<Omit<MeteringOptions, 'store'>> & { store?: AdapterStoreOption },
     adapter: adapter as unknown as MeteringAdapterOptions,
   };
 }
@@ -56,8 +58,18 @@ function jobSchedule(field: string, value: unknown, fallback: number): MeteringJ
 /** The AWS sink, loaded only when no sink was given (so apps with their own sink never load the AWS SDK). */
 async function defaultSink(logger: MeteringLogger): Promise<UsageSink> {
   try {
-    const { MarketplaceMeteringSink } = await import('@meterkit/aws-marketplace');
-    return new MarketplaceMeteringSink({ logger });
+    const { MarketplaceMeteringSink, verifyAwsSetup } = await import('@meterkit/aws-marketplace');
+    const sink = new MarketplaceMeteringSink({ logger });
+    // A missing region or credentials is logged now, not at the first send after the hour (sends still retry).
+    verifyAwsSetup(sink.client).then(
+      (setup) =>
+        logger.info('AWS Marketplace metering client ready', {
+          region: setup.region,
+          accessKeyIdSuffix: setup.accessKeyIdSuffix,
+        }),
+      (error: unknown) => logger.error(error instanceof Error ? error.message : String(error)),
+    );
+    return sink;
   } catch (error) {
     throw new MeteringConfigurationError(
       'ERR_METERING_INVALID_OPTION',
@@ -75,12 +87,14 @@ async function defaultSink(logger: MeteringLogger): Promise<UsageSink> {
  * externally unless the options say otherwise.
  */
 export async function createEngineForModule(options: MeteringModuleOptions): Promise<MeteringEngine> {
-  const { engine } = split(options);
+  const { engine, adapter } = split(options);
   resolveAdapterOptions(options, undefined);
   const logger = engine.logger ?? nestMeteringLogger();
+  const sink = engine.sink ?? (await defaultSink(logger));
   return createMeteringEngine({
     ...engine,
-    sink: engine.sink ?? (await defaultSink(logger)),
+    sink,
+    store: openAdapterStore(engine.store, adapter.storePath),
     scheduling: engine.scheduling ?? 'external',
     logger,
   });

@@ -1,4 +1,4 @@
-import { MeteringConfigurationError, type MeteringEngine } from '@meterkit/core';
+import { exitCodeFor, MeteringConfigurationError, type MeteringEngine } from '@meterkit/core';
 import {
   Inject,
   Injectable,
@@ -44,12 +44,15 @@ export class MeteringScheduler implements OnApplicationBootstrap, OnApplicationS
     await this.addJob(METERING_JOBS.dispatch, this.options.schedule.dispatch, () => this.engine.tick());
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async onApplicationShutdown(signal?: string): Promise<void> {
     this.removeJobs();
+    // The engine holds the process open until this settles, so Nest's signal handler waits for the whole drain.
     const report = await this.engine.shutdown();
     if (report.timedOut) {
       this.engine.options.logger.warn('shutdown: the final drain timed out', { pending: report.pending });
     }
+    const code = exitCodeFor(report);
+    if (signal !== undefined && code !== undefined) exitWithCodeAfterSignal(signal, code);
   }
 
   private async addJob(
@@ -101,4 +104,17 @@ export class MeteringScheduler implements OnApplicationBootstrap, OnApplicationS
       else this.registry.deleteCronJob(name);
     }
   }
+}
+
+/**
+ * Usage was lost at a signal-driven shutdown: make the process end with `code` instead of "killed by signal", so
+ * the loss shows in the exit status. Nest re-raises the signal once every hook has run (`process.kill`), or calls
+ * `process.exit(0)` with `useProcessExit`; both paths are taken here, after the other modules' hooks have run.
+ */
+function exitWithCodeAfterSignal(signal: string, code: number): void {
+  process.exitCode = code;
+  process.once(signal as NodeJS.Signals, () => process.exit(code));
+  process.once('exit', () => {
+    process.exitCode = code;
+  });
 }

@@ -68,7 +68,7 @@ function positiveInteger(field: string, value: unknown, fallback: number): numbe
 export function parseRedisStoreOptions(input: RedisStoreOptions = {}): ResolvedRedisStoreOptions {
   if (input === null || typeof input !== 'object') invalid('options', input, 'an object');
   for (const [key, value] of Object.entries(input)) {
-    if (value !== undefined && !(key in known)) {
+    if (value !== undefined && !Object.hasOwn(known, key)) {
       throw new MeteringConfigurationError(
         'ERR_METERING_UNKNOWN_OPTION',
         key,

@@ -5,6 +5,7 @@ import {
   type DeadLetterReason,
   MeteringStoreError,
   type OutboxEntry,
+  type OverflowCarry,
   recordIdOf,
   type SealResult,
   type Settlement,
@@ -119,10 +120,14 @@ export class RedisStore implements UsageStore {
       | number
     )[];
     const sealed: UsageRecord[] = [];
-    for (let i = 2; i < reply.length; i += 4) {
-      sealed.push(recordOf(reply[i], reply[i + 1], reply[i + 2], reply[i + 3]));
+    const carried: OverflowCarry[] = [];
+    for (let i = 2; i < reply.length; i += 5) {
+      const record = recordOf(reply[i], reply[i + 1], reply[i + 2], reply[i + 3]);
+      sealed.push(record);
+      const units = Number(reply[i + 4]);
+      if (units > 0) carried.push({ keyId: record.keyId, fromHour: record.hourStart, units });
     }
-    return { sealed, more: reply[0] === 1, rolledUpTagSets: Number(reply[1]) };
+    return { sealed, carried, more: reply[0] === 1, rolledUpTagSets: Number(reply[1]) };
   }
 
   async takeDue(now: number, limit: number, leaseMillis: number): Promise<OutboxEntry[]> {

@@ -1,5 +1,5 @@
 import type { UsageStore } from '@meterkit/core';
-import { describeUsageStoreContract } from '@meterkit/core/testing';
+import { describeUsageStoreContract } from '@meterkit/core/testing/vitest';
 import { RedisStore } from '@meterkit/redis';
 import { Cluster } from 'ioredis';
 import { afterAll, describe } from 'vitest';

@@ -1,5 +1,5 @@
 import type { UsageStore } from '@meterkit/core';
-import { describeUsageStoreContract } from '@meterkit/core/testing';
+import { describeUsageStoreContract } from '@meterkit/core/testing/vitest';
 import type { RedisStore } from '@meterkit/redis';
 import { afterAll, describe } from 'vitest';
 import { stopTestRedis, testRedis } from '../../../test/support/redis.js';

@@ -41,6 +41,7 @@ describe.skipIf(redis.url === undefined)('zero-usage heartbeats on two replicas 
     const sink = new InMemorySink({ clock });
     const options = {
       sink,
+      productCode: PRODUCT,
       clock,
       timers: clock,
       logger: silentLogger,

@@ -236,7 +236,14 @@ describe.skipIf(redis.url === undefined)('RedisStore under two engines (replicas
     const clock = new ManualClock(H0 + 5 * 60_000);
     const sink = new InMemorySink({ clock });
     const customer = { customerIdentifier: 'cust-a', productCode: 'prod-1' };
-    const options = { sink, clock, timers: clock, logger: silentLogger, random: () => 0.5 };
+    const options = {
+      sink,
+      productCode: customer.productCode,
+      clock,
+      timers: clock,
+      logger: silentLogger,
+      random: () => 0.5,
+    };
     const replicas = [
       createMeteringEngine({ ...options, store: stores.open({ keyPrefix }) }),
       createMeteringEngine({ ...options, store: stores.open({ keyPrefix }) }),

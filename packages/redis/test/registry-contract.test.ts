@@ -1,5 +1,5 @@
 import type { CustomerRegistry } from '@meterkit/core';
-import { describeCustomerRegistryContract } from '@meterkit/core/testing';
+import { describeCustomerRegistryContract } from '@meterkit/core/testing/vitest';
 import { RedisRegistry } from '@meterkit/redis';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';

@@ -1,3 +1,9 @@
+export {
+  type AdapterStoreOption,
+  DEFAULT_STORE_PATH,
+  openAdapterStore,
+  STORE_PATH_ENV,
+} from './adapter-store.js';
 export type { SqliteStoreOptions } from './options.js';
 export { SCHEMA_VERSION } from './schema.js';
 export { SqliteRegistry, type SqliteRegistryOptions } from './sqlite-registry.js';

@@ -65,7 +65,7 @@ function positiveInteger(field: string, value: unknown, fallback: number): numbe
 export function parseSqliteStoreOptions(input: SqliteStoreOptions): ResolvedSqliteStoreOptions {
   if (input === null || typeof input !== 'object') invalid('options', input, 'an object with a `filename`');
   for (const [key, value] of Object.entries(input)) {
-    if (value !== undefined && !(key in known)) {
+    if (value !== undefined && !Object.hasOwn(known, key)) {
       throw new MeteringConfigurationError(
         'ERR_METERING_UNKNOWN_OPTION',
         key,

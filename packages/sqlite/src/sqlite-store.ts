@@ -10,6 +10,7 @@ import {
   MAX_RECORD_QUANTITY,
   MeteringStoreError,
   type OutboxEntry,
+  type OverflowCarry,
   type SealResult,
   type Settlement,
   type SettleResult,
@@ -87,9 +88,18 @@ function prepare(db: Database.Database) {
     releaseSubmitter: db.prepare<[string]>(
       'UPDATE meterkit_state SET submitter = NULL, submitter_until = NULL WHERE id = 1 AND submitter = ?',
     ),
+    // The sum only happens while it stays within 2^53 - 1 (exact in the doubles better-sqlite3 reads back); otherwise
+    // nothing changes and addOpen() fills the row up and moves the rest on.
     addOpen: db.prepare<[number, string, number]>(
       `INSERT INTO meterkit_open (hour, key_id, quantity) VALUES (?, ?, ?)
-       ON CONFLICT (hour, key_id) DO UPDATE SET quantity = quantity + excluded.quantity`,
+       ON CONFLICT (hour, key_id) DO UPDATE SET quantity = quantity + excluded.quantity
+       WHERE quantity <= ${Number.MAX_SAFE_INTEGER} - excluded.quantity`,
+    ),
+    openQuantity: db.prepare<[number, string], { quantity: number }>(
+      'SELECT quantity FROM meterkit_open WHERE hour = ? AND key_id = ?',
+    ),
+    fillOpen: db.prepare<[number, string]>(
+      `UPDATE meterkit_open SET quantity = ${Number.MAX_SAFE_INTEGER} WHERE hour = ? AND key_id = ?`,
     ),
     /** A tagged part: the key's total gets the quantity too (addOpen), flagged so sealing looks for its parts. */
     flagTagged: db.prepare<[number, string]>(
@@ -196,6 +206,8 @@ function recordOf(row: {
 export class SqliteStore implements UsageStore {
   readonly scope = 'host' as const;
   readonly name = 'sqlite';
+  /** The database file, as given. */
+  readonly location: string;
   /** Resolved options (defaults applied). */
   readonly options: ResolvedSqliteStoreOptions;
   private readonly db: Database.Database;
@@ -205,6 +217,7 @@ export class SqliteStore implements UsageStore {
   constructor(options: SqliteStoreOptions) {
     this.options = parseSqliteStoreOptions(options);
     const o = this.options;
+    this.location = o.filename;
     this.db = new Database(o.filename, { timeout: o.busyTimeoutMillis });
     try {
       this.db.pragma('journal_mode = WAL');
@@ -237,6 +250,7 @@ export class SqliteStore implements UsageStore {
         this.sql.setClosedBefore.run(closeBefore);
       }
       const sealed: UsageRecord[] = [];
+      const carried: OverflowCarry[] = [];
       let rolledUpTagSets = 0;
       // The earliest closed hour is looked up afresh each time: an overflow carried into the next hour must be sealed
       // before any later hour, or a later hour could be sealed twice for the same key.
@@ -256,11 +270,15 @@ export class SqliteStore implements UsageStore {
             rolledUpTagSets += split.rolledUp;
             for (const [tagSetId, excess] of split.carried)
               this.addOpen(hour + HOUR_MILLIS, row.key_id, excess, tagSetId);
-            if (quantity > MAX_RECORD_QUANTITY) quantity = MAX_RECORD_QUANTITY;
+            if (quantity > MAX_RECORD_QUANTITY) {
+              carried.push({ keyId: row.key_id, fromHour: hour, units: quantity - MAX_RECORD_QUANTITY });
+              quantity = MAX_RECORD_QUANTITY;
+            }
             if (split.parts.length > 0) allocations = encodeAllocations(split.parts);
           } else if (quantity > MAX_RECORD_QUANTITY) {
             // One record carries at most the service's maximum; the rest is billed in the next hour, never truncated.
-            this.sql.addOpen.run(hour + HOUR_MILLIS, row.key_id, quantity - MAX_RECORD_QUANTITY);
+            this.addOpen(hour + HOUR_MILLIS, row.key_id, quantity - MAX_RECORD_QUANTITY, undefined);
+            carried.push({ keyId: row.key_id, fromHour: hour, units: quantity - MAX_RECORD_QUANTITY });
             quantity = MAX_RECORD_QUANTITY;
           }
           this.sql.deleteOpen.run(row.rowid);
@@ -269,7 +287,12 @@ export class SqliteStore implements UsageStore {
           sealed.push(record);
         }
       }
-      return { sealed, more: this.sql.anyOpenBefore.get(closedBefore) !== undefined, rolledUpTagSets };
+      return {
+        sealed,
+        carried,
+        more: this.sql.anyOpenBefore.get(closedBefore) !== undefined,
+        rolledUpTagSets,
+      };
     });
   }
 
@@ -333,7 +356,7 @@ export class SqliteStore implements UsageStore {
             // Someone else billed this key and hour: bill the quantity in the next hour that is still open.
             const closedBefore = this.closedBefore();
             const next = Math.max(row.hour + HOUR_MILLIS, closedBefore);
-            if (row.allocations === null) this.sql.addOpen.run(next, row.key_id, row.quantity);
+            if (row.allocations === null) this.addOpen(next, row.key_id, row.quantity, undefined);
             else
               for (const allocation of decodeAllocations(row.allocations))
                 this.addOpen(next, row.key_id, allocation.quantity, tagSetIdOfTags(allocation.tags));
@@ -421,6 +444,11 @@ export class SqliteStore implements UsageStore {
     }
   }
 
+  /**
+   * Adds usage to an open hour, inside a write transaction. A total stops at 2^53 - 1 (exact as a double); what does
+   * not fit goes to the next hour, as a sealed overflow does.
+   */
+
   private closedBefore(): number {
     return (this.sql.state.get() as StateRow).closed_before ?? Number.NEGATIVE_INFINITY;
   }
@@ -450,10 +478,26 @@ export class SqliteStore implements UsageStore {
     );
   }
 
-  /** Adds open usage; a tagged part also goes to its tag set's part of the key's total. */
+  /**
+   * Adds open usage; a tagged part also goes to its tag set's part of the key's total. A total stops at 2^53 - 1 and
+   * the rest moves on to the next hour, under the same tags.
+   */
   private addOpen(hour: number, keyId: string, quantity: number, tagSetId: string | undefined): void {
-    this.sql.addOpen.run(hour, keyId, quantity);
-    if (tagSetId === undefined || tagSetId === '') return;
+    const tagged = tagSetId !== undefined && tagSetId !== '';
+    let target = hour;
+    let rest = quantity;
+    while (this.sql.addOpen.run(target, keyId, rest).changes === 0) {
+      const total = (this.sql.openQuantity.get(target, keyId) as { quantity: number }).quantity;
+      this.sql.fillOpen.run(target, keyId);
+      const room = Number.MAX_SAFE_INTEGER - total;
+      if (tagged && room > 0) this.addTaggedPart(target, keyId, tagSetId, room);
+      rest -= room;
+      target += HOUR_MILLIS;
+    }
+    if (tagged) this.addTaggedPart(target, keyId, tagSetId, rest);
+  }
+
+  private addTaggedPart(hour: number, keyId: string, tagSetId: string, quantity: number): void {
     this.sql.flagTagged.run(hour, keyId);
     this.sql.addOpenTag.run(hour, keyId, tagSetId, quantity);
   }

@@ -1,5 +1,5 @@
 import type { UsageStore } from '@meterkit/core';
-import { describeUsageStoreContract } from '@meterkit/core/testing';
+import { describeUsageStoreContract } from '@meterkit/core/testing/vitest';
 import { SqliteStore } from '@meterkit/sqlite';
 import { scratchDir } from './helpers.js';
 

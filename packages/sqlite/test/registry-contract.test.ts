@@ -1,5 +1,5 @@
 import type { CustomerRegistry } from '@meterkit/core';
-import { describeCustomerRegistryContract } from '@meterkit/core/testing';
+import { describeCustomerRegistryContract } from '@meterkit/core/testing/vitest';
 import { SqliteRegistry, SqliteStore } from '@meterkit/sqlite';
 import { describe, expect, it } from 'vitest';
 import { scratchDir } from './helpers.js';

@@ -21,7 +21,7 @@ const H0 = Date.UTC(2026, 10, 26, 10);
 const H1 = H0 + HOUR_MILLIS;
 const LEASE = 60_000;
 /** The built package, imported by absolute URL since the scripts live outside the repository. */
-const BUILT = pathToFileURL(`${repoRoot}packages/sqlite/lib/index.js`).href;
+const BUILT = pathToFileURL(`${repoRoot}packages/sqlite/lib/esm/index.js`).href;
 const key = (customer: string) =>
   keyIdOf({ productCode: 'prod-1', dimension: 'api_calls', customerIdentifier: customer });
 
@@ -109,13 +109,16 @@ describe('SqliteStore', () => {
     await sealOneRecordPerCustomer(setup, 400);
     await setup.close();
     // One shared submitter identity: the submitter lease would otherwise let only one racer claim at all.
-    const startAt = Date.now() + 1_500;
+    const barrier = dir.file(`barrier-${Math.random().toString(36).slice(2)}`);
     const racer = `
+      import { appendFileSync, readFileSync } from 'node:fs';
       import { SqliteStore } from '${BUILT}';
       const store = new SqliteStore({ filename: ${JSON.stringify(dir.file())}, instanceId: 'racers', synchronous: 'normal' });
       const ids = [];
-      // Start together, so the claims really interleave.
-      await new Promise((resolve) => setTimeout(resolve, ${startAt} - Date.now()));
+      // Start together, so the claims really interleave: each racer signs in, then waits for all four (however slowly
+      // a loaded machine starts them).
+      appendFileSync(${JSON.stringify(barrier)}, 'x');
+      while (readFileSync(${JSON.stringify(barrier)}, 'utf8').length < 4) await new Promise((r) => setTimeout(r, 2));
       for (let empty = 0; empty < 3;) {
         const taken = await store.takeDue(${H1}, 2, ${LEASE});
         if (taken.length === 0) empty += 1; else empty = 0;
@@ -225,6 +228,13 @@ describe('SqliteStore', () => {
     );
   });
 
+  it('rejects `toString`, which every object inherits, as an unknown option', () => {
+    const attempt = () => new SqliteStore({ filename: dir.file(), toString: 'x' } as never);
+    expect(attempt).toThrow(
+      expect.objectContaining({ code: 'ERR_METERING_UNKNOWN_OPTION', field: 'toString' }),
+    );
+  });
+
   it('rejects a missing filename, naming the field', () => {
     const attempt = () => new SqliteStore({} as never);
     expect(attempt).toThrow(
@@ -245,7 +255,14 @@ describe('SqliteStore under the engine', () => {
     const clock = new ManualClock(H0 + 10 * 60_000);
     const sink = new InMemorySink({ clock });
     const customer = { customerIdentifier: 'cust-a', productCode: 'prod-1' };
-    const options = { sink, clock, timers: clock, logger: silentLogger, random: () => 0.5 };
+    const options = {
+      sink,
+      productCode: 'prod-1',
+      clock,
+      timers: clock,
+      logger: silentLogger,
+      random: () => 0.5,
+    };
     const first = createMeteringEngine({ ...options, store: open() });
     await first.start();
     first.record(customer, 'api_calls', 3);

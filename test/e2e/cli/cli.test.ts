@@ -29,7 +29,7 @@ const ok = { customerIdentifier: 'cust-ok-0001', productCode: PRODUCT };
 const gone = { customerIdentifier: 'cust-gone-0001', productCode: PRODUCT };
 /** Not subscribed either, but its record's hour is about to leave the service window. */
 const late = { customerIdentifier: 'cust-late-0001', productCode: PRODUCT };
-const CLI = join(repoRoot, 'packages/cli/lib/cli.js');
+const CLI = join(repoRoot, 'packages/cli/lib/esm/cli.js');
 
 interface Run {
   code: number;
@@ -90,6 +90,7 @@ async function prepare(store: UsageStore): Promise<Emulator> {
     timers: clock,
     scheduling: 'external',
     logger: silentLogger,
+    productCode: PRODUCT,
     monthEndCutoffHourUtc: null,
   });
   await engine.start();
@@ -274,6 +275,7 @@ describe('meterkit on a running app (--url)', () => {
       timers: clock,
       scheduling: 'external',
       logger: silentLogger,
+      productCode: PRODUCT,
       monthEndCutoffHourUtc: null,
     });
     await engine.start();

@@ -140,6 +140,8 @@ export async function startStack(options: Partial<ExpressMeteringOptions> = {}) 
     dimensions: DIMENSIONS,
     checkpointMillis: 60_000,
     customer: (req: Req) => req.customer,
+    // Explicit: the adapter's default is a SQLite file in the working directory.
+    store: 'memory',
     ...options,
   });
   await metering.start();

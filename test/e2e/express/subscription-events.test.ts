@@ -43,6 +43,8 @@ async function startLifecycle(notifications: 'url' | 'queue') {
     random: () => 0.5,
     productCode: PRODUCT,
     dimensions: ['api_calls'],
+    // Explicit: the adapter's default is a SQLite file in the working directory.
+    store: 'memory',
     customer: (req: Req) => req.customer,
   });
   await metering.start();

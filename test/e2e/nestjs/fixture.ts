@@ -249,6 +249,8 @@ export async function startHarness(platform: Platform, harness: HarnessOptions =
     productCode: PRODUCT,
     dimensions: [...DIMENSIONS],
     customer: customerFromRequest,
+    // Explicit: the adapter's default is a SQLite file in the working directory.
+    store: 'memory',
     clock,
     timers: clock,
     logger: silentLogger,

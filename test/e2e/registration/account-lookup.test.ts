@@ -38,6 +38,8 @@ describe('Express: register, link the app account, then bill that account throug
       logger: silentLogger,
       productCode: PRODUCT,
       dimensions: ['api_calls'],
+      // Explicit: the adapter's default is a SQLite file in the working directory.
+      store: 'memory',
       registry,
       // The app's authentication would set the account; here a header stands in for it.
       customer: customerFromAccount(registry, (req: express.Request) => req.get('x-test-account')),

@@ -62,6 +62,8 @@ export async function startHarness(options: HarnessOptions = {}) {
     timers: clock,
     scheduling: 'external',
     logger: silentLogger,
+    // The default product; every customer here carries its own.
+    productCode: PRODUCT,
     random: seededRandom(7),
     retryBaseMillis: 100,
     retryMaxMillis: 2_000,

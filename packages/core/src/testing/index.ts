@@ -1,3 +1,4 @@
+// Test doubles and helpers that load without any test framework; suites that import one live in vitest.ts.
 export { configurationErrorOf } from './configuration-error.js';
 export {
   type BilledEntry,
@@ -6,6 +7,4 @@ export {
   type SinkFault,
 } from './in-memory-sink.js';
 export { ManualClock, settleMicrotasks } from './manual-clock.js';
-export { describeCustomerRegistryContract, type RegistryContractOptions } from './registry-contract.js';
 export { seededRandom } from './seeded-random.js';
-export { describeUsageStoreContract, type StoreContractOptions } from './store-contract.js';

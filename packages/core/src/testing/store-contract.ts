@@ -137,6 +137,32 @@ export function describeUsageStoreContract(
       expect(second.map((r) => [r.hourStart, r.quantity])).toEqual([[H1, 7]]);
     });
 
+    it('reports each total it cut down to the per-record maximum, with the units it carried', async () => {
+      const store = await make();
+      await store.addDeltas([
+        { keyId: keyA, hourStart: H0, quantity: MAX_RECORD_QUANTITY + 7 },
+        { keyId: keyB, hourStart: H0, quantity: 3 },
+      ]);
+      const result = await store.sealClosedHours(H1, 1000);
+      expect(result.carried).toEqual([{ keyId: keyA, fromHour: H0, units: 7 }]);
+    });
+
+    it('adds totals past 2^53 exactly: every unit is sealed or carried, none rounded away', async () => {
+      const store = await make();
+      // 2^53 + 1 units for one key and hour, a total no double holds, in two deltas as two checkpoints would send.
+      await store.addDeltas([{ keyId: keyA, hourStart: H0, quantity: Number.MAX_SAFE_INTEGER - 1 }]);
+      await store.addDeltas([{ keyId: keyA, hourStart: H0, quantity: 3 }]);
+      const first = await store.sealClosedHours(H1, 1000);
+      const second = await store.sealClosedHours(H2, 1000);
+      expect([...first.sealed, ...second.sealed].map((r) => [r.hourStart, r.quantity])).toEqual([
+        [H0, MAX_RECORD_QUANTITY],
+        [H1, MAX_RECORD_QUANTITY],
+      ]);
+      // Whatever the store moved to H1 when adding, H1's carry is the exact rest: nothing rounded away.
+      const rest = BigInt(second.carried?.[0]?.units ?? Number.NaN);
+      expect(2n * BigInt(MAX_RECORD_QUANTITY) + rest).toBe(2n ** 53n + 1n);
+    });
+
     for (const limit of [1000, 1]) {
       it(`seals an overflow carried into a closed hour before any later hour (limit ${limit})`, async () => {
         const store = await make();
@@ -351,6 +377,44 @@ export function describeUsageStoreContract(
         ['project=alpha', MAX_RECORD_QUANTITY - 10],
         ['project=beta,team=ops', 25],
       ]);
+    });
+
+    it('reports a tagged total cut down to the per-record maximum, with the units it carried', async () => {
+      const store = await make();
+      await store.addDeltas([
+        { keyId: keyA, hourStart: H0, quantity: MAX_RECORD_QUANTITY, tags: alpha },
+        { keyId: keyA, hourStart: H0, quantity: 7, tags: beta },
+      ]);
+      const result = await store.sealClosedHours(H1, 1000);
+      expect(result.carried).toEqual([{ keyId: keyA, fromHour: H0, units: 7 }]);
+    });
+
+    it('adds tagged totals past 2^53 exactly, each unit billed under its own tags', async () => {
+      const store = await make();
+      // 2^53 + 1 units for one key and hour, a total no double holds, split over two tag sets and two writes.
+      await store.addDeltas([
+        { keyId: keyA, hourStart: H0, quantity: Number.MAX_SAFE_INTEGER - 1, tags: alpha },
+      ]);
+      await store.addDeltas([{ keyId: keyA, hourStart: H0, quantity: 3, tags: beta }]);
+      const perTagSet = new Map<string, bigint>();
+      let billed = 0n;
+      let carriedFromLast = 0n;
+      for (const hour of [H1, H2]) {
+        const result = await store.sealClosedHours(hour, 1000);
+        for (const record of result.sealed) {
+          billed += BigInt(record.quantity);
+          const sum = (record.allocations ?? []).reduce((total, a) => total + a.quantity, 0);
+          expect(sum).toBe(record.quantity);
+          for (const [tags, quantity] of allocationsOf(record) ?? [])
+            perTagSet.set(tags, (perTagSet.get(tags) ?? 0n) + BigInt(quantity));
+        }
+        carriedFromLast = BigInt(result.carried?.[0]?.units ?? 0);
+      }
+      // Sealed in H0 and H1, and the exact rest carried on from H1: nothing rounded away.
+      expect(billed + carriedFromLast).toBe(2n ** 53n + 1n);
+      // The units billed so far came from alpha (taken first, in sorted order); beta's 3 are still to come, untouched.
+      expect([...perTagSet]).toEqual([['project=alpha', 2n * BigInt(MAX_RECORD_QUANTITY)]]);
+      expect(carriedFromLast).toBe(2n ** 53n + 1n - 2n * BigInt(MAX_RECORD_QUANTITY));
     });
 
     it('carries the allocations of a record refused as a duplicate into the next open hour', async () => {

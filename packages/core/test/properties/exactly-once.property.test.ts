@@ -122,6 +122,7 @@ async function simulate(world: World) {
     clock,
     timers: clock,
     logger: silentLogger,
+    productCode: 'prod-one',
     random: seededRandom(world.seed),
     scheduling: 'external',
     retryBaseMillis: 1_000,

@@ -37,7 +37,7 @@ const opArb = fc.oneof(
         { weight: 10, arbitrary: fc.nat(1_000) },
         {
           weight: 1,
-          arbitrary: fc.integer({ min: MAX_RECORD_QUANTITY - 5, max: 2 * MAX_RECORD_QUANTITY + 5 }),
+          arbitrary: fc.integer({ min: MAX_RECORD_QUANTITY - 5, max: MAX_RECORD_QUANTITY }),
         },
       ),
       /** Hours before the tally's current hour (late usage), 0 for now. */

@@ -39,6 +39,8 @@ export function setup(options: Partial<ExpressMeteringOptions> = {}) {
     productCode: PRODUCT,
     dimensions: ['api_calls', 'reports', 'export_kb', 'egress_bytes'],
     customer: (req: AuthenticatedRequest) => req.customer,
+    // Explicit: the adapter's default is a SQLite file in the working directory.
+    store: 'memory',
     ...options,
   });
   const app = express();

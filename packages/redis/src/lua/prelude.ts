@@ -2,8 +2,9 @@
  * Lua shared by every script. KEYS[1] is the store's meta hash, `{mk:<prefix>}:meta`; every other key is derived from
  * it, so all keys of one store share the hash tag and live in one Redis Cluster slot.
  *
- * Numbers cross into Lua as doubles: epoch milliseconds and quantities stay far below 2^53, so they are exact, and
- * `int()` writes them back without an exponent. Quantities themselves are added with HINCRBY (64-bit, server side).
+ * Numbers cross into Lua as doubles, exact up to 2^53. Epoch milliseconds stay far below that, and `int()` writes them
+ * back without an exponent. Quantities are added with HINCRBY (64-bit, server side), and a stored total never passes
+ * 2^53 - 1 (what does not fit moves to the next hour), so reading it back into Lua is exact too.
  *
  * Key layout under `base`:
  * - `:meta` hash: `cb` closedBefore, `seq` outbox order, `dseq` dead-letter order, `acc` accepted, `ok`/`ou` open keys/units
@@ -25,6 +26,8 @@ local MAX_ALLOCATIONS = 2500
 local MAX_TAG_KEYS = 5
 local MAX_ALLOCATION_BYTES = 900000
 local ALLOCATION_OVERHEAD_BYTES = 160
+-- The most a stored total (quantity + 1) may reach: 2^53 - 1, the largest integer a Lua number holds exactly.
+local STORED_MAX = 9007199254740991
 local DIGEST_LENGTH = 22
 
 local function int(n)
@@ -75,22 +78,48 @@ local function hourOf(hour)
   return entry
 end
 
--- Adds usage to one open hour, remembering the key's arrival order for sealing. A tagged part (tags not empty) also
--- goes to its tag set's part of the key's total.
+local function countUnits(units)
+  -- Flushed early so the running sum stays exact as a Lua number.
+  if openUnitsDelta + units > 4503599627370496 then
+    redis.call('HINCRBY', meta, 'ou', int(openUnitsDelta))
+    openUnitsDelta = 0
+  end
+  openUnitsDelta = openUnitsDelta + units
+end
+
+-- Adds tagged usage to its tag set's part of a key's total in one open hour.
+local function addTaggedPart(entry, digest, tags, quantity)
+  redis.call('HINCRBY', base .. ':ot:' .. entry.label .. ':' .. digest, tags, quantity)
+end
+
+-- Adds usage (a quantity string, at most 2^53 - 1) to one open hour, remembering the key's arrival order for sealing.
+-- A tagged part (tags not empty) also goes to its tag set's part of the key's total.
 local function addOpen(hour, keyId, digest, quantity, tags)
   local entry = hourOf(hour)
-  if tags ~= nil and tags ~= '' then
-    redis.call('HINCRBY', base .. ':ot:' .. entry.label .. ':' .. digest, tags, quantity)
-  end
+  local isTagged = tags ~= nil and tags ~= ''
   local added = tonumber(quantity)
   -- Stored totals carry +1, so a result equal to what was added means the key is new to this hour: one call for a
   -- key already there (the common case), two for a new one.
-  if redis.call('HINCRBY', entry.hash, keyId, quantity) == added then
-    redis.call('HINCRBY', entry.hash, keyId, 1)
+  local stored = redis.call('HINCRBY', entry.hash, keyId, quantity)
+  if stored == added then
+    stored = redis.call('HINCRBY', entry.hash, keyId, 1)
     entry.arrived[#entry.arrived + 1] = digest .. keyId
     openKeysDelta = openKeysDelta + 1
   end
-  openUnitsDelta = openUnitsDelta + added
+  if stored > STORED_MAX then
+    -- Past exact maths (the comparison holds even on a rounded reply): undo, fill the total up to the bound, and move
+    -- the rest (under the same tags) to the next hour, as a sealed overflow is. The undo is exact: HINCRBY counts in
+    -- 64 bits.
+    local before = redis.call('HINCRBY', entry.hash, keyId, '-' .. quantity)
+    local room = STORED_MAX - before
+    redis.call('HSET', entry.hash, keyId, int(STORED_MAX))
+    if isTagged and room > 0 then addTaggedPart(entry, digest, tags, int(room)) end
+    countUnits(room)
+    addOpen(hour + HOUR, keyId, digest, int(added - room), tags)
+    return
+  end
+  if isTagged then addTaggedPart(entry, digest, tags, quantity) end
+  countUnits(added)
 end
 
 local function flushOpen()

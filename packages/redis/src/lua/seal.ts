@@ -3,7 +3,8 @@ import { PRELUDE } from './prelude.js';
 /**
  * Closes every hour before ARGV[1] and moves up to ARGV[2] of their entries into the outbox, oldest hour first, each
  * hour in arrival order. Returns `more` (0/1), the number of tag sets rolled into untagged allocations, and then
- * `keyId, hourStart, quantity, allocations` per sealed record (allocations empty when nothing was tagged).
+ * `keyId, hourStart, quantity, allocations, carried` per sealed record: `allocations` empty when nothing was tagged,
+ * `carried` the units above the per-record maximum moved to the next hour ('0' when none).
  */
 export const SEAL = `${PRELUDE}
 local cb = closedBefore()
@@ -34,27 +35,29 @@ while count < limit do
     redis.call('HDEL', hk, keyId)
     openKeysDelta = openKeysDelta - 1
     openUnitsDelta = openUnitsDelta - quantity
+    local carried = '0'
+    if quantity > MAX_QUANTITY then carried = int(quantity - MAX_QUANTITY) end
     local tk = base .. ':ot:' .. h .. ':' .. digest
     local tagged = redis.call('HGETALL', tk)
     local allocations = ''
     if #tagged > 0 then
       -- Tagged usage: one record all the same, its allocations fixed here (and the excess of each part carried).
       redis.call('DEL', tk)
-      local carried, rolled
-      allocations, carried, rolled = sealAllocations(quantity, tagged)
+      local parts, rolled
+      allocations, parts, rolled = sealAllocations(quantity, tagged)
       out[2] = out[2] + rolled
-      for _, part in ipairs(carried) do addOpen(hour + HOUR, keyId, digest, int(part[2]), part[1]) end
-      if quantity > MAX_QUANTITY then quantity = MAX_QUANTITY end
+      for _, part in ipairs(parts) do addOpen(hour + HOUR, keyId, digest, int(part[2]), part[1]) end
     elseif quantity > MAX_QUANTITY then
       -- One record carries at most the service's maximum; the rest is billed in the next hour, never truncated.
-      addOpen(hour + HOUR, keyId, digest, int(quantity - MAX_QUANTITY))
-      quantity = MAX_QUANTITY
+      addOpen(hour + HOUR, keyId, digest, carried)
     end
+    if quantity > MAX_QUANTITY then quantity = MAX_QUANTITY end
     enqueue(hourLabel(hour) .. '~' .. digest, keyId, hour, quantity, 0, allocations)
     out[#out + 1] = keyId
     out[#out + 1] = h
     out[#out + 1] = int(quantity)
     out[#out + 1] = allocations
+    out[#out + 1] = carried
     count = count + 1
   end
   redis.call('LTRIM', lk, #entries, -1)
