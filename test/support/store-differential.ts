@@ -6,6 +6,7 @@ import {
   MemoryStore,
   type OutboxEntry,
   type Settlement,
+  tagSetIdOf,
   type UsageStore,
 } from '@meterkit/core';
 import fc from 'fast-check';
@@ -25,8 +26,16 @@ const KEYS = [
   }),
 ];
 
+/** Tag sets of deltas: untagged (most), and three tag sets, one with two keys. */
+const TAGS = [
+  '',
+  tagSetIdOf({ project: 'alpha' }),
+  tagSetIdOf({ project: 'beta', team: 'ops' }),
+  tagSetIdOf({ env: 'prod' }),
+];
+
 type Op =
-  | { op: 'add'; deltas: { key: number; hour: number; quantity: number }[] }
+  | { op: 'add'; deltas: { key: number; hour: number; quantity: number; tag: number }[] }
   | { op: 'seal'; hour: number; limit: number }
   | { op: 'take'; elapse: number; limit: number }
   | { op: 'settle'; picks: { claim: number; kind: Settlement['kind']; delay: number }[] }
@@ -43,7 +52,15 @@ const op: fc.Arbitrary<Op> = fc.oneof(
     arbitrary: fc.record({
       op: fc.constant('add' as const),
       deltas: fc.array(
-        fc.record({ key: fc.nat(KEYS.length - 1), hour: fc.integer({ min: 0, max: 3 }), quantity }),
+        fc.record({
+          key: fc.nat(KEYS.length - 1),
+          hour: fc.integer({ min: 0, max: 3 }),
+          quantity,
+          tag: fc.oneof(
+            { weight: 3, arbitrary: fc.constant(0) },
+            { weight: 2, arbitrary: fc.nat(TAGS.length - 1) },
+          ),
+        }),
         { minLength: 1, maxLength: 5 },
       ),
     }),
@@ -132,6 +149,7 @@ async function compare(ops: readonly Op[], candidate: UsageStore): Promise<void>
           keyId: KEYS[d.key] as string,
           hourStart: H0 + d.hour * HOUR_MILLIS,
           quantity: d.quantity,
+          ...(d.tag === 0 ? {} : { tags: TAGS[d.tag] }),
         }));
         await both(label, (store) => store.addDeltas(deltas));
         break;

@@ -21,6 +21,7 @@ import { INSTANCE_CUSTOMER } from './instance-identity.js';
 import { InstanceMeteringError } from './instance-metering-error.js';
 import { type MeteringClientOptions, resolveClient, warnIfClientRetries } from './metering-client.js';
 import { retryThrottled, sleep, ThrottledPastDeadline } from './retry-throttled.js';
+import { toWireAllocations } from './wire-allocations.js';
 
 /** AWS: "do not fail closed before 2 hours of metering failures". */
 export const MIN_FAIL_CLOSED_AFTER_MILLIS = 2 * HOUR_MILLIS;
@@ -146,7 +147,7 @@ export class MeterUsageSink implements UsageSink {
     if (!owned) void warnIfClientRetries(client, this.#logger);
   }
 
-  /** MeterUsage's JSON body with allocations absent: small and bounded. */
+  /** A bound of MeterUsage's JSON body without allocations: one record per call, so batch size limits never apply. */
   estimateRecordBytes(record: UsageRecord): number {
     return 200 + record.key.productCode.length + record.key.dimension.length;
   }
@@ -272,6 +273,7 @@ export class MeterUsageSink implements UsageSink {
           UsageQuantity: record.quantity,
           Timestamp: new Date(record.hourStart),
           ClientToken: clientTokenOf(record),
+          UsageAllocations: toWireAllocations(record),
         }),
         { abortSignal: signal },
       );

@@ -11,6 +11,13 @@ const FIXED_BYTES =
  */
 const MAX_BYTES_PER_UNIT = 6;
 
+/** Bytes of one allocation's JSON besides its tags, and of one tag besides its strings. */
+const ALLOCATION_BYTES = '{"AllocatedUsageQuantity":2147483647,"Tags":[]},'.length;
+const TAG_BYTES = '{"Key":"","Value":""},'.length;
+/** Tag strings match the model's pattern (checked when recorded): ASCII, and only `"` needs escaping, to 2 bytes. */
+const MAX_BYTES_PER_TAG_UNIT = 2;
+const ALLOCATIONS_FIELD_BYTES = '"UsageAllocations":[],'.length;
+
 /**
  * An upper bound of the serialized size of one record in a BatchMeterUsage request, in bytes, so batches stay under the
  * service's 1 MB limit whatever the identifiers contain.
@@ -22,5 +29,17 @@ export function estimateRecordBytes(record: UsageRecord): number {
     (key.customerIdentifier?.length ?? 0) +
     (key.awsAccountId?.length ?? 0) +
     (key.licenseArn?.length ?? 0);
-  return FIXED_BYTES + units * MAX_BYTES_PER_UNIT;
+  return FIXED_BYTES + units * MAX_BYTES_PER_UNIT + allocationBytes(record);
+}
+
+/** The bound for a record's `UsageAllocations`; 0 for a record without them. */
+function allocationBytes(record: UsageRecord): number {
+  if (record.allocations === undefined) return 0;
+  let bytes = ALLOCATIONS_FIELD_BYTES;
+  for (const allocation of record.allocations) {
+    bytes += ALLOCATION_BYTES;
+    for (const tag of allocation.tags)
+      bytes += TAG_BYTES + (tag.key.length + tag.value.length) * MAX_BYTES_PER_TAG_UNIT;
+  }
+  return bytes;
 }

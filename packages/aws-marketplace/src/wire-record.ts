@@ -1,10 +1,11 @@
 import type { UsageRecord as WireUsageRecord } from '@aws-sdk/client-marketplace-metering';
 import type { UsageRecord } from '@meterkit/core';
+import { toWireAllocations } from './wire-allocations.js';
 
 /**
  * The `UsageRecord` AWS receives for a sealed record. Exactly one customer identity is sent: `CustomerAWSAccountId` +
  * `LicenseArn` (Concurrent Agreements) or `CustomerIdentifier` (legacy). `Timestamp` is the start of the usage hour,
- * never "now", so every resend is identical.
+ * never "now", so every resend is identical. `UsageAllocations` go as sealed (they sum to `Quantity`).
  */
 export function toWireRecord(record: UsageRecord): WireUsageRecord {
   const { key } = record;
@@ -12,12 +13,15 @@ export function toWireRecord(record: UsageRecord): WireUsageRecord {
     key.licenseArn !== undefined
       ? { CustomerAWSAccountId: key.awsAccountId, LicenseArn: key.licenseArn }
       : { CustomerIdentifier: key.customerIdentifier };
-  return {
+  const wire: WireUsageRecord = {
     Timestamp: new Date(record.hourStart),
     ...identity,
     Dimension: key.dimension,
     Quantity: record.quantity,
   };
+  const allocations = toWireAllocations(record);
+  if (allocations !== undefined) wire.UsageAllocations = allocations;
+  return wire;
 }
 
 /**

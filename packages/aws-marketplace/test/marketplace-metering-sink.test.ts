@@ -1,5 +1,13 @@
 import { MarketplaceMeteringClient } from '@aws-sdk/client-marketplace-metering';
-import { MeteringConfigurationError, type MeteringLogger, type UsageSink } from '@meterkit/core';
+import {
+  encodeAllocations,
+  keyIdOf,
+  MeteringConfigurationError,
+  type MeteringLogger,
+  sealRecord,
+  tagSetIdOf,
+  type UsageSink,
+} from '@meterkit/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MarketplaceMeteringSink } from '../src/marketplace-metering-sink.js';
 import { HOUR_START, LICENSE_ARN, legacyRecord, licenseRecord, PRODUCT } from './helpers/records.js';
@@ -275,6 +283,29 @@ describe('MarketplaceMeteringSink record size', () => {
     const body = Buffer.byteLength(service.calls[0]?.rawBody ?? '');
     const empty = Buffer.byteLength(JSON.stringify({ ProductCode: PRODUCT, UsageRecords: [] }));
     expect(sink.estimateRecordBytes(record)).toBeGreaterThanOrEqual(body - empty);
+  });
+
+  it('estimates a record with 2,500 allocations of the longest tags at least at its wire size', async () => {
+    // Prepare: values full of `"`, the one character of the tag pattern JSON escapes.
+    const { sink, service } = await setup();
+    const parts: [string, number][] = [['', 1]];
+    for (let i = 0; i < 2_499; i++) {
+      const tags: Record<string, string> = {};
+      for (let t = 0; t < 5; t++)
+        tags[`${t}${'k'.repeat(99)}`] = `${String(i).padStart(4, '0')}${'"'.repeat(252)}`;
+      parts.push([tagSetIdOf(tags), 1]);
+    }
+    const key = { productCode: PRODUCT, customerIdentifier: 'cust-alice', dimension: 'requests' };
+    const record = sealRecord(keyIdOf(key), HOUR_START, 2_500, encodeAllocations(parts));
+    // Act
+    await sink.export([record], noSignal);
+    // Assess
+    const body = Buffer.byteLength(service.calls[0]?.rawBody ?? '');
+    const empty = Buffer.byteLength(JSON.stringify({ ProductCode: PRODUCT, UsageRecords: [] }));
+    expect(sink.estimateRecordBytes(record)).toBeGreaterThanOrEqual(body - empty);
+    const sent = recordsOf(service.calls[0])[0]?.UsageAllocations as unknown[];
+    expect(sent).toHaveLength(2_500);
+    expect(sent[0]).toEqual({ AllocatedUsageQuantity: 1 });
   });
 
   it('estimates a license record of the longest ARN the service allows above its wire size', async () => {

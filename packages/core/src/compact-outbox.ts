@@ -41,7 +41,8 @@ class Page {
  * Sealed records waiting to be sent, kept as columns (key id, hour, quantity, state...) indexed by slot. A million
  * pending records are then a few hundred pages of arrays instead of millions of small objects that every
  * young-generation collection would copy and every full one would mark. A record object is built only when it is
- * handed out (a record is a pure function of key id, hour and quantity, so a resend is the identical record).
+ * handed out (a record is a pure function of key id, hour, quantity and the allocations fixed at seal, so a resend is
+ * the identical record).
  *
  * Order: oldest hour first, then the order records came in (`seq`), exactly as a heap of record objects would give.
  * Sealing adds records in that order already, so they wait in a plain queue; only records that come back (retries,
@@ -68,6 +69,8 @@ export class CompactOutbox {
   );
   private readyCount = 0;
   private waitingCount = 0;
+  /** Allocations as sealed (encoded) by slot, for records of tagged usage only: most records have none. */
+  private readonly allocationsBySlot = new Map<number, string>();
 
   /** Records held, in any state. */
   get size(): number {
@@ -79,11 +82,12 @@ export class CompactOutbox {
   }
 
   /** Adds a record, ready now, after every record already held for its hour. */
-  add(keyId: string, hourStart: number, quantity: number, attempts: number): void {
+  add(keyId: string, hourStart: number, quantity: number, attempts: number, allocations?: string): void {
     const slot = this.allocate();
     const page = this.pageOf(slot);
     const i = slot & PAGE_MASK;
     page.keyIds[i] = keyId;
+    if (allocations !== undefined) this.allocationsBySlot.set(slot, allocations);
     page.hourStarts[i] = hourStart;
     page.quantities[i] = quantity;
     page.seqs[i] = this.nextSeq++;
@@ -172,6 +176,7 @@ export class CompactOutbox {
     this.release(slot);
     this.setState(slot, FREE);
     this.pageOf(slot).keyIds[slot & PAGE_MASK] = undefined;
+    if (this.allocationsBySlot.size > 0) this.allocationsBySlot.delete(slot);
     this.free.push(slot);
     if (this.size === 0) this.reset();
   }
@@ -273,7 +278,12 @@ export class CompactOutbox {
   private recordAt(slot: number): UsageRecord {
     const page = this.pageOf(slot);
     const i = slot & PAGE_MASK;
-    return sealRecord(page.keyIds[i] as string, page.hourStarts[i] as number, page.quantities[i] as number);
+    return sealRecord(
+      page.keyIds[i] as string,
+      page.hourStarts[i] as number,
+      page.quantities[i] as number,
+      this.allocationsBySlot.size === 0 ? undefined : this.allocationsBySlot.get(slot),
+    );
   }
 
   private comesBefore(a: number, b: number): boolean {
@@ -310,6 +320,7 @@ export class CompactOutbox {
     this.pages = [];
     this.free.clear();
     this.queued.clear();
+    this.allocationsBySlot.clear();
     this.highWater = 0;
     this.lastQueuedHour = Number.NEGATIVE_INFINITY;
   }

@@ -33,6 +33,7 @@ import { type GateVerdict, SubscriptionGate } from './subscription-gate.js';
 import { Tally } from './tally.js';
 import { UnwrittenDeltas } from './unwritten-deltas.js';
 import { keyFromId, type UsageRecord } from './usage-key.js';
+import type { UsageTags } from './usage-tags.js';
 
 /** How far ahead of the engine's clock a record's `at` may be: the clocks of other machines drift. */
 const MAX_FUTURE_SKEW_MILLIS = 5 * 60_000;
@@ -141,8 +142,18 @@ export class MeteringEngine implements AsyncDisposable {
    * Counts `quantity` (default 1) units of `dimension` for `customer`, in the current hour or the hour of `at`
    * (epoch ms). Synchronous and allocation-free for a repeated key; never throws. Returns false when nothing was counted
    * (the reason goes to the `usage.rejected` event).
+   *
+   * With `tags`, the usage is allocated to that tag set inside the key's record for the hour (a separate, slower path;
+   * untagged calls never pay for it). Tags that break the service's rules are dropped (`usage.tags-dropped`) and the
+   * usage is counted untagged.
    */
-  record(customer: CustomerRef, dimension: string, quantity?: number, at?: number): boolean {
+  record(
+    customer: CustomerRef,
+    dimension: string,
+    quantity?: number,
+    at?: number,
+    tags?: UsageTags,
+  ): boolean {
     if (at !== undefined && !(at <= this.options.clock.now() + MAX_FUTURE_SKEW_MILLIS)) {
       // Usage cannot happen in the future: such an `at` is a bug (seconds for milliseconds, a bad clock). Counting it
       // would hold it back until that hour closed, or bill it in an hour it did not happen.
@@ -156,9 +167,9 @@ export class MeteringEngine implements AsyncDisposable {
     }
     if (this.gate.size > 0 && customer != null) {
       const verdict = this.gate.verdict(customer);
-      if (verdict !== 'count') return this.gated(verdict, customer, dimension, quantity, at);
+      if (verdict !== 'count') return this.gated(verdict, customer, dimension, quantity, at, tags);
     }
-    return this.tally.record(customer, dimension, quantity, at);
+    return this.tally.record(customer, dimension, quantity, at, tags);
   }
 
   /** False when the `reject` policy is full and this would be a new key: answer 503 rather than serve unbillable usage. */
@@ -579,7 +590,7 @@ export class MeteringEngine implements AsyncDisposable {
       const held = this.gate.takeHeld(customer);
       for (const entry of held) {
         if (entry.hourStart >= currentHour)
-          this.tally.record(entry.customer, entry.dimension, entry.quantity, entry.hourStart);
+          this.tally.record(entry.customer, entry.dimension, entry.quantity, entry.hourStart, entry.tags);
       }
       this.releaseHeld(
         held.filter((entry) => entry.hourStart < currentHour),
@@ -612,13 +623,14 @@ export class MeteringEngine implements AsyncDisposable {
     dimension: string,
     quantity: number | undefined,
     at: number | undefined,
+    tags: UsageTags | undefined,
   ): boolean {
     if (verdict === 'hold') {
       const units = quantity ?? 1;
       if (!(Number.isSafeInteger(units) && units >= 0))
-        return this.tally.record(customer, dimension, quantity, at);
+        return this.tally.record(customer, dimension, quantity, at, tags);
       const hourStart = hourStartOf(at ?? this.options.clock.now());
-      if (this.gate.hold(customer, dimension, hourStart, units)) {
+      if (this.gate.hold(customer, dimension, hourStart, units, tags)) {
         this.events.emit('usage.held', {
           customer: redact(customer.licenseArn ?? customer.customerIdentifier),
           dimension,
@@ -741,6 +753,8 @@ export class MeteringEngine implements AsyncDisposable {
     let units = 0;
     for (const record of result.sealed) units += record.quantity;
     for (const carry of result.carried ?? []) this.reportOverflow(carry.keyId, carry.fromHour, carry.units);
+    if (result.rolledUpTagSets !== undefined && result.rolledUpTagSets > 0)
+      this.events.emit('allocations.rolled-up', { tagSets: result.rolledUpTagSets });
     return { records: result.sealed.length, units, more: result.more };
   }
 

@@ -35,6 +35,16 @@ export type ExportCallOutcome =
 export interface MeteringEvents {
   /** A `record()` call that counted nothing (the request path never throws). */
   'usage.rejected': { reason: UsageRejectionReason; dimension: unknown; quantity: unknown; detail: string };
+  /**
+   * Tags that cannot go on an allocation (`detail` says which rule). The usage was counted all the same, untagged:
+   * billed, only not allocated to the tag set.
+   */
+  'usage.tags-dropped': { dimension: string; quantity: number; detail: string };
+  /**
+   * Sealed records had more tag sets than one record may allocate (2,500 allocations, 5 distinct keys, 900 kB):
+   * `tagSets` of them were billed in their record's untagged allocation instead.
+   */
+  'allocations.rolled-up': { tagSets: number };
   /** The tally reached `maxLiveKeys`; see the `onMaxLiveKeys` policy. */
   'tally.full': { liveKeys: number; policy: 'checkpoint' | 'reject' };
   /** Deltas moved from the tally into the store. */

@@ -91,4 +91,26 @@ export {
   type UsageKey,
   type UsageRecord,
 } from './usage-key.js';
+export {
+  checkTags,
+  decodeAllocations,
+  type EncodedAllocations,
+  encodeAllocations,
+  encodeAllocationsOf,
+  MAX_ALLOCATION_BYTES_PER_RECORD,
+  MAX_ALLOCATIONS_PER_RECORD,
+  MAX_TAG_KEY_LENGTH,
+  MAX_TAG_KEYS_PER_RECORD,
+  MAX_TAG_VALUE_LENGTH,
+  MAX_TAGS_PER_ALLOCATION,
+  type SealedAllocations,
+  sealAllocations,
+  TAG_PATTERN,
+  tagSetIdOf,
+  tagSetIdOfTags,
+  tagsOfSetId,
+  type UsageAllocation,
+  type UsageTag,
+  type UsageTags,
+} from './usage-tags.js';
 export { type WinstonLike, winstonLogger } from './winston-logger.js';

@@ -15,6 +15,7 @@ import type {
   UsageStore,
 } from './store.js';
 import { MAX_RECORD_QUANTITY, sealRecord, type UsageRecord } from './usage-key.js';
+import { encodeAllocations, encodeAllocationsOf, sealAllocations, tagSetIdOfTags } from './usage-tags.js';
 
 export interface MemoryStoreOptions {
   /** Accepted records kept for `auditLog()`; older ones are dropped from memory (they were billed). @default 10000 */
@@ -43,13 +44,14 @@ export class MemoryStore implements UsageStore {
   }
 
   async addDeltas(deltas: readonly UsageDelta[]): Promise<void> {
-    for (const delta of deltas) this.addOpen(delta.keyId, delta.hourStart, delta.quantity);
+    for (const delta of deltas) this.addOpen(delta.keyId, delta.hourStart, delta.quantity, delta.tags);
   }
 
   async sealClosedHours(closeBefore: number, limit: number): Promise<SealResult> {
     if (closeBefore > this.closedBefore) this.closedBefore = closeBefore;
     const sealed: UsageRecord[] = [];
     const carried: OverflowCarry[] = [];
+    let rolledUpTagSets = 0;
     // The earliest closed hour is looked up afresh each time: an overflow carried into the next hour must be sealed
     // before any later hour, or a later hour could be sealed twice for the same key.
     for (;;) {
@@ -64,7 +66,20 @@ export class MemoryStore implements UsageStore {
         const keyId = entries.keyIdAt(position);
         const total = entries.totalAt(position);
         let quantity = total;
-        if (quantity > MAX_RECORD_QUANTITY) {
+        const tagged = entries.takeTaggedAt(position);
+        let allocations: string | undefined;
+        if (tagged !== undefined) {
+          // Tagged usage: one record all the same, its allocations fixed here (and the excess of each carried).
+          const split = sealAllocations(total, tagged, MAX_RECORD_QUANTITY);
+          rolledUpTagSets += split.rolledUp;
+          for (const [tagSetId, excess] of split.carried)
+            this.addToHour(keyId, hourStart + HOUR_MILLIS, excess, tagSetId);
+          if (quantity > MAX_RECORD_QUANTITY) {
+            carried.push({ keyId, fromHour: hourStart, units: quantity - MAX_RECORD_QUANTITY });
+            quantity = MAX_RECORD_QUANTITY;
+          }
+          if (split.parts.length > 0) allocations = encodeAllocations(split.parts);
+        } else if (quantity > MAX_RECORD_QUANTITY) {
           // One record may carry at most the service's maximum; the rest is billed in the next hour, never truncated.
           this.addToHour(keyId, hourStart + HOUR_MILLIS, quantity - MAX_RECORD_QUANTITY);
           carried.push({ keyId, fromHour: hourStart, units: quantity - MAX_RECORD_QUANTITY });
@@ -72,13 +87,13 @@ export class MemoryStore implements UsageStore {
         }
         this.openKeys -= 1;
         this.openUnits -= total;
-        this.outbox.add(keyId, hourStart, quantity, 0);
-        sealed.push(sealRecord(keyId, hourStart, quantity));
+        this.outbox.add(keyId, hourStart, quantity, 0, allocations);
+        sealed.push(sealRecord(keyId, hourStart, quantity, allocations));
       }
-      if (sealed.length >= limit && entries.size > 0) return { sealed, carried, more: true };
+      if (sealed.length >= limit && entries.size > 0) return { sealed, carried, more: true, rolledUpTagSets };
       this.openHours.delete(hourStart);
     }
-    return { sealed, carried, more: false };
+    return { sealed, carried, more: false, rolledUpTagSets };
   }
 
   private earliestClosedHour(): number | undefined {
@@ -126,7 +141,7 @@ export class MemoryStore implements UsageStore {
           break;
         case 'carry':
           this.outbox.remove(slot);
-          this.addOpen(record.keyId, record.hourStart + HOUR_MILLIS, record.quantity);
+          this.carry(record);
           break;
       }
     }
@@ -154,7 +169,13 @@ export class MemoryStore implements UsageStore {
       const { record } = letter;
       if (held.has(record.id) || !this.dead.has(record.id)) continue;
       this.dead.delete(record.id);
-      this.outbox.add(record.keyId, record.hourStart, record.quantity, letter.attempts);
+      this.outbox.add(
+        record.keyId,
+        record.hourStart,
+        record.quantity,
+        letter.attempts,
+        encodeAllocationsOf(record.allocations),
+      );
       moved += 1;
     }
     return moved;
@@ -180,22 +201,35 @@ export class MemoryStore implements UsageStore {
 
   async close(): Promise<void> {}
 
-  /** New usage for a closed hour lands in the earliest open one. */
-  private addOpen(keyId: string, hourStart: number, quantity: number): void {
-    this.addToHour(keyId, Math.max(hourStart, this.closedBefore), quantity);
+  /** A record someone else billed: its quantity, allocation by allocation, goes to the next open hour. */
+  private carry(record: UsageRecord): void {
+    const next = record.hourStart + HOUR_MILLIS;
+    if (record.allocations === undefined) {
+      this.addOpen(record.keyId, next, record.quantity);
+      return;
+    }
+    for (const allocation of record.allocations)
+      this.addOpen(record.keyId, next, allocation.quantity, tagSetIdOfTags(allocation.tags));
   }
 
-  private addToHour(keyId: string, hourStart: number, quantity: number): void {
+  /** New usage for a closed hour lands in the earliest open one. */
+  private addOpen(keyId: string, hourStart: number, quantity: number, tagSetId?: string): void {
+    this.addToHour(keyId, Math.max(hourStart, this.closedBefore), quantity, tagSetId);
+  }
+
+  private addToHour(keyId: string, hourStart: number, quantity: number, tagSetId?: string): void {
     let entries = this.openHours.get(hourStart);
     if (entries === undefined) {
       entries = new OpenHour();
       this.openHours.set(hourStart, entries);
     }
     const keysBefore = entries.size;
-    const excess = entries.add(keyId, quantity);
+    const untagged = tagSetId === undefined || tagSetId === '';
+    const excess = untagged ? entries.add(keyId, quantity) : entries.addTagged(keyId, tagSetId, quantity);
     if (entries.size > keysBefore) this.openKeys += 1;
     this.openUnits += quantity - excess;
-    // The hour's total for this key reached 2^53 − 1: the rest is billed in the next hour, as a sealed overflow is.
-    if (excess > 0) this.addToHour(keyId, hourStart + HOUR_MILLIS, excess);
+    // The hour's total for this key reached 2^53 − 1: the rest (under its own tags) is billed in the next hour, as a
+    // sealed overflow is.
+    if (excess > 0) this.addToHour(keyId, hourStart + HOUR_MILLIS, excess, tagSetId);
   }
 }

@@ -35,6 +35,8 @@ export class OpenHour {
   /** Entries before this position have been taken (sealed). */
   private cursor = 0;
   private count = 0;
+  /** Per position, the tagged parts of its total (tag set id to quantity); only keys with tagged usage have one. */
+  private readonly taggedParts = new Map<number, Map<string, number>>();
 
   /** Keys with a total in this hour. */
   get size(): number {
@@ -74,6 +76,32 @@ export class OpenHour {
     index.set(keyId, position);
     this.count += 1;
     return 0;
+  }
+
+  /**
+   * Adds tagged usage: to the key's total, and to its tag set's part of it. Returns what did not fit, as {@link add}
+   * does; the part counts only what did, so the parts never sum past the total.
+   */
+  addTagged(keyId: string, tagSetId: string, quantity: number): number {
+    const excess = this.add(keyId, quantity);
+    const fitted = quantity - excess;
+    if (fitted === 0) return excess;
+    const position = (this.shards[shardOf(keyId)] as Map<string, number>).get(keyId) as number;
+    let parts = this.taggedParts.get(position);
+    if (parts === undefined) {
+      parts = new Map();
+      this.taggedParts.set(position, parts);
+    }
+    parts.set(tagSetId, (parts.get(tagSetId) ?? 0) + fitted);
+    return excess;
+  }
+
+  /** Hands over (once) the tagged parts of a taken entry's total, or undefined when all of it is untagged. */
+  takeTaggedAt(position: number): ReadonlyMap<string, number> | undefined {
+    if (this.taggedParts.size === 0) return undefined;
+    const parts = this.taggedParts.get(position);
+    if (parts !== undefined) this.taggedParts.delete(position);
+    return parts;
   }
 
   /**

@@ -5,6 +5,11 @@ export interface UsageDelta {
   readonly keyId: string;
   readonly hourStart: number;
   readonly quantity: number;
+  /**
+   * The tag set the usage was recorded under (`tagSetIdOf`); absent or `''` for untagged usage. A key and hour
+   * still seal into one record; its allocations are the sums per tag set.
+   */
+  readonly tags?: string;
 }
 
 /** A sealed record waiting in the outbox, as handed to a submitter under a lease. */
@@ -65,7 +70,7 @@ export type Settlement =
       readonly detail: string;
       readonly at: number;
     }
-  /** Someone else billed this key and hour: add the quantity to the earliest open hour after it. */
+  /** Someone else billed this key and hour: add the quantity (and its allocations) to the earliest open hour after it. */
   | { readonly kind: 'carry'; readonly id: string; readonly claim: string; readonly at: number };
 
 /** Usage above the per-record maximum, moved from a sealed hour to the next one. */
@@ -85,6 +90,8 @@ export interface SealResult {
   readonly carried?: readonly OverflowCarry[];
   /** True when closed hours still hold unsealed entries (call again). */
   readonly more: boolean;
+  /** Tag sets past the per-record allocation limit, billed in their record's untagged allocation instead. */
+  readonly rolledUpTagSets?: number;
 }
 
 export interface SettleResult {

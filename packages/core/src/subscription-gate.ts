@@ -1,6 +1,7 @@
 /** Each customer's subscription state, held in memory so the request path can ask it with one map lookup. */
 import type { CustomerRef } from './customer.js';
 import type { SubscriptionState } from './customer-registry.js';
+import { checkTags, tagSetIdOf, type UsageTags } from './usage-tags.js';
 
 /** What the request path does with a customer's usage. */
 export type GateVerdict = 'count' | 'hold' | 'not-subscribed' | 'unsubscribed';
@@ -11,6 +12,8 @@ export interface HeldUsage {
   readonly dimension: string;
   readonly hourStart: number;
   quantity: number;
+  /** The tags it was recorded with, counted under them when released (the tally drops invalid ones, with an event). */
+  readonly tags?: UsageTags;
 }
 
 /**
@@ -77,14 +80,27 @@ export class SubscriptionGate {
   }
 
   /** Adds usage to the held total of its key and hour; returns true when that key and hour is new. */
-  hold(customer: CustomerRef, dimension: string, hourStart: number, quantity: number): boolean {
-    const key = `${this.idOf(customer)}\n${dimension}\n${hourStart}`;
+  hold(
+    customer: CustomerRef,
+    dimension: string,
+    hourStart: number,
+    quantity: number,
+    tags?: UsageTags,
+  ): boolean {
+    // Held per tag set too, so released usage keeps its allocations; invalid tags share one entry (dropped on release).
+    const tagPart = tags === undefined ? '' : checkTags(tags) === undefined ? tagSetIdOf(tags) : '!';
+    const key = `${this.idOf(customer)}\n${dimension}\n${hourStart}\n${tagPart}`;
     const entry = this.held.get(key);
     if (entry !== undefined) {
       entry.quantity += quantity;
       return false;
     }
-    this.held.set(key, { customer, dimension, hourStart, quantity });
+    this.held.set(
+      key,
+      tags === undefined
+        ? { customer, dimension, hourStart, quantity }
+        : { customer, dimension, hourStart, quantity, tags },
+    );
     return true;
   }
 

@@ -4,6 +4,7 @@ import { hourStartOf } from './hours.js';
 import { checkRule } from './service-rules.js';
 import type { UsageDelta } from './store.js';
 import { keyIdFor, MAX_RECORD_QUANTITY } from './usage-key.js';
+import { checkTags, tagSetIdOf, type UsageTags } from './usage-tags.js';
 
 const INITIAL_SLOTS = 64;
 /**
@@ -86,6 +87,14 @@ function sameCustomer(a: CustomerRef | undefined, b: CustomerRef): boolean {
   );
 }
 
+/** Tagged usage of one hour, key and tag set (`tags` is its tag set id). */
+interface TaggedEntry {
+  keyId: string;
+  hourStart: number;
+  quantity: number;
+  tags: string;
+}
+
 /** Settings the tally needs from the engine's options. */
 export interface TallySettings {
   readonly productCode: string | undefined;
@@ -110,7 +119,14 @@ export class Tally {
   private timed = new Map<string, { keyId: string; hourStart: number; quantity: number }>();
   /** Timed maps set aside when full under the `checkpoint` policy, drained by the next {@link drain}. */
   private retiredTimed: Map<string, { keyId: string; hourStart: number; quantity: number }>[] = [];
-  /** Counts moved out of a slot or timed entry before they could outgrow exact integer maths. */
+  /**
+   * Tagged usage, keyed by hour, key and tag set: kept apart so untagged `record()` never pays for tags. Its entries
+   * count against `maxLiveKeys` like timed ones.
+   */
+  private tagged = new Map<string, TaggedEntry>();
+  /** Tagged maps set aside when full under the `checkpoint` policy, drained by the next {@link drain}. */
+  private retiredTagged: Map<string, TaggedEntry>[] = [];
+  /** Counts moved out of a slot, timed or tagged entry before they could outgrow exact integer maths. */
   private spilled: UsageDelta[] = [];
   private stopped = false;
   private fullSignalled = false;
@@ -129,16 +145,16 @@ export class Tally {
     return this.current.hourStart;
   }
 
-  /** Keys held on the request path: the current hour's and those recorded for other hours. */
+  /** Keys held on the request path: the current hour's, those recorded for other hours and tagged ones. */
   get liveKeys(): number {
-    return this.current.liveKeys + this.timed.size;
+    return this.current.liveKeys + this.timed.size + this.tagged.size;
   }
 
   /**
    * Counts `quantity` units of `dimension` for `customer`. Returns false (and emits `usage.rejected`) when nothing was
    * counted.
    */
-  record(customer: CustomerRef, dimension: string, quantity = 1, at?: number): boolean {
+  record(customer: CustomerRef, dimension: string, quantity = 1, at?: number, tags?: UsageTags): boolean {
     // `q | 0` is q only for an int32: with `q >= 0`, exactly the service's per-record range 0..2,147,483,647.
     if (quantity !== 1 && ((quantity | 0) !== quantity || quantity < 0)) {
       return this.reject(
@@ -149,6 +165,7 @@ export class Tally {
       );
     }
     if (this.stopped) return this.reject('shut-down', dimension, quantity, 'the engine is shutting down');
+    if (tags !== undefined) return this.recordTagged(customer, dimension, quantity, at, tags);
     if (at !== undefined) return this.recordAt(customer, dimension, quantity, at);
     const counters = this.current.dims.get(dimension);
     if (counters === undefined) return this.recordNewDimension(customer, dimension, quantity);
@@ -211,6 +228,10 @@ export class Tally {
     this.retiredTimed = [];
     this.timed = new Map();
     for (const timed of timedMaps) if (timed.size > 0) emit([...timed.values()]);
+    const taggedMaps = [...this.retiredTagged, this.tagged];
+    this.retiredTagged = [];
+    this.tagged = new Map();
+    for (const tagged of taggedMaps) if (tagged.size > 0) emit([...tagged.values()]);
     while (this.retired.length > 0) {
       const generation = this.retired[0] as Generation;
       await this.drainGeneration(generation, false, sliceSize, emit, yieldBetween);
@@ -368,6 +389,10 @@ export class Tally {
       this.retiredTimed.push(this.timed);
       this.timed = new Map();
     }
+    if (this.tagged.size > 0) {
+      this.retiredTagged.push(this.tagged);
+      this.tagged = new Map();
+    }
     return true;
   }
 
@@ -377,16 +402,8 @@ export class Tally {
     }
     const hourStart = hourStartOf(at);
     if (hourStart === this.current.hourStart) return this.record(customer, dimension, quantity);
-    if (customer == null) return this.reject('missing-customer', dimension, quantity, 'no customer');
-    const broken = checkRule('dimension', dimension);
-    if (broken !== undefined)
-      return this.reject('invalid-dimension', dimension, quantity, `dimension must be ${broken}`);
-    if (this.settings.dimensions !== undefined && !this.settings.dimensions.includes(dimension)) {
-      return this.reject('undeclared-dimension', dimension, quantity, 'not one of the declared dimensions');
-    }
-    const problem = this.checkCustomer(customer);
-    if (problem !== undefined) return this.reject('invalid-customer', dimension, quantity, problem);
-    const keyId = keyIdFor(customer, dimension, this.productCodeOf(customer));
+    const keyId = this.checkedKeyId(customer, dimension, quantity);
+    if (keyId === undefined) return false;
     // Nothing to bill: keep it out of the store, or the hour would seal an empty record for this key.
     if (quantity === 0) return true;
     const mapKey = `${hourStart}\n${keyId}`;
@@ -409,6 +426,76 @@ export class Tally {
     }
     this.timed.set(mapKey, { keyId, hourStart, quantity });
     return true;
+  }
+
+  /**
+   * Tagged usage: checked like a new key each time (tags vary per call), summed per hour, key and tag set, and handed
+   * to the store at the next checkpoint, where it joins the key's one record for the hour as an allocation.
+   */
+  private recordTagged(
+    customer: CustomerRef,
+    dimension: string,
+    quantity: number,
+    at: number | undefined,
+    tags: UsageTags,
+  ): boolean {
+    const problem = checkTags(tags);
+    if (problem !== undefined) {
+      this.events.emit('usage.tags-dropped', { dimension, quantity, detail: problem });
+      return this.record(customer, dimension, quantity, at);
+    }
+    const tagSetId = tagSetIdOf(tags);
+    if (tagSetId === '') return this.record(customer, dimension, quantity, at);
+    if (at !== undefined && (typeof at !== 'number' || !Number.isFinite(at))) {
+      return this.reject('invalid-time', dimension, quantity, '`at` must be a finite epoch-millisecond time');
+    }
+    const keyId = this.checkedKeyId(customer, dimension, quantity);
+    if (keyId === undefined) return false;
+    if (quantity === 0) return true;
+    const hourStart = at === undefined ? this.current.hourStart : hourStartOf(at);
+    const mapKey = `${hourStart}\n${keyId}\n${tagSetId}`;
+    const entry = this.tagged.get(mapKey);
+    if (entry !== undefined) {
+      entry.quantity += quantity;
+      if (entry.quantity > TALLY_SPILL_AT) {
+        this.spilled.push(entry);
+        this.tagged.delete(mapKey);
+      }
+      return true;
+    }
+    if (this.liveKeys >= this.settings.maxLiveKeys && !this.makeRoom()) {
+      return this.reject(
+        'max-live-keys',
+        dimension,
+        quantity,
+        `more than ${this.settings.maxLiveKeys} live keys`,
+      );
+    }
+    this.tagged.set(mapKey, { keyId, hourStart, quantity, tags: tagSetId });
+    return true;
+  }
+
+  /** The key id of usage off the slot path (timed or tagged), or undefined after rejecting it. */
+  private checkedKeyId(customer: CustomerRef, dimension: string, quantity: number): string | undefined {
+    if (customer == null) {
+      this.reject('missing-customer', dimension, quantity, 'no customer');
+      return undefined;
+    }
+    const broken = checkRule('dimension', dimension);
+    if (broken !== undefined) {
+      this.reject('invalid-dimension', dimension, quantity, `dimension must be ${broken}`);
+      return undefined;
+    }
+    if (this.settings.dimensions !== undefined && !this.settings.dimensions.includes(dimension)) {
+      this.reject('undeclared-dimension', dimension, quantity, 'not one of the declared dimensions');
+      return undefined;
+    }
+    const problem = this.checkCustomer(customer);
+    if (problem !== undefined) {
+      this.reject('invalid-customer', dimension, quantity, problem);
+      return undefined;
+    }
+    return keyIdFor(customer, dimension, this.productCodeOf(customer));
   }
 
   /** Why a customer ref cannot be billed, or undefined. Runs once per new key, never for a repeated one. */

@@ -5,12 +5,14 @@ interface MergedDelta {
   keyId: string;
   hourStart: number;
   quantity: number;
+  /** The tag set, kept only on tagged deltas so untagged ones stay as the store has always seen them. */
+  tags?: string;
 }
 
 /**
  * The queue between the tally and the store. While the store answers, slices pass through in the order they were
- * drained, untouched (no per-delta work on the healthy path). Once a write fails, everything queued is merged by key
- * and hour: a store outage then holds one entry per key and hour however many checkpoints it lasts, instead of one
+ * drained, untouched (no per-delta work on the healthy path). Once a write fails, everything queued is merged by key,
+ * hour and tag set (tagged usage stays with its tags, never folded into another allocation): a store outage then holds one entry per key, hour and tag set however many checkpoints it lasts, instead of one
  * slice per checkpoint.
  *
  * A batch handed to the store and not confirmed is retried as the very same array: a store may have applied a write
@@ -50,7 +52,7 @@ export class UnwrittenDeltas {
     for (const delta of deltas) this.merge(delta);
   }
 
-  /** The store refused a write: from now on, queued and new deltas are merged by key and hour. */
+  /** The store refused a write: from now on, queued and new deltas are merged by key, hour and tag set. */
   storeFailed(): void {
     if (this.merged !== undefined) return;
     this.merged = new Map();
@@ -115,19 +117,30 @@ export class UnwrittenDeltas {
 
   private merge(delta: UsageDelta): void {
     const merged = this.merged as Map<string, MergedDelta>;
-    const key = `${delta.hourStart}\n${delta.keyId}`;
+    const tags = delta.tags === undefined || delta.tags === '' ? undefined : delta.tags;
+    // A tag set id is JSON (no raw newline), so the three parts cannot run into each other.
+    const key =
+      tags === undefined
+        ? `${delta.hourStart}\n${delta.keyId}`
+        : `${delta.hourStart}\n${delta.keyId}\n${tags}`;
     const entry = merged.get(key);
     this.#units += delta.quantity;
     if (entry === undefined) {
-      merged.set(key, { keyId: delta.keyId, hourStart: delta.hourStart, quantity: delta.quantity });
+      merged.set(key, mergedDeltaOf(delta, tags));
       this.#size += 1;
     } else if (entry.quantity > Number.MAX_SAFE_INTEGER - delta.quantity) {
       // The sum would leave exact integer maths: set the full entry aside and count on in a new one.
       this.full.push(entry);
-      merged.set(key, { keyId: delta.keyId, hourStart: delta.hourStart, quantity: delta.quantity });
+      merged.set(key, mergedDeltaOf(delta, tags));
       this.#size += 1;
     } else {
       entry.quantity += delta.quantity;
     }
   }
+}
+
+function mergedDeltaOf(delta: UsageDelta, tags: string | undefined): MergedDelta {
+  const entry: MergedDelta = { keyId: delta.keyId, hourStart: delta.hourStart, quantity: delta.quantity };
+  if (tags !== undefined) entry.tags = tags;
+  return entry;
 }

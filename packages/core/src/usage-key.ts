@@ -2,6 +2,7 @@ import { Buffer } from 'node:buffer';
 import { hash } from 'node:crypto';
 import type { CustomerRef } from './customer.js';
 import { formatHour } from './hours.js';
+import { decodeAllocations, type EncodedAllocations, type UsageAllocation } from './usage-tags.js';
 
 /**
  * What AWS keeps one record of per UTC hour: the product (or license), the customer and the dimension.
@@ -75,6 +76,11 @@ export interface UsageRecord {
   readonly hourStart: number;
   /** 0..2,147,483,647 (the service's per-record maximum). */
   readonly quantity: number;
+  /**
+   * Present when some of the hour's usage was tagged: one allocation per tag set (untagged usage has no tags), summing
+   * exactly to `quantity`. Fixed at seal like the quantity.
+   */
+  readonly allocations?: readonly UsageAllocation[];
 }
 
 /**
@@ -92,13 +98,29 @@ export function recordIdOf(keyId: string, hourStart: number): string {
   return flat(`${formatHour(hourStart)}~${digest}`);
 }
 
-export function sealRecord(keyId: string, hourStart: number, quantity: number): UsageRecord {
+/** The record for a key and hour; `allocations` as stored at seal ({@link encodeAllocations}), absent when untagged. */
+export function sealRecord(
+  keyId: string,
+  hourStart: number,
+  quantity: number,
+  allocations?: EncodedAllocations,
+): UsageRecord {
+  if (allocations === undefined) {
+    return Object.freeze({
+      id: recordIdOf(keyId, hourStart),
+      keyId,
+      key: Object.freeze(keyFromId(keyId)),
+      hourStart,
+      quantity,
+    });
+  }
   return Object.freeze({
     id: recordIdOf(keyId, hourStart),
     keyId,
     key: Object.freeze(keyFromId(keyId)),
     hourStart,
     quantity,
+    allocations: Object.freeze(decodeAllocations(allocations)),
   });
 }
 

@@ -1,4 +1,5 @@
-// While the store refuses writes, unwritten usage is merged by key and hour, and the log says so once, then in summaries.
+// While the store refuses writes, unwritten usage is merged by key, hour and tag set, and the log says so once, then in
+// summaries.
 import { MemoryStore, MeteringStoreError, type UsageDelta } from '@meterkit/core';
 import { describe, expect, it } from 'vitest';
 import { billed, PRODUCT, recordingLogger, setup } from './helpers.js';
@@ -61,6 +62,40 @@ describe('a store outage', () => {
     expect(stats.unwrittenDeltas).toBe(0);
     expect(stats.openKeys).toBe(2_000);
     expect(stats.openUnits).toBe(2_000 * 200);
+  });
+
+  it('bills tagged usage recorded during an outage under its own tags once the store recovers', async () => {
+    const store = new FlakyStore();
+    const ctx = setup({ store, checkpointMillis: 10 });
+    await ctx.engine.start();
+    store.down = true;
+    const customer = customers[0] as (typeof customers)[number];
+    for (let tick = 0; tick < 50; tick++) {
+      ctx.engine.record(customer, 'api_calls', 1);
+      ctx.engine.record(customer, 'api_calls', 2, undefined, { project: 'alpha' });
+      ctx.engine.record(customer, 'api_calls', 3, undefined, { project: 'beta' });
+      await ctx.clock.advance(10);
+    }
+    // One entry per tag set (untagged, alpha, beta), plus the first slice kept for an identical resend: not 150.
+    expect((await ctx.engine.stats()).unwrittenDeltas).toBeLessThanOrEqual(6);
+    store.down = false;
+    await ctx.clock.advance(20);
+    expect((await ctx.engine.stats()).unwrittenDeltas).toBe(0);
+    // Past the hour and the seal delay.
+    await ctx.clock.advance(3_600_000 + 180_000);
+    await ctx.clock.run(ctx.engine.forceFlush());
+    const records = [...ctx.sink.ledger.values()].map(({ record }) => record);
+    expect(records).toHaveLength(1);
+    const allocations = (records[0]?.allocations ?? []).map((a) => [
+      a.tags.map((t) => t.value).join(),
+      a.quantity,
+    ]);
+    expect(allocations.sort()).toEqual([
+      ['', 50],
+      ['alpha', 100],
+      ['beta', 150],
+    ]);
+    expect(records[0]?.quantity).toBe(300);
   });
 
   it('stops draining the tally once maxLiveKeys entries wait, and loses nothing', async () => {

@@ -1,4 +1,5 @@
-// The queue between the tally and the store: slices pass through, outages merge by key and hour, resends stay identical.
+// The queue between the tally and the store: slices pass through, outages merge by key, hour and tag set, resends stay
+// identical.
 import { describe, expect, it } from 'vitest';
 import { UnwrittenDeltas } from '../src/unwritten-deltas.js';
 
@@ -29,6 +30,34 @@ describe('UnwrittenDeltas', () => {
     for (let i = 0; i < 100; i++) queue.push([delta('a', 1), delta('b', 2), delta('a', 1, H0 + 3_600_000)]);
     expect(queue.size).toBe(3);
     expect(queue.next(1_000)).toEqual([delta('a', 100), delta('b', 200), delta('a', 100, H0 + 3_600_000)]);
+  });
+
+  it('merges tagged deltas during an outage per key, hour and tag set, keeping each tag set', () => {
+    const queue = new UnwrittenDeltas();
+    const alpha = '[["project","alpha"]]';
+    const beta = '[["project","beta"]]';
+    queue.storeFailed();
+    for (let i = 0; i < 10; i++) {
+      queue.push([
+        delta('a', 1),
+        { ...delta('a', 2), tags: alpha },
+        { ...delta('a', 3), tags: beta },
+        { ...delta('a', 4), tags: alpha },
+      ]);
+    }
+    expect(queue.size).toBe(3);
+    expect(queue.next(1_000)).toEqual([
+      delta('a', 10),
+      { ...delta('a', 60), tags: alpha },
+      { ...delta('a', 30), tags: beta },
+    ]);
+  });
+
+  it('treats an empty tag set as untagged when merging', () => {
+    const queue = new UnwrittenDeltas();
+    queue.storeFailed();
+    queue.push([delta('a', 1), { ...delta('a', 2), tags: '' }]);
+    expect(queue.next(1_000)).toEqual([delta('a', 3)]);
   });
 
   it('starts a new entry rather than sum past 2^53 - 1', () => {

@@ -5,6 +5,7 @@ import {
   type EngineStats,
   type FlushReport,
   type MeteringEngine,
+  type UsageTags,
 } from '@meterkit/core';
 import { holdFinishChannel } from '@meterkit/core/http';
 import { openAdapterStore } from '@meterkit/sqlite';
@@ -46,7 +47,7 @@ export interface ExpressMetering {
    */
   meter(...specs: MeterInput[]): RequestHandler;
   /** Counts usage outside a request (a job, a queue consumer): the engine's `record()`. Never throws. */
-  record(customer: CustomerRef, dimension: string, quantity?: number): boolean;
+  record(customer: CustomerRef, dimension: string, quantity?: number, tags?: UsageTags): boolean;
   /** Checkpoints, seals closed hours and sends what is due. */
   flush(options?: { timeoutMillis?: number }): Promise<FlushReport>;
   /**
@@ -143,7 +144,10 @@ export function createMetering(options: ExpressMeteringOptions): ExpressMetering
 
   return {
     meter: (...specs) => meterMiddleware(context, compileMeter(engine, adapter.successStatus, specs)),
-    record: (customer, dimension, quantity) => engine.record(customer, dimension, quantity),
+    record: (customer, dimension, quantity, tags) =>
+      tags === undefined
+        ? engine.record(customer, dimension, quantity)
+        : engine.record(customer, dimension, quantity, undefined, tags),
     flush: (flushOptions) => engine.forceFlush(flushOptions),
     shutdown,
     start,

@@ -7,7 +7,7 @@ export { closeServer, type ServerCloseReport } from './close-server.js';
 export { createMetering, type ExpressMetering, type ShutdownOptions } from './create-metering.js';
 export { type EngineHolder, meteringHealth } from './health-handler.js';
 export { marketplaceEvents } from './marketplace-events.js';
-export type { MeterInput, MeterSpec, QuantityOf } from './meter-spec.js';
+export type { MeterInput, MeterSpec, QuantityOf, TagsOf } from './meter-spec.js';
 export type { AdapterCounters } from './metering-context.js';
 export {
   type CustomerResolver,

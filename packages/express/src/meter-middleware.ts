@@ -35,7 +35,11 @@ interface ArmedMeter {
 
 function armMeter(context: MeteringContext, plan: MeterPlan): ArmedMeter {
   const only = plan.entries.length === 1 ? (plan.entries[0] as MeterEntry) : undefined;
-  const simple = only !== undefined && only.quantityOf === undefined && only.when === undefined;
+  const simple =
+    only !== undefined &&
+    only.quantityOf === undefined &&
+    only.when === undefined &&
+    only.tagsOf === undefined;
   return {
     plan,
     context,
@@ -229,7 +233,7 @@ function count(
       if (!entry.isSuccess(status)) continue;
       if (entry.when !== undefined && !entry.when(req, res)) continue;
       const quantity = entry.quantityOf === undefined ? entry.quantity : entry.quantityOf(req, res);
-      context.count(customer, entry.dimension, quantity, entry.label);
+      context.count(customer, entry.dimension, quantity, entry.label, entry.tagsOf?.(req, res));
     } catch (error) {
       context.callbackFailed(entry.label, entry.dimension, error);
     }

@@ -1,4 +1,4 @@
-import { MeteringConfigurationError, type MeteringEngine } from '@meterkit/core';
+import { MeteringConfigurationError, type MeteringEngine, type UsageTags } from '@meterkit/core';
 import { needsBodyBytes } from '@meterkit/core/http';
 import type { Request, Response } from 'express';
 import { messages } from './messages.js';
@@ -6,6 +6,9 @@ import type { SuccessPredicate } from './options.js';
 
 /** How many units a metered request counts, read when the response has finished. */
 export type QuantityOf = (req: Request, res: Response) => number;
+
+/** The usage allocation tags of a finished request (e.g. `{ project: req.params.project }`); `undefined`: untagged. */
+export type TagsOf = (req: Request, res: Response) => UsageTags | undefined;
 
 /** One dimension metered on a route, with how much and when. */
 export interface MeterSpec {
@@ -26,6 +29,13 @@ export interface MeterSpec {
    * @default false
    */
   countBytes?: boolean;
+  /**
+   * Usage allocation tags for this request's units (read on finish): the customer sees the hour's record split by tag
+   * set. At most 5 tags, keys 1..100 and values 1..256 characters of `a-zA-Z0-9+ -=._:/@` (the service model's
+   * pattern). Tags that break a rule are dropped with a `usage.tags-dropped` event and the units counted untagged.
+   * @default untagged
+   */
+  tags?: TagsOf;
 }
 
 /** What `meter()` accepts: dimension names, specs, or arrays of either. */
@@ -39,6 +49,7 @@ export interface MeterEntry {
   readonly quantityOf: QuantityOf | undefined;
   readonly when: ((req: Request, res: Response) => boolean) | undefined;
   readonly isSuccess: SuccessPredicate;
+  readonly tagsOf: TagsOf | undefined;
   /** How the meter was declared, for messages: `meter('api_calls')`. */
   readonly label: string;
 }
@@ -56,6 +67,7 @@ const specKeys: SpecKeys = {
   when: true,
   successStatus: true,
   countBytes: true,
+  tags: true,
 };
 
 function labelOf(dimension: unknown): string {
@@ -109,7 +121,7 @@ export function compileMeter(
         messages.duplicateDimension(label, dimension),
       );
     }
-    const { quantity = 1, when, successStatus, countBytes } = spec;
+    const { quantity = 1, when, successStatus, countBytes, tags } = spec;
     if (typeof quantity === 'number') {
       if (!Number.isSafeInteger(quantity) || quantity < 0)
         invalid(`${label}.quantity`, quantity, 'a non-negative integer or a function');
@@ -123,6 +135,8 @@ export function compileMeter(
     }
     if (countBytes !== undefined && typeof countBytes !== 'boolean')
       invalid(`${label}.countBytes`, countBytes, 'a boolean');
+    if (tags !== undefined && typeof tags !== 'function')
+      invalid(`${label}.tags`, tags, 'a function (req, res) => ({ key: value })');
     const quantityOf = typeof quantity === 'function' ? quantity : undefined;
     countsBytes ||= countBytes === true || needsBodyBytes(quantityOf);
     entries.push({
@@ -131,6 +145,7 @@ export function compileMeter(
       quantityOf,
       when,
       isSuccess: successStatus ?? defaultSuccess,
+      tagsOf: tags,
       label,
     });
   }

@@ -294,6 +294,10 @@ describe('meter() declaration', () => {
       "meter('api_calls').quantity",
     );
     expect(configurationErrorOf(() => metering.meter()).code).toBe('ERR_METERING_INVALID_OPTION');
+    expect(
+      configurationErrorOf(() => metering.meter({ dimension: 'api_calls', tags: { project: 'a' } } as never))
+        .field,
+    ).toBe("meter('api_calls').tags");
     await metering.shutdown();
   });
 });

@@ -14,6 +14,7 @@ export {
   type MeterDefinition,
   MeterMetadata,
   type MeterOptions,
+  type MeterOptionsOfPrevious,
   type MeterSpec,
   SkipMeter,
 } from './meter.metadata.js';

@@ -5,6 +5,7 @@ import {
   type MeterDefinition,
   MeterMetadata,
   type MeterOptions,
+  type MeterOptionsOfPrevious,
   type MeterSpec,
   usesResult as usesResultOf,
 } from './meter.metadata.js';
@@ -22,6 +23,7 @@ const meterOptionKeys = new Set<string>([
   'quantity',
   'when',
   'successStatus',
+  'tags',
   'usesResult',
   'countBytes',
 ]);
@@ -42,7 +44,7 @@ function toDefinition(spec: MeterSpec, where: string): MeterDefinition {
     if (!meterOptionKeys.has(key))
       invalid(where, key, `an unknown key; known: ${[...meterOptionKeys].join(', ')}`);
   }
-  const { dimension, quantity = 1, when, successStatus, usesResult, countBytes } = options;
+  const { dimension, quantity = 1, when, successStatus, tags, usesResult, countBytes } = options;
   if (typeof dimension !== 'string' || dimension.length === 0) invalid(where, dimension, 'a dimension name');
   if (typeof quantity !== 'function' && !(Number.isSafeInteger(quantity) && quantity >= 0)) {
     invalid(where, quantity, 'a non-negative integer or a function (context, result) => number');
@@ -52,6 +54,8 @@ function toDefinition(spec: MeterSpec, where: string): MeterDefinition {
   if (successStatus !== undefined && typeof successStatus !== 'function') {
     invalid(where, successStatus, 'a function (statusCode) => boolean');
   }
+  if (tags !== undefined && typeof tags !== 'function')
+    invalid(where, tags, 'a function (context, result) => ({ key: value })');
   if (usesResult !== undefined && typeof usesResult !== 'boolean') invalid(where, usesResult, 'a boolean');
   if (countBytes !== undefined && typeof countBytes !== 'boolean') invalid(where, countBytes, 'a boolean');
   return Object.freeze({
@@ -59,9 +63,29 @@ function toDefinition(spec: MeterSpec, where: string): MeterDefinition {
     quantity,
     when,
     successStatus,
-    usesResult: usesResultOf({ quantity, when, usesResult }),
+    tags,
+    usesResult: usesResultOf({ quantity, when, tags, usesResult }),
     countBytes: countBytes === true || needsBodyBytes(quantity),
   });
+}
+
+/** Joins `'dim', { tags, ... }` (options without a dimension, after a name) into one spec. */
+function joinOptions(meters: readonly (MeterSpec | MeterOptionsOfPrevious)[]): MeterSpec[] {
+  const specs: MeterSpec[] = [];
+  for (const spec of meters) {
+    const previous = specs[specs.length - 1];
+    if (
+      typeof previous === 'string' &&
+      spec !== null &&
+      typeof spec === 'object' &&
+      (spec as MeterOptions).dimension === undefined
+    ) {
+      specs[specs.length - 1] = { ...(spec as Omit<MeterOptions, 'dimension'>), dimension: previous };
+    } else {
+      specs.push(spec as MeterSpec);
+    }
+  }
+  return specs;
 }
 
 function describeTarget(target: object, key: string | symbol | undefined): string {
@@ -89,10 +113,16 @@ function describeTarget(target: object, key: string | symbol | undefined): strin
  * @Meter('api_calls', { dimension: 'rows', quantity: (_ctx, result) => (result as Row[]).length })
  * @Get('rows')
  * rows() { ... }
+ *
+ * // Options without a dimension belong to the name before them: usage allocated per project.
+ * @Meter('api_calls', { tags: (ctx) => ({ project: ctx.switchToHttp().getRequest().params.project }) })
+ * @Get('projects/:project/forecast')
+ * projectForecast() { ... }
  * ```
  * @throws {MeteringConfigurationError} when a definition is malformed (at class definition).
  */
-export function Meter(...meters: MeterSpec[]): ClassDecorator & MethodDecorator {
+export function Meter(...given: (MeterSpec | MeterOptionsOfPrevious)[]): ClassDecorator & MethodDecorator {
+  const meters = joinOptions(given);
   return (target: object, key?: string | symbol, descriptor?: PropertyDescriptor): void => {
     const where = describeTarget(target, key);
     if (meters.length === 0) invalid(where, [], 'at least one dimension');

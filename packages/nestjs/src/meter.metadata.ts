@@ -1,3 +1,4 @@
+import type { UsageTags } from '@meterkit/core';
 import type { ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 
@@ -20,7 +21,15 @@ export interface MeterOptions {
    */
   successStatus?: (statusCode: number) => boolean;
   /**
-   * Whether `quantity` or `when` reads the handler's result. Only then is the route metered by `MeteringInterceptor`,
+   * Usage allocation tags for this response's units, e.g. `(ctx) => ({ project: ctx.switchToHttp().getRequest().params.project })`:
+   * the customer sees the hour's record split by tag set. At most 5 tags, keys 1..100 and values 1..256 characters of
+   * `a-zA-Z0-9+ -=._:/@` (the service model's pattern). Tags that break a rule are dropped with a
+   * `usage.tags-dropped` event and the units counted untagged; `undefined` counts untagged.
+   * @default untagged
+   */
+  tags?: (context: ExecutionContext, result: unknown) => UsageTags | undefined;
+  /**
+   * Whether `quantity`, `when` or `tags` reads the handler's result. Only then is the route metered by `MeteringInterceptor`,
    * which subscribes to what the handler returns; otherwise `MeteringGuard` meters it, far more cheaply, leaving the
    * handler alone and learning of a thrown exception from the error status its exception filter answers.
    *
@@ -42,12 +51,19 @@ export interface MeterOptions {
 /** A dimension name (counted 1 per successful response) or full {@link MeterOptions}. */
 export type MeterSpec = string | MeterOptions;
 
+/**
+ * The options of the dimension named just before it: `@Meter('api_calls', { tags: (ctx) => ({ project }) })` is
+ * `@Meter({ dimension: 'api_calls', tags: ... })`.
+ */
+export type MeterOptionsOfPrevious = Omit<MeterOptions, 'dimension'> & { dimension?: undefined };
+
 /** @internal One dimension of a route, normalized. */
 export interface MeterDefinition {
   readonly dimension: string;
   readonly quantity: number | ((context: ExecutionContext, result: unknown) => number);
   readonly when: ((context: ExecutionContext, result: unknown) => boolean) | undefined;
   readonly successStatus: ((statusCode: number) => boolean) | undefined;
+  readonly tags: ((context: ExecutionContext, result: unknown) => UsageTags | undefined) | undefined;
   /** Counting this dimension needs the handler's result (see {@link MeterOptions.usesResult}). */
   readonly usesResult: boolean;
   /** Counting this dimension needs the body bytes counted (see {@link MeterOptions.countBytes}). */
@@ -61,13 +77,17 @@ export function countsBytes(definition: MeterDefinition): boolean {
 
 /** @internal Whether counting `definition` needs the handler's result: its `usesResult`, else inferred from arity. */
 export function usesResult(
-  definition: Pick<MeterDefinition, 'quantity' | 'when'> & { readonly usesResult?: boolean },
+  definition: Pick<MeterDefinition, 'quantity' | 'when'> & {
+    readonly usesResult?: boolean;
+    readonly tags?: MeterDefinition['tags'];
+  },
 ): boolean {
   if (definition.usesResult !== undefined) return definition.usesResult;
   // A `(context, result)` function that declares its second parameter reads the result.
   return (
     (typeof definition.quantity === 'function' && definition.quantity.length >= 2) ||
-    (definition.when !== undefined && definition.when.length >= 2)
+    (definition.when !== undefined && definition.when.length >= 2) ||
+    (definition.tags !== undefined && definition.tags.length >= 2)
   );
 }
 

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { CustomerRef } from '@meterkit/core';
+import type { CustomerRef, UsageTags } from '@meterkit/core';
 import {
   countBodyBytes,
   type FinishWatcher,
@@ -196,15 +196,17 @@ export class MeteringInterceptor implements NestInterceptor {
     const requests = this.metering.requests;
     for (const definition of route.meters) {
       let quantity: number;
+      let tags: UsageTags | undefined;
       try {
         if (!(definition.successStatus ?? this.options.successStatus)(statusCode)) continue;
         if (definition.when !== undefined && !definition.when(context, result)) continue;
         quantity = this.getQuantity(context, definition, result);
+        if (definition.tags !== undefined) tags = definition.tags(context, result);
       } catch (error) {
         requests.callbackFailed(route.where, definition.dimension, error);
         continue;
       }
-      requests.count(customer, definition.dimension, quantity, route.where);
+      requests.count(customer, definition.dimension, quantity, route.where, tags);
     }
   }
 

@@ -4,6 +4,7 @@ import type {
   FlushReport,
   MeteringEngine,
   MeteringEventEmitter,
+  UsageTags,
 } from '@meterkit/core';
 import { type HttpMeteringCounters, holdFinishChannel, RequestMetering } from '@meterkit/core/http';
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit, Optional } from '@nestjs/common';
@@ -63,9 +64,16 @@ export class MeteringService implements OnModuleInit, OnApplicationShutdown {
   /**
    * Counts `quantity` units of `dimension` for `customer` in the current hour (or the hour of `at`, epoch ms).
    * Synchronous and never throws; returns false when nothing was counted (the reason goes to `usage.rejected`).
+   * With `tags`, the units are allocated to that tag set inside the hour's record (see `MeteringEngine.record`).
    */
-  record(customer: CustomerRef, dimension: string, quantity?: number, at?: number): boolean {
-    return this.engine.record(customer, dimension, quantity, at);
+  record(
+    customer: CustomerRef,
+    dimension: string,
+    quantity?: number,
+    at?: number,
+    tags?: UsageTags,
+  ): boolean {
+    return this.engine.record(customer, dimension, quantity, at, tags);
   }
 
   /**

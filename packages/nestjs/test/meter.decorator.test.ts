@@ -84,6 +84,35 @@ describe('@Meter()', () => {
     expect((error as Error).message).toContain('quantiy');
   });
 
+  it("joins `'dim', { tags }` into one dimension with those options", () => {
+    const tags = () => ({ project: 'alpha' });
+    class ProjectsController {
+      @Meter('api_calls', { tags }, 'reports')
+      create() {}
+    }
+    const meters = Reflect.getMetadata(MeterMetadata.KEY, ProjectsController.prototype.create);
+    expect(meters.map((m: { dimension: string; tags: unknown }) => [m.dimension, m.tags])).toEqual([
+      ['api_calls', tags],
+      ['reports', undefined],
+    ]);
+  });
+
+  it('refuses tags that are not a function, at class definition', () => {
+    const error = defineBroken({ dimension: 'rows', tags: { project: 'alpha' } } as never);
+    expect(error).toBeInstanceOf(MeteringConfigurationError);
+    expect((error as MeteringConfigurationError).field).toBe('@Meter() on BillingController.export');
+  });
+
+  it('meters through the interceptor when tags read the result', () => {
+    class RowsController {
+      @Meter({ dimension: 'rows', tags: (_context, result) => ({ size: String(result) }) })
+      rows() {}
+    }
+    expect(Reflect.getMetadata(INTERCEPTORS_METADATA, RowsController.prototype.rows)).toEqual([
+      MeteringInterceptor,
+    ]);
+  });
+
   it('marks a whole controller, and @SkipMeter() reads true without an argument', () => {
     @Meter('api_calls')
     @Controller()

@@ -108,7 +108,7 @@ export class RedisStore implements UsageStore {
     for (let from = 0, chunk = 0; from < deltas.length; from += CHECKPOINT_CHUNK, chunk++) {
       const args: (string | number)[] = [`${batch}:${chunk}`, CHECKPOINT_MEMORY_MILLIS];
       for (const delta of deltas.slice(from, from + CHECKPOINT_CHUNK)) {
-        args.push(delta.keyId, this.digestOf(delta.keyId), delta.hourStart, delta.quantity);
+        args.push(delta.keyId, this.digestOf(delta.keyId), delta.hourStart, delta.quantity, delta.tags ?? '');
       }
       await this.run('addDeltas', scripts.addDeltas, args);
     }
@@ -121,13 +121,13 @@ export class RedisStore implements UsageStore {
     )[];
     const sealed: UsageRecord[] = [];
     const carried: OverflowCarry[] = [];
-    for (let i = 1; i < reply.length; i += 4) {
-      const record = sealRecord(String(reply[i]), Number(reply[i + 1]), Number(reply[i + 2]));
+    for (let i = 2; i < reply.length; i += 5) {
+      const record = recordOf(reply[i], reply[i + 1], reply[i + 2], reply[i + 3]);
       sealed.push(record);
-      const units = Number(reply[i + 3]);
+      const units = Number(reply[i + 4]);
       if (units > 0) carried.push({ keyId: record.keyId, fromHour: record.hourStart, units });
     }
-    return { sealed, carried, more: reply[0] === 1 };
+    return { sealed, carried, more: reply[0] === 1, rolledUpTagSets: Number(reply[1]) };
   }
 
   async takeDue(now: number, limit: number, leaseMillis: number): Promise<OutboxEntry[]> {
@@ -141,8 +141,8 @@ export class RedisStore implements UsageStore {
       randomUUID(),
     ])) as (string | number)[];
     const taken: OutboxEntry[] = [];
-    for (let i = 0; i < reply.length; i += 6) {
-      const record = sealRecord(String(reply[i + 1]), Number(reply[i + 2]), Number(reply[i + 3]));
+    for (let i = 0; i < reply.length; i += 7) {
+      const record = recordOf(reply[i + 1], reply[i + 2], reply[i + 3], reply[i + 6]);
       if (record.id !== reply[i]) {
         // The script derives ids itself; a mismatch would make settlements miss their records, so stop here.
         throw new MeteringStoreError(
@@ -189,8 +189,8 @@ export class RedisStore implements UsageStore {
     if (limit < 1) return [];
     const reply = (await this.run('pending', scripts.pending, [lastIndex(limit)])) as string[];
     const records: UsageRecord[] = [];
-    for (let i = 0; i < reply.length; i += 3) {
-      records.push(sealRecord(reply[i] as string, Number(reply[i + 1]), Number(reply[i + 2])));
+    for (let i = 0; i < reply.length; i += 4) {
+      records.push(recordOf(reply[i], reply[i + 1], reply[i + 2], reply[i + 3]));
     }
     return records;
   }
@@ -199,9 +199,9 @@ export class RedisStore implements UsageStore {
     if (limit < 1) return [];
     const reply = (await this.run('deadLetters', scripts.deadLetters, [lastIndex(limit)])) as string[];
     const letters: DeadLetter[] = [];
-    for (let i = 0; i < reply.length; i += 7) {
+    for (let i = 0; i < reply.length; i += 8) {
       letters.push({
-        record: sealRecord(reply[i] as string, Number(reply[i + 1]), Number(reply[i + 2])),
+        record: recordOf(reply[i], reply[i + 1], reply[i + 2], reply[i + 7]),
         reason: reply[i + 3] as DeadLetterReason,
         detail: reply[i + 4] as string,
         at: Number(reply[i + 5]),
@@ -303,6 +303,16 @@ export class RedisStore implements UsageStore {
 }
 
 /** ZRANGE's inclusive stop index for the first `limit` members (-1: all of them). */
+/** A record from a script's reply: key id, hour, quantity and allocations (empty when nothing was tagged). */
+function recordOf(keyId: unknown, hour: unknown, quantity: unknown, allocations: unknown): UsageRecord {
+  return sealRecord(
+    String(keyId),
+    Number(hour),
+    Number(quantity),
+    typeof allocations === 'string' && allocations !== '' ? allocations : undefined,
+  );
+}
+
 function lastIndex(limit: number): number {
   return limit >= 2 ** 31 ? -1 : limit - 1;
 }

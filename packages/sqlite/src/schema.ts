@@ -2,7 +2,7 @@ import { MeteringConfigurationError } from '@meterkit/core';
 import type Database from 'better-sqlite3';
 
 /** Bumped whenever the tables change; stored in `PRAGMA user_version`. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /**
  * The tables. Open usage keeps its rowid so a closed hour is sealed in the order its keys first appeared (as the
@@ -23,9 +23,18 @@ CREATE TABLE IF NOT EXISTS meterkit_open (
   hour INTEGER NOT NULL,
   key_id TEXT NOT NULL,
   quantity INTEGER NOT NULL,
+  tagged INTEGER NOT NULL DEFAULT 0,
   UNIQUE (hour, key_id)
 );
 CREATE INDEX IF NOT EXISTS meterkit_open_by_hour ON meterkit_open (hour);
+
+CREATE TABLE IF NOT EXISTS meterkit_open_tags (
+  hour INTEGER NOT NULL,
+  key_id TEXT NOT NULL,
+  tags TEXT NOT NULL,
+  quantity INTEGER NOT NULL,
+  PRIMARY KEY (hour, key_id, tags)
+) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS meterkit_outbox (
   id TEXT PRIMARY KEY,
@@ -37,7 +46,8 @@ CREATE TABLE IF NOT EXISTS meterkit_outbox (
   state TEXT NOT NULL CHECK (state IN ('ready', 'waiting', 'leased')),
   claim TEXT,
   lease_until INTEGER,
-  not_before INTEGER
+  not_before INTEGER,
+  allocations TEXT
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS meterkit_outbox_ready ON meterkit_outbox (state, hour, seq);
 CREATE INDEX IF NOT EXISTS meterkit_outbox_lease ON meterkit_outbox (state, lease_until);
@@ -53,7 +63,8 @@ CREATE TABLE IF NOT EXISTS meterkit_dead (
   detail TEXT NOT NULL,
   at INTEGER NOT NULL,
   attempts INTEGER NOT NULL,
-  seq INTEGER NOT NULL
+  seq INTEGER NOT NULL,
+  allocations TEXT
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS meterkit_dead_order ON meterkit_dead (seq);
 
@@ -69,7 +80,17 @@ CREATE TABLE IF NOT EXISTS meterkit_audit (
 `;
 
 /**
- * Creates the tables on a new file, accepts a file already at this version, and refuses a file written by a newer
+ * Schema 1 to 2: usage allocations. Open usage keeps its tagged parts in `meterkit_open_tags` (created by the DDL) and
+ * flags the key (`tagged`); outbox records and dead letters keep the allocations fixed at seal.
+ */
+const FROM_1_TO_2 = `
+ALTER TABLE meterkit_open ADD COLUMN tagged INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE meterkit_outbox ADD COLUMN allocations TEXT;
+ALTER TABLE meterkit_dead ADD COLUMN allocations TEXT;
+`;
+
+/**
+ * Creates the tables on a new file, upgrades a file of an earlier version, accepts a file already at this version, and refuses a file written by a newer
  * release (its layout is unknown here, and guessing could lose usage).
  */
 export function migrate(db: Database.Database, filename: string): void {
@@ -82,6 +103,7 @@ export function migrate(db: Database.Database, filename: string): void {
     );
   }
   db.transaction(() => {
+    if (version === 1) db.exec(FROM_1_TO_2);
     db.exec(DDL);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();

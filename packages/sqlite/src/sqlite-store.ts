@@ -3,6 +3,9 @@ import {
   type AuditEntry,
   type DeadLetter,
   type DeadLetterReason,
+  decodeAllocations,
+  encodeAllocations,
+  encodeAllocationsOf,
   HOUR_MILLIS,
   MAX_RECORD_QUANTITY,
   MeteringStoreError,
@@ -12,7 +15,9 @@ import {
   type Settlement,
   type SettleResult,
   type StoreStats,
+  sealAllocations,
   sealRecord,
+  tagSetIdOfTags,
   type UsageDelta,
   type UsageRecord,
   type UsageStore,
@@ -34,6 +39,7 @@ interface OpenRow {
   rowid: number;
   key_id: string;
   quantity: number;
+  tagged: number;
 }
 interface OutboxRow {
   id: string;
@@ -43,6 +49,7 @@ interface OutboxRow {
   attempts: number;
   state: 'ready' | 'waiting' | 'leased';
   claim: string | null;
+  allocations: string | null;
 }
 interface DeadRow {
   id: string;
@@ -53,6 +60,7 @@ interface DeadRow {
   detail: string;
   at: number;
   attempts: number;
+  allocations: string | null;
 }
 interface AuditRow {
   record_id: string;
@@ -93,19 +101,33 @@ function prepare(db: Database.Database) {
     fillOpen: db.prepare<[number, string]>(
       `UPDATE meterkit_open SET quantity = ${Number.MAX_SAFE_INTEGER} WHERE hour = ? AND key_id = ?`,
     ),
+    /** A tagged part: the key's total gets the quantity too (addOpen), flagged so sealing looks for its parts. */
+    flagTagged: db.prepare<[number, string]>(
+      'UPDATE meterkit_open SET tagged = 1 WHERE hour = ? AND key_id = ?',
+    ),
+    addOpenTag: db.prepare<[number, string, string, number]>(
+      `INSERT INTO meterkit_open_tags (hour, key_id, tags, quantity) VALUES (?, ?, ?, ?)
+       ON CONFLICT (hour, key_id, tags) DO UPDATE SET quantity = quantity + excluded.quantity`,
+    ),
+    openTagsOf: db.prepare<[number, string], { tags: string; quantity: number }>(
+      'SELECT tags, quantity FROM meterkit_open_tags WHERE hour = ? AND key_id = ?',
+    ),
+    deleteOpenTags: db.prepare<[number, string]>(
+      'DELETE FROM meterkit_open_tags WHERE hour = ? AND key_id = ?',
+    ),
     earliestClosedHour: db.prepare<[number], { hour: number }>(
       'SELECT hour FROM meterkit_open WHERE hour < ? ORDER BY hour LIMIT 1',
     ),
     openRowsOfHour: db.prepare<[number, number], OpenRow>(
-      'SELECT rowid, key_id, quantity FROM meterkit_open WHERE hour = ? ORDER BY rowid LIMIT ?',
+      'SELECT rowid, key_id, quantity, tagged FROM meterkit_open WHERE hour = ? ORDER BY rowid LIMIT ?',
     ),
     deleteOpen: db.prepare<[number]>('DELETE FROM meterkit_open WHERE rowid = ?'),
     anyOpenBefore: db.prepare<[number], { one: number }>(
       'SELECT 1 AS one FROM meterkit_open WHERE hour < ? LIMIT 1',
     ),
-    enqueue: db.prepare<[string, string, number, number, number, number]>(
-      `INSERT OR REPLACE INTO meterkit_outbox (id, key_id, hour, quantity, seq, attempts, state)
-       VALUES (?, ?, ?, ?, ?, ?, 'ready')`,
+    enqueue: db.prepare<[string, string, number, number, number, number, string | null]>(
+      `INSERT OR REPLACE INTO meterkit_outbox (id, key_id, hour, quantity, seq, attempts, state, allocations)
+       VALUES (?, ?, ?, ?, ?, ?, 'ready', ?)`,
     ),
     releaseExpired: db.prepare<[number]>(
       "UPDATE meterkit_outbox SET state = 'ready', claim = NULL WHERE state = 'leased' AND lease_until <= ?",
@@ -128,9 +150,9 @@ function prepare(db: Database.Database) {
     outboxCounts: db.prepare<[], { state: string; n: number }>(
       'SELECT state, COUNT(*) AS n FROM meterkit_outbox GROUP BY state',
     ),
-    bury: db.prepare<[string, string, number, number, string, string, number, number, number]>(
-      `INSERT OR REPLACE INTO meterkit_dead (id, key_id, hour, quantity, reason, detail, at, attempts, seq)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    bury: db.prepare<[string, string, number, number, string, string, number, number, number, string | null]>(
+      `INSERT OR REPLACE INTO meterkit_dead (id, key_id, hour, quantity, reason, detail, at, attempts, seq, allocations)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     deadLetters: db.prepare<[number], DeadRow>('SELECT * FROM meterkit_dead ORDER BY seq LIMIT ?'),
     deadLetter: db.prepare<[string], DeadRow>('SELECT * FROM meterkit_dead WHERE id = ?'),
@@ -152,6 +174,16 @@ function prepare(db: Database.Database) {
 }
 
 type Statements = ReturnType<typeof prepare>;
+
+/** The record a stored row holds, allocations included (built the same on every read, so every resend is identical). */
+function recordOf(row: {
+  key_id: string;
+  hour: number;
+  quantity: number;
+  allocations: string | null;
+}): UsageRecord {
+  return sealRecord(row.key_id, row.hour, row.quantity, row.allocations ?? undefined);
+}
 
 /**
  * A durable store in one SQLite file (WAL), for one host. Open hours, the outbox, dead letters and the audit log all
@@ -205,7 +237,7 @@ export class SqliteStore implements UsageStore {
       for (const delta of deltas) {
         // Usage for a sealed hour is billed in the earliest open hour: late, never lost, never a second record.
         const hour = Math.max(delta.hourStart, closedBefore);
-        this.addOpen(hour, delta.keyId, delta.quantity);
+        this.addOpen(hour, delta.keyId, delta.quantity, delta.tags);
       }
     });
   }
@@ -219,6 +251,7 @@ export class SqliteStore implements UsageStore {
       }
       const sealed: UsageRecord[] = [];
       const carried: OverflowCarry[] = [];
+      let rolledUpTagSets = 0;
       // The earliest closed hour is looked up afresh each time: an overflow carried into the next hour must be sealed
       // before any later hour, or a later hour could be sealed twice for the same key.
       while (sealed.length < limit) {
@@ -227,19 +260,39 @@ export class SqliteStore implements UsageStore {
         const rows = this.sql.openRowsOfHour.all(hour, limit - sealed.length);
         for (const row of rows) {
           let quantity = row.quantity;
-          if (quantity > MAX_RECORD_QUANTITY) {
+          let allocations: string | undefined;
+          if (row.tagged === 1) {
+            // Tagged usage: one record all the same, its allocations fixed here (and the excess of each carried).
+            const parts = new Map<string, number>();
+            for (const part of this.sql.openTagsOf.all(hour, row.key_id)) parts.set(part.tags, part.quantity);
+            this.sql.deleteOpenTags.run(hour, row.key_id);
+            const split = sealAllocations(quantity, parts, MAX_RECORD_QUANTITY);
+            rolledUpTagSets += split.rolledUp;
+            for (const [tagSetId, excess] of split.carried)
+              this.addOpen(hour + HOUR_MILLIS, row.key_id, excess, tagSetId);
+            if (quantity > MAX_RECORD_QUANTITY) {
+              carried.push({ keyId: row.key_id, fromHour: hour, units: quantity - MAX_RECORD_QUANTITY });
+              quantity = MAX_RECORD_QUANTITY;
+            }
+            if (split.parts.length > 0) allocations = encodeAllocations(split.parts);
+          } else if (quantity > MAX_RECORD_QUANTITY) {
             // One record carries at most the service's maximum; the rest is billed in the next hour, never truncated.
-            this.addOpen(hour + HOUR_MILLIS, row.key_id, quantity - MAX_RECORD_QUANTITY);
+            this.addOpen(hour + HOUR_MILLIS, row.key_id, quantity - MAX_RECORD_QUANTITY, undefined);
             carried.push({ keyId: row.key_id, fromHour: hour, units: quantity - MAX_RECORD_QUANTITY });
             quantity = MAX_RECORD_QUANTITY;
           }
           this.sql.deleteOpen.run(row.rowid);
-          const record = sealRecord(row.key_id, hour, quantity);
+          const record = sealRecord(row.key_id, hour, quantity, allocations);
           this.enqueue(record, 0);
           sealed.push(record);
         }
       }
-      return { sealed, carried, more: this.sql.anyOpenBefore.get(closedBefore) !== undefined };
+      return {
+        sealed,
+        carried,
+        more: this.sql.anyOpenBefore.get(closedBefore) !== undefined,
+        rolledUpTagSets,
+      };
     });
   }
 
@@ -253,7 +306,7 @@ export class SqliteStore implements UsageStore {
         const claim = randomUUID();
         this.sql.lease.run(claim, now + leaseMillis, row.id);
         taken.push({
-          record: sealRecord(row.key_id, row.hour, row.quantity),
+          record: recordOf(row),
           attempts: row.attempts + 1,
           claim,
         });
@@ -295,14 +348,18 @@ export class SqliteStore implements UsageStore {
               s.at,
               row.attempts,
               this.nextSeq(),
+              row.allocations,
             );
             break;
           case 'carry': {
             this.sql.removeOutbox.run(s.id);
             // Someone else billed this key and hour: bill the quantity in the next hour that is still open.
             const closedBefore = this.closedBefore();
-            const next = row.hour + HOUR_MILLIS;
-            this.addOpen(Math.max(next, closedBefore), row.key_id, row.quantity);
+            const next = Math.max(row.hour + HOUR_MILLIS, closedBefore);
+            if (row.allocations === null) this.addOpen(next, row.key_id, row.quantity, undefined);
+            else
+              for (const allocation of decodeAllocations(row.allocations))
+                this.addOpen(next, row.key_id, allocation.quantity, tagSetIdOfTags(allocation.tags));
             break;
           }
         }
@@ -312,15 +369,13 @@ export class SqliteStore implements UsageStore {
   }
 
   async pending(limit: number): Promise<UsageRecord[]> {
-    return this.read('pending', () =>
-      this.sql.pending.all(limit).map((row) => sealRecord(row.key_id, row.hour, row.quantity)),
-    );
+    return this.read('pending', () => this.sql.pending.all(limit).map((row) => recordOf(row)));
   }
 
   async deadLetters(limit: number): Promise<DeadLetter[]> {
     return this.read('deadLetters', () =>
       this.sql.deadLetters.all(limit).map((row) => ({
-        record: sealRecord(row.key_id, row.hour, row.quantity),
+        record: recordOf(row),
         reason: row.reason,
         detail: row.detail,
         at: row.at,
@@ -338,7 +393,7 @@ export class SqliteStore implements UsageStore {
         if (letter === undefined || this.sql.outboxEntry.get(id) !== undefined) continue;
         this.sql.unbury.run(id);
         // Attempts are kept: a record that was ever sent must still be recognised as our own if AWS echoes it back.
-        this.enqueue(sealRecord(letter.key_id, letter.hour, letter.quantity), letter.attempts);
+        this.enqueue(recordOf(letter), letter.attempts);
         moved += 1;
       }
       return moved;
@@ -393,16 +448,6 @@ export class SqliteStore implements UsageStore {
    * Adds usage to an open hour, inside a write transaction. A total stops at 2^53 - 1 (exact as a double); what does
    * not fit goes to the next hour, as a sealed overflow does.
    */
-  private addOpen(hour: number, keyId: string, quantity: number): void {
-    let target = hour;
-    let rest = quantity;
-    while (this.sql.addOpen.run(target, keyId, rest).changes === 0) {
-      const total = (this.sql.openQuantity.get(target, keyId) as { quantity: number }).quantity;
-      this.sql.fillOpen.run(target, keyId);
-      rest -= Number.MAX_SAFE_INTEGER - total;
-      target += HOUR_MILLIS;
-    }
-  }
 
   private closedBefore(): number {
     return (this.sql.state.get() as StateRow).closed_before ?? Number.NEGATIVE_INFINITY;
@@ -429,7 +474,32 @@ export class SqliteStore implements UsageStore {
       record.quantity,
       this.nextSeq(),
       attempts,
+      encodeAllocationsOf(record.allocations) ?? null,
     );
+  }
+
+  /**
+   * Adds open usage; a tagged part also goes to its tag set's part of the key's total. A total stops at 2^53 - 1 and
+   * the rest moves on to the next hour, under the same tags.
+   */
+  private addOpen(hour: number, keyId: string, quantity: number, tagSetId: string | undefined): void {
+    const tagged = tagSetId !== undefined && tagSetId !== '';
+    let target = hour;
+    let rest = quantity;
+    while (this.sql.addOpen.run(target, keyId, rest).changes === 0) {
+      const total = (this.sql.openQuantity.get(target, keyId) as { quantity: number }).quantity;
+      this.sql.fillOpen.run(target, keyId);
+      const room = Number.MAX_SAFE_INTEGER - total;
+      if (tagged && room > 0) this.addTaggedPart(target, keyId, tagSetId, room);
+      rest -= room;
+      target += HOUR_MILLIS;
+    }
+    if (tagged) this.addTaggedPart(target, keyId, tagSetId, rest);
+  }
+
+  private addTaggedPart(hour: number, keyId: string, tagSetId: string, quantity: number): void {
+    this.sql.flagTagged.run(hour, keyId);
+    this.sql.addOpenTag.run(hour, keyId, tagSetId, quantity);
   }
 
   /** Runs `work` as one write transaction, taking the write lock up front so two processes never deadlock. */

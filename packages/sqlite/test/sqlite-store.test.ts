@@ -123,6 +123,8 @@ describe('SqliteStore', () => {
         const taken = await store.takeDue(${H1}, 2, ${LEASE});
         if (taken.length === 0) empty += 1; else empty = 0;
         for (const entry of taken) ids.push(entry.record.id);
+        // SQLite's locks are not fair: a racer that went straight back for more could starve the others.
+        await new Promise((r) => setTimeout(r, 1));
       }
       await store.close();
       process.stdout.write(JSON.stringify(ids));
@@ -178,6 +180,41 @@ describe('SqliteStore', () => {
     const reopened = open();
     expect((await reopened.stats()).openUnits).toBe(100);
   }, 60_000);
+
+  it('upgrades a schema 1 file in place: its outbox record is kept, and tagged usage then seals with allocations', async () => {
+    const file = dir.file();
+    const db = new Database(file);
+    db.exec(`
+      CREATE TABLE meterkit_state (id INTEGER PRIMARY KEY CHECK (id = 1), closed_before INTEGER, seq INTEGER NOT NULL,
+        accepted INTEGER NOT NULL, submitter TEXT, submitter_until INTEGER);
+      INSERT INTO meterkit_state (id, closed_before, seq, accepted) VALUES (1, NULL, 1, 0);
+      CREATE TABLE meterkit_open (hour INTEGER NOT NULL, key_id TEXT NOT NULL, quantity INTEGER NOT NULL,
+        UNIQUE (hour, key_id));
+      CREATE TABLE meterkit_outbox (id TEXT PRIMARY KEY, key_id TEXT NOT NULL, hour INTEGER NOT NULL,
+        quantity INTEGER NOT NULL, seq INTEGER NOT NULL, attempts INTEGER NOT NULL, state TEXT NOT NULL,
+        claim TEXT, lease_until INTEGER, not_before INTEGER) WITHOUT ROWID;
+      CREATE TABLE meterkit_dead (id TEXT PRIMARY KEY, key_id TEXT NOT NULL, hour INTEGER NOT NULL,
+        quantity INTEGER NOT NULL, reason TEXT NOT NULL, detail TEXT NOT NULL, at INTEGER NOT NULL,
+        attempts INTEGER NOT NULL, seq INTEGER NOT NULL) WITHOUT ROWID;
+      CREATE TABLE meterkit_audit (seq INTEGER PRIMARY KEY AUTOINCREMENT, record_id TEXT NOT NULL,
+        key_id TEXT NOT NULL, hour INTEGER NOT NULL, quantity INTEGER NOT NULL, metering_record_id TEXT,
+        accepted_at INTEGER NOT NULL);
+    `);
+    db.prepare(
+      "INSERT INTO meterkit_outbox (id, key_id, hour, quantity, seq, attempts, state) VALUES ('old', ?, ?, 4, 1, 0, 'ready')",
+    ).run(key('a'), H0);
+    db.pragma('user_version = 1');
+    db.close();
+    const store = open({}, file);
+    await store.addDeltas([{ keyId: key('b'), hourStart: H0, quantity: 3, tags: '[["project","alpha"]]' }]);
+    const { sealed } = await store.sealClosedHours(H1, 10);
+    expect(sealed[0]?.allocations).toEqual([{ tags: [{ key: 'project', value: 'alpha' }], quantity: 3 }]);
+    const taken = await store.takeDue(H1, 10, LEASE);
+    expect(taken.map((t) => [t.record.keyId, t.record.quantity, t.record.allocations])).toEqual([
+      [key('a'), 4, undefined],
+      [key('b'), 3, sealed[0]?.allocations],
+    ]);
+  });
 
   it('refuses a file written by a newer release instead of guessing its layout', async () => {
     const db = new Database(dir.file());

@@ -2,6 +2,7 @@
 import type { CustomerRef } from '../customer.js';
 import type { MeteringEngine } from '../engine.js';
 import type { MeteringLogger } from '../logger.js';
+import type { UsageTags } from '../usage-tags.js';
 
 /** What a metered route does when the customer resolver finds no customer. */
 export type MissingCustomerPolicy = 'skip' | 401 | 403;
@@ -67,9 +68,16 @@ export class RequestMetering {
   }
 
   /** Counts a served response's dimension; `customer` undefined under the `'skip'` policy. */
-  count(customer: CustomerRef | undefined, dimension: string, quantity: number, where: string): void {
+  count(
+    customer: CustomerRef | undefined,
+    dimension: string,
+    quantity: number,
+    where: string,
+    tags?: UsageTags,
+  ): void {
     if (customer !== undefined) {
-      this.engine.record(customer, dimension, quantity);
+      if (tags === undefined) this.engine.record(customer, dimension, quantity);
+      else this.engine.record(customer, dimension, quantity, undefined, tags);
       return;
     }
     this.counters.servedWithoutCustomer += 1;

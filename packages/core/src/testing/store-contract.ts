@@ -1,7 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { HOUR_MILLIS } from '../hours.js';
 import type { UsageStore } from '../store.js';
-import { keyIdOf, MAX_RECORD_QUANTITY } from '../usage-key.js';
+import { keyIdOf, MAX_RECORD_QUANTITY, type UsageRecord } from '../usage-key.js';
+import {
+  MAX_ALLOCATION_BYTES_PER_RECORD,
+  MAX_ALLOCATIONS_PER_RECORD,
+  tagSetIdOf,
+  tagSetIdOfTags,
+} from '../usage-tags.js';
 
 export interface StoreContractOptions {
   /** For durable stores: close `store` and open a new one on the same data. */
@@ -16,6 +22,16 @@ const H2 = H1 + HOUR_MILLIS;
 const H3 = H2 + HOUR_MILLIS;
 const LEASE = 60_000;
 const keyA = keyIdOf({ productCode: 'prod-1', dimension: 'api_calls', customerIdentifier: 'cust-a' });
+const alpha = tagSetIdOf({ project: 'alpha' });
+const beta = tagSetIdOf({ project: 'beta', team: 'ops' });
+
+/** A record's allocations as `[tags as "k=v,k=v", quantity]`, sorted, for comparisons. */
+function allocationsOf(record: UsageRecord | undefined): [string, number][] | undefined {
+  return record?.allocations
+    ?.map((a): [string, number] => [a.tags.map((t) => `${t.key}=${t.value}`).join(','), a.quantity])
+    .sort();
+}
+
 const keyB = keyIdOf({
   productCode: 'prod-1',
   dimension: 'api_calls',
@@ -294,6 +310,205 @@ export function describeUsageStoreContract(
       await store.addDeltas([{ keyId: keyA, hourStart: H1, quantity: 1 }]);
       const sealed = await sealAll(store, H2);
       expect(sealed.map((r) => [r.hourStart, r.quantity])).toEqual([[H1, 7]]);
+    });
+
+    it('seals tagged and untagged usage of one key and hour into one record with allocations summing to it', async () => {
+      const store = await make();
+      await store.addDeltas([
+        { keyId: keyA, hourStart: H0, quantity: 2 },
+        { keyId: keyA, hourStart: H0, quantity: 3, tags: alpha },
+        { keyId: keyA, hourStart: H0, quantity: 4, tags: beta },
+      ]);
+      await store.addDeltas([{ keyId: keyA, hourStart: H0, quantity: 1, tags: alpha }]);
+      const sealed = await sealAll(store, H1);
+      expect(sealed.map((r) => [r.keyId, r.hourStart, r.quantity])).toEqual([[keyA, H0, 10]]);
+      expect(allocationsOf(sealed[0])).toEqual([
+        ['', 2],
+        ['project=alpha', 4],
+        ['project=beta,team=ops', 4],
+      ]);
+    });
+
+    it('seals a key without tagged usage with no allocations', async () => {
+      const store = await make();
+      await store.addDeltas([
+        { keyId: keyA, hourStart: H0, quantity: 2 },
+        { keyId: keyB, hourStart: H0, quantity: 1, tags: alpha },
+      ]);
+      const sealed = await sealAll(store, H1);
+      expect(sealed.find((r) => r.keyId === keyA)?.allocations).toBeUndefined();
+      expect(allocationsOf(sealed.find((r) => r.keyId === keyB))).toEqual([['project=alpha', 1]]);
+    });
+
+    it('hands a tagged record out again with identical allocations when its lease expires', async () => {
+      const store = await make();
+      await store.addDeltas([
+        { keyId: keyA, hourStart: H0, quantity: 3, tags: alpha },
+        { keyId: keyA, hourStart: H0, quantity: 5 },
+      ]);
+      const [sealed] = await sealAll(store, H1);
+      const [first] = await store.takeDue(H1, 10, LEASE);
+      const [again] = await store.takeDue(H1 + LEASE, 10, LEASE);
+      expect(first?.record).toEqual(sealed);
+      expect(again?.record).toEqual(sealed);
+    });
+
+    it('carries a tagged total above the maximum with allocations summing exactly in both hours', async () => {
+      const store = await make();
+      await store.addDeltas([
+        { keyId: keyA, hourStart: H0, quantity: MAX_RECORD_QUANTITY - 10, tags: alpha },
+        { keyId: keyA, hourStart: H0, quantity: 25, tags: beta },
+        { keyId: keyA, hourStart: H0, quantity: 5 },
+      ]);
+      const [first] = await sealAll(store, H1);
+      const [second] = await sealAll(store, H2);
+      for (const record of [first, second]) {
+        const sum = (record?.allocations ?? []).reduce((total, a) => total + a.quantity, 0);
+        expect(sum).toBe(record?.quantity);
+      }
+      expect(first?.quantity).toBe(MAX_RECORD_QUANTITY);
+      expect(second?.quantity).toBe(20);
+      const perTagSet = new Map<string, number>();
+      for (const record of [first, second])
+        for (const [tags, quantity] of allocationsOf(record) ?? [])
+          perTagSet.set(tags, (perTagSet.get(tags) ?? 0) + quantity);
+      expect([...perTagSet].sort()).toEqual([
+        ['', 5],
+        ['project=alpha', MAX_RECORD_QUANTITY - 10],
+        ['project=beta,team=ops', 25],
+      ]);
+    });
+
+    it('reports a tagged total cut down to the per-record maximum, with the units it carried', async () => {
+      const store = await make();
+      await store.addDeltas([
+        { keyId: keyA, hourStart: H0, quantity: MAX_RECORD_QUANTITY, tags: alpha },
+        { keyId: keyA, hourStart: H0, quantity: 7, tags: beta },
+      ]);
+      const result = await store.sealClosedHours(H1, 1000);
+      expect(result.carried).toEqual([{ keyId: keyA, fromHour: H0, units: 7 }]);
+    });
+
+    it('adds tagged totals past 2^53 exactly, each unit billed under its own tags', async () => {
+      const store = await make();
+      // 2^53 + 1 units for one key and hour, a total no double holds, split over two tag sets and two writes.
+      await store.addDeltas([
+        { keyId: keyA, hourStart: H0, quantity: Number.MAX_SAFE_INTEGER - 1, tags: alpha },
+      ]);
+      await store.addDeltas([{ keyId: keyA, hourStart: H0, quantity: 3, tags: beta }]);
+      const perTagSet = new Map<string, bigint>();
+      let billed = 0n;
+      let carriedFromLast = 0n;
+      for (const hour of [H1, H2]) {
+        const result = await store.sealClosedHours(hour, 1000);
+        for (const record of result.sealed) {
+          billed += BigInt(record.quantity);
+          const sum = (record.allocations ?? []).reduce((total, a) => total + a.quantity, 0);
+          expect(sum).toBe(record.quantity);
+          for (const [tags, quantity] of allocationsOf(record) ?? [])
+            perTagSet.set(tags, (perTagSet.get(tags) ?? 0n) + BigInt(quantity));
+        }
+        carriedFromLast = BigInt(result.carried?.[0]?.units ?? 0);
+      }
+      // Sealed in H0 and H1, and the exact rest carried on from H1: nothing rounded away.
+      expect(billed + carriedFromLast).toBe(2n ** 53n + 1n);
+      // The units billed so far came from alpha (taken first, in sorted order); beta's 3 are still to come, untouched.
+      expect([...perTagSet]).toEqual([['project=alpha', 2n * BigInt(MAX_RECORD_QUANTITY)]]);
+      expect(carriedFromLast).toBe(2n ** 53n + 1n - 2n * BigInt(MAX_RECORD_QUANTITY));
+    });
+
+    it('carries the allocations of a record refused as a duplicate into the next open hour', async () => {
+      const store = await make();
+      await store.addDeltas([
+        { keyId: keyA, hourStart: H0, quantity: 3, tags: alpha },
+        { keyId: keyA, hourStart: H0, quantity: 2 },
+      ]);
+      await sealAll(store, H1);
+      const [entry] = await store.takeDue(H1, 10, LEASE);
+      await store.settle([{ kind: 'carry', id: entry!.record.id, claim: entry!.claim, at: H1 }]);
+      await store.addDeltas([{ keyId: keyA, hourStart: H1, quantity: 1, tags: alpha }]);
+      const [carried] = await sealAll(store, H2);
+      expect([carried?.hourStart, carried?.quantity]).toEqual([H1, 6]);
+      expect(allocationsOf(carried)).toEqual([
+        ['', 2],
+        ['project=alpha', 4],
+      ]);
+    });
+
+    it('keeps allocations on a dead letter and on its requeued record', async () => {
+      const store = await make();
+      await store.addDeltas([{ keyId: keyA, hourStart: H0, quantity: 3, tags: alpha }]);
+      const [sealed] = await sealAll(store, H1);
+      const [entry] = await store.takeDue(H1, 10, LEASE);
+      await store.settle([
+        { kind: 'dead', id: entry!.record.id, claim: entry!.claim, reason: 'rejected', detail: 'x', at: H1 },
+      ]);
+      expect((await store.deadLetters(10))[0]?.record).toEqual(sealed);
+      await store.requeueDeadLetters([sealed!.id], H1);
+      const [again] = await store.takeDue(H1 + 1, 10, LEASE);
+      expect(again?.record).toEqual(sealed);
+    });
+
+    it('rolls tag sets past the allocation limit into the untagged allocation, losing nothing', async () => {
+      const store = await make();
+      const extra = 3;
+      const deltas = [];
+      for (let i = 0; i < MAX_ALLOCATIONS_PER_RECORD + extra; i++)
+        deltas.push({ keyId: keyA, hourStart: H0, quantity: 2, tags: tagSetIdOf({ n: String(i) }) });
+      await store.addDeltas(deltas);
+      const result = await store.sealClosedHours(H1, 10);
+      const [record] = result.sealed;
+      expect(record?.quantity).toBe(2 * (MAX_ALLOCATIONS_PER_RECORD + extra));
+      expect(record?.allocations).toHaveLength(MAX_ALLOCATIONS_PER_RECORD);
+      expect(record?.allocations?.reduce((total, a) => total + a.quantity, 0)).toBe(record?.quantity);
+      const untagged = record?.allocations?.find((a) => a.tags.length === 0);
+      expect(untagged?.quantity).toBe(2 * (extra + 1));
+      expect(result.rolledUpTagSets).toBe(extra + 1);
+    });
+
+    it('keeps the allocations of a record within the byte budget, billing the rest untagged', async () => {
+      const store = await make();
+      const sets = 2_300;
+      const deltas = [];
+      for (let i = 0; i < sets; i++)
+        deltas.push({
+          keyId: keyA,
+          hourStart: H0,
+          quantity: 1,
+          tags: tagSetIdOf({ k: String(i).padStart(256, 'v') }),
+        });
+      await store.addDeltas(deltas);
+      const result = await store.sealClosedHours(H1, 10);
+      const allocations = result.sealed[0]?.allocations ?? [];
+      let bytes = 0;
+      for (const a of allocations) bytes += 160 + tagSetIdOfTags(a.tags).length;
+      expect(bytes).toBeLessThanOrEqual(MAX_ALLOCATION_BYTES_PER_RECORD);
+      expect(allocations.reduce((total, a) => total + a.quantity, 0)).toBe(sets);
+      const untagged = allocations.find((a) => a.tags.length === 0)?.quantity ?? 0;
+      expect(untagged).toBe(result.rolledUpTagSets);
+      expect(untagged).toBeGreaterThan(0);
+    });
+
+    it('bills a tag set that would bring a sixth distinct tag key to the record in its untagged allocation', async () => {
+      const store = await make();
+      await store.addDeltas(
+        ['a', 'b', 'c', 'd', 'e', 'f'].map((key, i) => ({
+          keyId: keyA,
+          hourStart: H0,
+          quantity: i + 1,
+          tags: tagSetIdOf({ [key]: 'x' }),
+        })),
+      );
+      const result = await store.sealClosedHours(H1, 10);
+      expect(allocationsOf(result.sealed[0])).toEqual([
+        ['', 6],
+        ['a=x', 1],
+        ['b=x', 2],
+        ['c=x', 3],
+        ['d=x', 4],
+        ['e=x', 5],
+      ]);
+      expect(result.rolledUpTagSets).toBe(1);
     });
 
     it('lists pending records oldest first', async () => {

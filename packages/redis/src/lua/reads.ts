@@ -1,23 +1,25 @@
 import { PRELUDE } from './prelude.js';
 
-/** Outbox records, oldest first. ARGV[1]: last index (-1 for all). Returns `keyId, hourStart, quantity` each. */
+/** Outbox records, oldest first. ARGV[1]: last index (-1 for all). Returns `keyId, hourStart, quantity, allocations` each. */
 export const PENDING = `${PRELUDE}
 local out = {}
 for _, member in ipairs(redis.call('ZRANGE', base .. ':outbox', 0, tonumber(ARGV[1]))) do
-  local f = redis.call('HMGET', base .. ':r:' .. idOf(member), 'k', 'h', 'q')
+  local f = redis.call('HMGET', base .. ':r:' .. idOf(member), 'k', 'h', 'q', 'al')
   out[#out + 1] = f[1]
   out[#out + 1] = f[2]
   out[#out + 1] = f[3]
+  out[#out + 1] = f[4] or ''
 end
 return out
 `;
 
-/** Dead letters in the order they died. ARGV[1]: last index. Returns `keyId, hour, quantity, reason, detail, at, attempts`. */
+/** Dead letters in the order they died. ARGV[1]: last index. Returns `keyId, hour, quantity, reason, detail, at, attempts, allocations`. */
 export const DEAD_LETTERS = `${PRELUDE}
 local out = {}
 for _, id in ipairs(redis.call('ZRANGE', base .. ':dead', 0, tonumber(ARGV[1]))) do
-  local f = redis.call('HMGET', base .. ':r:' .. id, 'k', 'h', 'q', 'rs', 'dt', 'at', 'a')
+  local f = redis.call('HMGET', base .. ':r:' .. id, 'k', 'h', 'q', 'rs', 'dt', 'at', 'a', 'al')
   for j = 1, 7 do out[#out + 1] = f[j] end
+  out[#out + 1] = f[8] or ''
 end
 return out
 `;

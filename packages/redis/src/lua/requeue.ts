@@ -8,11 +8,11 @@ export const REQUEUE = `${PRELUDE}
 local moved = 0
 for _, id in ipairs(ARGV) do
   local rk = base .. ':r:' .. id
-  local f = redis.call('HMGET', rk, 'st', 'k', 'h', 'q', 'a')
+  local f = redis.call('HMGET', rk, 'st', 'k', 'h', 'q', 'a', 'al')
   if f[1] == 'd' then
     redis.call('ZREM', base .. ':dead', id)
     redis.call('HDEL', rk, 'rs', 'dt', 'at')
-    enqueue(id, f[2], tonumber(f[3]), tonumber(f[4]), tonumber(f[5]))
+    enqueue(id, f[2], tonumber(f[3]), tonumber(f[4]), tonumber(f[5]), f[6] or '')
     moved = moved + 1
   end
 end

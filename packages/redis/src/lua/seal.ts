@@ -2,8 +2,9 @@ import { PRELUDE } from './prelude.js';
 
 /**
  * Closes every hour before ARGV[1] and moves up to ARGV[2] of their entries into the outbox, oldest hour first, each
- * hour in arrival order. Returns `more` (0/1) and then `keyId, hourStart, quantity, carried` per sealed record, where
- * `carried` is the units above the per-record maximum moved to the next hour ('0' when none).
+ * hour in arrival order. Returns `more` (0/1), the number of tag sets rolled into untagged allocations, and then
+ * `keyId, hourStart, quantity, allocations, carried` per sealed record: `allocations` empty when nothing was tagged,
+ * `carried` the units above the per-record maximum moved to the next hour ('0' when none).
  */
 export const SEAL = `${PRELUDE}
 local cb = closedBefore()
@@ -13,7 +14,7 @@ if cb == nil or closeBefore > cb then
   redis.call('HSET', meta, 'cb', ARGV[1])
 end
 local limit = tonumber(ARGV[2])
-local out = { 0 }
+local out = { 0, 0 }
 local count = 0
 -- The earliest closed hour is looked up afresh each time: an overflow carried into the next hour must be sealed
 -- before any later hour, or a later hour could be sealed twice for the same key.
@@ -35,16 +36,27 @@ while count < limit do
     openKeysDelta = openKeysDelta - 1
     openUnitsDelta = openUnitsDelta - quantity
     local carried = '0'
-    if quantity > MAX_QUANTITY then
+    if quantity > MAX_QUANTITY then carried = int(quantity - MAX_QUANTITY) end
+    local tk = base .. ':ot:' .. h .. ':' .. digest
+    local tagged = redis.call('HGETALL', tk)
+    local allocations = ''
+    if #tagged > 0 then
+      -- Tagged usage: one record all the same, its allocations fixed here (and the excess of each part carried).
+      redis.call('DEL', tk)
+      local parts, rolled
+      allocations, parts, rolled = sealAllocations(quantity, tagged)
+      out[2] = out[2] + rolled
+      for _, part in ipairs(parts) do addOpen(hour + HOUR, keyId, digest, int(part[2]), part[1]) end
+    elseif quantity > MAX_QUANTITY then
       -- One record carries at most the service's maximum; the rest is billed in the next hour, never truncated.
-      carried = int(quantity - MAX_QUANTITY)
       addOpen(hour + HOUR, keyId, digest, carried)
-      quantity = MAX_QUANTITY
     end
-    enqueue(hourLabel(hour) .. '~' .. digest, keyId, hour, quantity, 0)
+    if quantity > MAX_QUANTITY then quantity = MAX_QUANTITY end
+    enqueue(hourLabel(hour) .. '~' .. digest, keyId, hour, quantity, 0, allocations)
     out[#out + 1] = keyId
     out[#out + 1] = h
     out[#out + 1] = int(quantity)
+    out[#out + 1] = allocations
     out[#out + 1] = carried
     count = count + 1
   end

@@ -12,7 +12,7 @@ local stale = 0
 for i = 2, #ARGV, 6 do
   local kind, id, claim = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local rk = base .. ':r:' .. id
-  local state = redis.call('HMGET', rk, 'st', 'c', 'k', 'h', 'q', 'm', 'a')
+  local state = redis.call('HMGET', rk, 'st', 'c', 'k', 'h', 'q', 'm', 'a', 'al')
   if state[1] ~= 'l' or state[2] ~= claim then
     stale = stale + 1
   else
@@ -41,7 +41,13 @@ for i = 2, #ARGV, 6 do
       local target = tonumber(h) + HOUR
       local cb = closedBefore()
       if cb ~= nil and target < cb then target = cb end
-      addOpen(target, keyId, string.sub(id, -DIGEST_LENGTH), q)
+      local digest = string.sub(id, -DIGEST_LENGTH)
+      if state[8] then
+        -- Its allocations go too, tag set by tag set, so the next hour's record allocates them the same way.
+        for _, part in ipairs(cjson.decode(state[8])) do addOpen(target, keyId, digest, int(part[2]), part[1]) end
+      else
+        addOpen(target, keyId, digest, q)
+      end
     end
   end
 end

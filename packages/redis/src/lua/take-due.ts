@@ -4,7 +4,7 @@ import { PRELUDE } from './prelude.js';
  * Claims due records for the submitter. ARGV: now, limit, leaseMillis, instance id, submitter lease (ms), claim prefix.
  * Only the instance holding the submitter lease (or taking over a lapsed one) gets records, so replicas share the
  * service's quota; the lease is renewed on every call. Expired record leases and retries whose time has come go back
- * to ready first. Returns `id, keyId, hourStart, quantity, attempts, claim` per claimed record.
+ * to ready first. Returns `id, keyId, hourStart, quantity, attempts, claim, allocations` per claimed record.
  */
 export const TAKE_DUE = `${PRELUDE}
 local now = tonumber(ARGV[1])
@@ -41,13 +41,14 @@ for i, member in ipairs(redis.call('ZRANGE', base .. ':ready', 0, limit - 1)) do
   local claim = ARGV[6] .. ':' .. i
   redis.call('HSET', rk, 'st', 'l', 'c', claim)
   redis.call('ZADD', base .. ':leased', leaseUntil, id)
-  local f = redis.call('HMGET', rk, 'k', 'h', 'q')
+  local f = redis.call('HMGET', rk, 'k', 'h', 'q', 'al')
   out[#out + 1] = id
   out[#out + 1] = f[1]
   out[#out + 1] = f[2]
   out[#out + 1] = f[3]
   out[#out + 1] = attempts
   out[#out + 1] = claim
+  out[#out + 1] = f[4] or ''
 end
 return out
 `;
