@@ -7,7 +7,12 @@ import { checkRule, consoleLogger, MeteringConfigurationError, type MeteringLogg
 import { ContainerRegistrationError } from './container-registration-error.js';
 import { instanceNonce } from './instance-identity.js';
 import { type MeteringClientOptions, resolveClient } from './metering-client.js';
-import { retryThrottled, sleep, ThrottledPastDeadline } from './retry-throttled.js';
+import {
+  retryThrottled,
+  sleep,
+  ThrottledPastDeadline,
+  type ThrottleRetrySettings,
+} from './retry-throttled.js';
 import {
   type UsageSignatureClaims,
   type UsageVerificationKey,
@@ -123,18 +128,13 @@ export function registerContainer(options: RegisterContainerOptions): Promise<Co
   return running;
 }
 
-interface Settings {
+/** The throttle retry's timing, plus what RegisterUsage is asked and how a failure is handled. */
+interface Settings extends Omit<ThrottleRetrySettings, 'onRetry'> {
   readonly productCode: string;
   readonly publicKeyVersion: number;
   readonly nonce: string;
   readonly failOpen: boolean;
-  readonly timeoutMillis: number;
-  readonly retryBaseMillis: number;
-  readonly retryMaxMillis: number;
   readonly logger: MeteringLogger;
-  readonly now: () => number;
-  readonly sleep: (millis: number) => Promise<void>;
-  readonly random: () => number;
 }
 
 async function register(s: Settings, options: RegisterContainerOptions): Promise<ContainerRegistration> {

@@ -45,6 +45,19 @@ beforeAll(() => {
   authority = createSigningAuthority();
 });
 
+/** A validly signed SNS SubscriptionConfirmation that asks for `subscribeUrl` to be fetched. */
+function subscriptionConfirmation(subscribeUrl: string) {
+  return signEnvelope(authority, {
+    Type: 'SubscriptionConfirmation',
+    MessageId: 'm-1',
+    Token: 't0k',
+    TopicArn: TOPIC_ARN,
+    Message: 'You have chosen to subscribe to the topic',
+    SubscribeURL: subscribeUrl,
+    Timestamp: '2026-11-26T10:00:00.000Z',
+  });
+}
+
 function setup(options: { productCodes?: string[] } = {}) {
   const clock = new ManualClock();
   const sink = new InMemorySink({ clock });
@@ -153,15 +166,7 @@ describe('handleMarketplaceEvent', () => {
   it('confirms an SNS subscription by fetching its SubscribeURL', async () => {
     const { handler, confirmed } = setup();
     const url = 'https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&Token=t0k';
-    const envelope = signEnvelope(authority, {
-      Type: 'SubscriptionConfirmation',
-      MessageId: 'm-1',
-      Token: 't0k',
-      TopicArn: TOPIC_ARN,
-      Message: 'You have chosen to subscribe to the topic',
-      SubscribeURL: url,
-      Timestamp: '2026-11-26T10:00:00.000Z',
-    });
+    const envelope = subscriptionConfirmation(url);
     expect(await handler.handleMarketplaceEvent(envelope)).toEqual({
       status: 'confirmed',
       topicArn: TOPIC_ARN,
@@ -171,15 +176,7 @@ describe('handleMarketplaceEvent', () => {
 
   it('does not fetch a SubscribeURL outside SNS, even in a validly signed confirmation', async () => {
     const { handler, confirmed } = setup();
-    const envelope = signEnvelope(authority, {
-      Type: 'SubscriptionConfirmation',
-      MessageId: 'm-1',
-      Token: 't0k',
-      TopicArn: TOPIC_ARN,
-      Message: 'You have chosen to subscribe to the topic',
-      SubscribeURL: 'https://internal.example/admin?delete=all',
-      Timestamp: '2026-11-26T10:00:00.000Z',
-    });
+    const envelope = subscriptionConfirmation('https://internal.example/admin?delete=all');
     expect(await handler.handleMarketplaceEvent(envelope)).toMatchObject({ status: 'invalid' });
     expect(confirmed).toEqual([]);
   });

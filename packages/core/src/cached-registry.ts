@@ -4,6 +4,7 @@ import type { CustomerRef } from './customer.js';
 import type {
   CustomerRegistry,
   RegisteredCustomer,
+  RegistrationInput,
   SubscriptionChange,
   SubscriptionState,
 } from './customer-registry.js';
@@ -158,12 +159,7 @@ export class CachedCustomerRegistry implements CustomerRegistry {
     return () => this.reloadListeners.delete(listener);
   }
 
-  async register(input: {
-    readonly customer: CustomerRef;
-    readonly productCode: string;
-    readonly freeTrial?: boolean;
-    readonly at: number;
-  }): Promise<RegisteredCustomer> {
+  async register(input: RegistrationInput): Promise<RegisteredCustomer> {
     return this.remember(await this.inner.register(input));
   }
 

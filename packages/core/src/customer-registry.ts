@@ -47,6 +47,14 @@ export interface RegisteredCustomer {
   readonly history: readonly SubscriptionChange[];
 }
 
+/** What {@link CustomerRegistry.register} is given: the customer ResolveCustomer returned, at the time `at`. */
+export interface RegistrationInput {
+  readonly customer: CustomerRef;
+  readonly productCode: string;
+  readonly freeTrial?: boolean;
+  readonly at: number;
+}
+
 /**
  * Buyers, keyed by their Marketplace identity (account + license ARN, or product code + legacy customer identifier).
  * Every method is atomic with respect to every other caller (other processes too, for a shared registry).
@@ -60,12 +68,7 @@ export interface CustomerRegistry {
    * `subscribe-success` may arrive before the buyer finishes registering). Idempotent: the same customer again returns
    * the existing entry.
    */
-  register(input: {
-    readonly customer: CustomerRef;
-    readonly productCode: string;
-    readonly freeTrial?: boolean;
-    readonly at: number;
-  }): Promise<RegisteredCustomer>;
+  register(input: RegistrationInput): Promise<RegisteredCustomer>;
   /**
    * Links the app's own account to the customer. Idempotent for the same pair; throws a `MeteringError` with code
    * `ERR_METERING_REGISTRY_CONFLICT` when either side is already linked to another, and

@@ -10,6 +10,7 @@ export { type CustomerRef, type LegacyCustomer, type LicenseCustomer, redact } f
 export type {
   CustomerRegistry,
   RegisteredCustomer,
+  RegistrationInput,
   SubscriptionChange,
   SubscriptionState,
 } from './customer-registry.js';
@@ -50,6 +51,7 @@ export { SlidingWindowLimiter } from './rate-limiter.js';
 export {
   BILLABLE_STATES,
   compareEntries,
+  entryFromJson,
   entryWithChange,
   linkedEntry,
   matchesFilter,

@@ -3,6 +3,7 @@ import type { CustomerRef } from './customer.js';
 import type {
   CustomerRegistry,
   RegisteredCustomer,
+  RegistrationInput,
   SubscriptionChange,
   SubscriptionState,
 } from './customer-registry.js';
@@ -30,12 +31,7 @@ export class MemoryRegistry implements CustomerRegistry {
   private readonly entries = new Map<string, RegisteredCustomer>();
   private readonly keyByAccount = new Map<string, string>();
 
-  async register(input: {
-    readonly customer: CustomerRef;
-    readonly productCode: string;
-    readonly freeTrial?: boolean;
-    readonly at: number;
-  }): Promise<RegisteredCustomer> {
+  async register(input: RegistrationInput): Promise<RegisteredCustomer> {
     const key = registryKeyOf(input.customer, input.productCode);
     const { entry } = registeredEntry(this.entries.get(key), input);
     this.entries.set(key, entry);

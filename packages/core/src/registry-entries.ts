@@ -1,6 +1,11 @@
 /** The rules every CustomerRegistry applies to an entry, as pure functions, so memory, SQLite and Redis agree. */
 import type { CustomerRef } from './customer.js';
-import type { RegisteredCustomer, SubscriptionChange, SubscriptionState } from './customer-registry.js';
+import type {
+  RegisteredCustomer,
+  RegistrationInput,
+  SubscriptionChange,
+  SubscriptionState,
+} from './customer-registry.js';
 import { MeteringError } from './errors.js';
 
 /**
@@ -24,12 +29,7 @@ function billedCustomer(customer: CustomerRef, productCode: string): CustomerRef
 /** What `register()` does to an entry. `changed` false means nothing to write. */
 export function registeredEntry(
   existing: RegisteredCustomer | undefined,
-  input: {
-    readonly customer: CustomerRef;
-    readonly productCode: string;
-    readonly freeTrial?: boolean;
-    readonly at: number;
-  },
+  input: RegistrationInput,
 ): { entry: RegisteredCustomer; changed: boolean } {
   const freeTrial = input.freeTrial === true;
   if (existing !== undefined) {
@@ -191,4 +191,10 @@ export function matchesFilter(
   filter: { readonly states?: readonly SubscriptionState[] } | undefined,
 ): boolean {
   return filter?.states === undefined || filter.states.includes(entry.state);
+}
+
+/** An entry read back from the JSON a SQLite or Redis registry stored: JSON drops undefined, the entry always has `accountId`. */
+export function entryFromJson(text: string): RegisteredCustomer {
+  const entry = JSON.parse(text) as RegisteredCustomer;
+  return { ...entry, accountId: entry.accountId ?? undefined };
 }

@@ -1,4 +1,9 @@
-import { createMeteringEngine, type MeteringOptions, silentLogger } from '@meterkit/core';
+import {
+  createMeteringEngine,
+  type MeteringLogger,
+  type MeteringOptions,
+  silentLogger,
+} from '@meterkit/core';
 import { InMemorySink, type InMemorySinkOptions, ManualClock } from '@meterkit/core/testing';
 
 export const PRODUCT = 'prod-abc123';
@@ -84,4 +89,15 @@ export class HangingSink extends InMemorySink {
       });
     });
   }
+}
+
+/** A logger that keeps every line with its level, for tests that check what was logged and how loudly. */
+export function recordingLogger() {
+  const lines: { level: string; message: string }[] = [];
+  const logger: MeteringLogger = {
+    info: (message) => lines.push({ level: 'info', message }),
+    warn: (message) => lines.push({ level: 'warn', message }),
+    error: (message) => lines.push({ level: 'error', message }),
+  };
+  return { logger, lines };
 }

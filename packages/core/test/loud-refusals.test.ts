@@ -1,17 +1,7 @@
 // Every refused record() is logged (first occurrence, then one summary per reason and interval) and counted in stats().
-import type { MeteringLogger, UsageRejectionReason } from '@meterkit/core';
+import type { UsageRejectionReason } from '@meterkit/core';
 import { describe, expect, it } from 'vitest';
-import { alice, setup } from './helpers.js';
-
-function recordingLogger() {
-  const lines: { level: string; message: string }[] = [];
-  const logger: MeteringLogger = {
-    info: (message) => lines.push({ level: 'info', message }),
-    warn: (message) => lines.push({ level: 'warn', message }),
-    error: (message) => lines.push({ level: 'error', message }),
-  };
-  return { logger, lines };
-}
+import { alice, recordingLogger, setup } from './helpers.js';
 
 const refusals: [UsageRejectionReason, (ctx: ReturnType<typeof setup>) => void][] = [
   ['invalid-quantity', (ctx) => ctx.engine.record(alice, 'api_calls', -1)],

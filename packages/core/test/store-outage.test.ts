@@ -1,8 +1,8 @@
 // While the store refuses writes, unwritten usage is merged by key, hour and tag set, and the log says so once, then in
 // summaries.
-import { MemoryStore, type MeteringLogger, MeteringStoreError, type UsageDelta } from '@meterkit/core';
+import { MemoryStore, MeteringStoreError, type UsageDelta } from '@meterkit/core';
 import { describe, expect, it } from 'vitest';
-import { billed, PRODUCT, setup } from './helpers.js';
+import { billed, PRODUCT, recordingLogger, setup } from './helpers.js';
 
 /** A memory store whose writes fail while `down` is set, as Redis or SQLite do during an outage. */
 class FlakyStore extends MemoryStore {
@@ -11,16 +11,6 @@ class FlakyStore extends MemoryStore {
     if (this.down) throw new MeteringStoreError('ERR_METERING_STORE', 'connection refused');
     return super.addDeltas(deltas);
   }
-}
-
-function recordingLogger() {
-  const lines: { level: string; message: string }[] = [];
-  const logger: MeteringLogger = {
-    info: (message) => lines.push({ level: 'info', message }),
-    warn: (message) => lines.push({ level: 'warn', message }),
-    error: (message) => lines.push({ level: 'error', message }),
-  };
-  return { logger, lines };
 }
 
 const customers = Array.from({ length: 2_000 }, (_, i) => ({

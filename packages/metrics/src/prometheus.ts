@@ -54,14 +54,15 @@ export function registerMeteringMetrics(
   };
   const registered: string[] = [];
   for (const [id, definition] of Object.entries(metrics) as [MetricId, MetricDefinition][]) {
-    const labelNames = definition.attributes.map(labelOf);
-    const help = definition.description;
+    const common = {
+      name: definition.promName,
+      help: definition.description,
+      labelNames: definition.attributes.map(labelOf),
+      registers: [registry],
+    };
     if (definition.kind === 'counter') {
       new Counter({
-        name: definition.promName,
-        help,
-        labelNames,
-        registers: [registry],
+        ...common,
         async collect() {
           const mine = (await points()).filter((p) => p.metric === id);
           this.reset();
@@ -70,10 +71,7 @@ export function registerMeteringMetrics(
       });
     } else {
       new Gauge({
-        name: definition.promName,
-        help,
-        labelNames,
-        registers: [registry],
+        ...common,
         async collect() {
           const mine = (await points()).filter((p) => p.metric === id);
           this.reset();

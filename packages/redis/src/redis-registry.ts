@@ -4,12 +4,14 @@ import {
   type CustomerRef,
   type CustomerRegistry,
   compareEntries,
+  entryFromJson,
   entryWithChange,
   linkedEntry,
   MeteringConfigurationError,
   MeteringError,
   matchesFilter,
   type RegisteredCustomer,
+  type RegistrationInput,
   registeredEntry,
   registryKeyOf,
   type SubscriptionChange,
@@ -57,11 +59,6 @@ function invalid(field: string, value: unknown, rule: string): never {
     field,
     `RedisRegistry option \`${field}\` is ${shown}, but it must be ${rule}.`,
   );
-}
-
-function parse(text: string): RegisteredCustomer {
-  const entry = JSON.parse(text) as RegisteredCustomer;
-  return { ...entry, accountId: entry.accountId ?? undefined };
 }
 
 /**
@@ -128,12 +125,7 @@ export class RedisRegistry implements CustomerRegistry {
     }
   }
 
-  async register(input: {
-    readonly customer: CustomerRef;
-    readonly productCode: string;
-    readonly freeTrial?: boolean;
-    readonly at: number;
-  }): Promise<RegisteredCustomer> {
+  async register(input: RegistrationInput): Promise<RegisteredCustomer> {
     return this.update(registryKeyOf(input.customer, input.productCode), async (existing) =>
       registeredEntry(existing, input),
     );
@@ -149,14 +141,14 @@ export class RedisRegistry implements CustomerRegistry {
 
   async get(customer: CustomerRef): Promise<RegisteredCustomer | undefined> {
     const text = await this.client.get(this.entryKey(registryKeyOf(customer)));
-    return text === null ? undefined : parse(text);
+    return text === null ? undefined : entryFromJson(text);
   }
 
   async findByAccount(accountId: string): Promise<RegisteredCustomer | undefined> {
     const key = await this.client.get(this.accountKey(accountId));
     if (key === null) return undefined;
     const text = await this.client.get(this.entryKey(key));
-    return text === null ? undefined : parse(text);
+    return text === null ? undefined : entryFromJson(text);
   }
 
   async setState(customer: CustomerRef, change: SubscriptionChange): Promise<RegisteredCustomer> {
@@ -172,7 +164,7 @@ export class RedisRegistry implements CustomerRegistry {
       const texts = await this.client.mget(...keys.slice(from, from + 500).map((k) => this.entryKey(k)));
       for (const text of texts) {
         if (text === null) continue;
-        const entry = parse(text);
+        const entry = entryFromJson(text);
         if (matchesFilter(entry, filter)) entries.push(entry);
       }
     }
@@ -202,7 +194,7 @@ export class RedisRegistry implements CustomerRegistry {
   ): Promise<RegisteredCustomer> {
     for (let round = 0; round < MAX_ROUNDS; round += 1) {
       const text = await this.client.get(this.entryKey(key));
-      const { entry, changed } = await decide(text === null ? undefined : parse(text));
+      const { entry, changed } = await decide(text === null ? undefined : entryFromJson(text));
       if (!changed) return entry;
       const accountId = entry.accountId ?? '';
       const outcome = await this.compareAndSet(

@@ -3,11 +3,13 @@ import {
   type CustomerRef,
   type CustomerRegistry,
   compareEntries,
+  entryFromJson,
   entryWithChange,
   linkedEntry,
   MeteringConfigurationError,
   matchesFilter,
   type RegisteredCustomer,
+  type RegistrationInput,
   registeredEntry,
   registryKeyOf,
   type SubscriptionChange,
@@ -52,12 +54,6 @@ function invalid(field: string, value: unknown, rule: string): never {
     field,
     `SqliteRegistry option \`${field}\` is ${JSON.stringify(value)}, but it must be ${rule}.`,
   );
-}
-
-function parse(text: string): RegisteredCustomer {
-  const entry = JSON.parse(text) as RegisteredCustomer;
-  // JSON drops undefined; the entry always has the field.
-  return { ...entry, accountId: entry.accountId ?? undefined };
 }
 
 /**
@@ -118,12 +114,7 @@ export class SqliteRegistry implements CustomerRegistry {
     };
   }
 
-  async register(input: {
-    readonly customer: CustomerRef;
-    readonly productCode: string;
-    readonly freeTrial?: boolean;
-    readonly at: number;
-  }): Promise<RegisteredCustomer> {
+  async register(input: RegistrationInput): Promise<RegisteredCustomer> {
     const key = registryKeyOf(input.customer, input.productCode);
     return this.write(() => this.save(key, registeredEntry(this.read(key), input)));
   }
@@ -143,7 +134,7 @@ export class SqliteRegistry implements CustomerRegistry {
 
   async findByAccount(accountId: string): Promise<RegisteredCustomer | undefined> {
     const row = this.sql.byAccount.get(accountId);
-    return row === undefined ? undefined : parse(row.entry);
+    return row === undefined ? undefined : entryFromJson(row.entry);
   }
 
   async setState(customer: CustomerRef, change: SubscriptionChange): Promise<RegisteredCustomer> {
@@ -154,7 +145,7 @@ export class SqliteRegistry implements CustomerRegistry {
   async list(filter?: { readonly states?: readonly SubscriptionState[] }): Promise<RegisteredCustomer[]> {
     return this.sql.all
       .all()
-      .map((row) => parse(row.entry))
+      .map((row) => entryFromJson(row.entry))
       .filter((e) => matchesFilter(e, filter))
       .sort(compareEntries);
   }
@@ -167,7 +158,7 @@ export class SqliteRegistry implements CustomerRegistry {
 
   private read(key: string): RegisteredCustomer | undefined {
     const row = this.sql.get.get(key);
-    return row === undefined ? undefined : parse(row.entry);
+    return row === undefined ? undefined : entryFromJson(row.entry);
   }
 
   private save(key: string, result: { entry: RegisteredCustomer; changed: boolean }): RegisteredCustomer {

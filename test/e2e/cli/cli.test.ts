@@ -9,6 +9,7 @@ import {
   createMeteringEngine,
   HOUR_MILLIS,
   type MeteringEngine,
+  type MeteringOptions,
   silentLogger,
   type UsageStore,
 } from '@meterkit/core';
@@ -30,6 +31,27 @@ const gone = { customerIdentifier: 'cust-gone-0001', productCode: PRODUCT };
 /** Not subscribed either, but its record's hour is about to leave the service window. */
 const late = { customerIdentifier: 'cust-late-0001', productCode: PRODUCT };
 const CLI = join(repoRoot, 'packages/cli/lib/esm/cli.js');
+
+/** An engine sending to the emulator on the test's clock, with external scheduling and no month-end cutoff. */
+function engineOnEmulator(
+  emulator: Emulator,
+  clock: ManualClock,
+  options: Partial<MeteringOptions> = {},
+): MeteringEngine {
+  return createMeteringEngine({
+    sink: new MarketplaceMeteringSink({
+      logger: silentLogger,
+      clientConfig: { endpoint: emulator.endpoint, region: 'us-east-1', credentials: CREDENTIALS },
+    }),
+    clock,
+    timers: clock,
+    scheduling: 'external',
+    logger: silentLogger,
+    productCode: PRODUCT,
+    monthEndCutoffHourUtc: null,
+    ...options,
+  });
+}
 
 interface Run {
   code: number;
@@ -80,19 +102,7 @@ async function prepare(store: UsageStore): Promise<Emulator> {
       { productCode: PRODUCT, customerIdentifier: late.customerIdentifier, state: 'unsubscribed' },
     ],
   });
-  const engine: MeteringEngine = createMeteringEngine({
-    store,
-    sink: new MarketplaceMeteringSink({
-      logger: silentLogger,
-      clientConfig: { endpoint: emulator.endpoint, region: 'us-east-1', credentials: CREDENTIALS },
-    }),
-    clock,
-    timers: clock,
-    scheduling: 'external',
-    logger: silentLogger,
-    productCode: PRODUCT,
-    monthEndCutoffHourUtc: null,
-  });
+  const engine = engineOnEmulator(emulator, clock, { store });
   await engine.start();
   engine.record(ok, 'api_calls', 5, now - 3 * HOUR_MILLIS);
   engine.record(gone, 'api_calls', 7, now - 3 * HOUR_MILLIS);
@@ -266,18 +276,7 @@ describe('meterkit on a running app (--url)', () => {
         { productCode: PRODUCT, customerIdentifier: gone.customerIdentifier, state: 'unsubscribed' },
       ],
     });
-    engine = createMeteringEngine({
-      sink: new MarketplaceMeteringSink({
-        logger: silentLogger,
-        clientConfig: { endpoint: emulator.endpoint, region: 'us-east-1', credentials: CREDENTIALS },
-      }),
-      clock,
-      timers: clock,
-      scheduling: 'external',
-      logger: silentLogger,
-      productCode: PRODUCT,
-      monthEndCutoffHourUtc: null,
-    });
+    engine = engineOnEmulator(emulator, clock);
     await engine.start();
     const app = express();
     app.use('/_meterkit', meteringAdmin(engine, { token: TOKEN }));

@@ -1,5 +1,3 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createMarketplaceEventHandler, type MarketplaceEvent } from '@meterkit/aws-marketplace';
 import { type CustomerRef, createMeteringEngine, MemoryRegistry, silentLogger } from '@meterkit/core';
 import { InMemorySink, ManualClock } from '@meterkit/core/testing';
@@ -7,6 +5,7 @@ import { type Emulator, startEmulator } from '@meterkit/emulator';
 import { marketplaceEvents } from '@meterkit/express';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
+import { listenLocally } from '../../support/local-server.js';
 
 const PRODUCT = 'prod-notifications-e2e';
 const HOUR_10 = Date.UTC(2026, 10, 26, 10);
@@ -57,9 +56,8 @@ async function startStack(format: 'sns' | 'eventbridge') {
   });
   const app = express();
   app.post('/marketplace/events', marketplaceEvents({ handler, eventBridgeSecret: SECRET }));
-  const server = app.listen(0, '127.0.0.1') as Server;
-  await new Promise((resolve) => server.once('listening', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const server = await listenLocally(app);
+  const { url } = server;
   emulator.control.setNotifications({
     url: `${url}/marketplace/events`,
     format,
@@ -83,8 +81,7 @@ async function startStack(format: 'sns' | 'eventbridge') {
     control,
     async stop() {
       await engine.shutdown();
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      await server.close();
       await emulator.close();
     },
   };

@@ -47,6 +47,16 @@ async function start(healthOptions: Parameters<typeof meteringHealth>[1] = {}) {
       await s.clock.advanceTo(at);
       return s.metering.flush({ timeoutMillis: MINUTE });
     },
+    /** Sends initech's 10:00 record (2 api_calls) while initech is not subscribed: one dead letter. */
+    async deadLetterInitech() {
+      s.emulator.control.putCustomer({
+        productCode: PRODUCT,
+        customerIdentifier: initech.customerIdentifier,
+        state: 'unsubscribed',
+      });
+      s.metering.record(initech, 'api_calls', 2);
+      await this.flushAt(HOUR_10 + HOUR_MILLIS + 3 * MINUTE);
+    },
   };
 }
 
@@ -99,13 +109,7 @@ describe('meteringHealth (Express)', () => {
 
   it('turns 503 when dead letters exceed the bound, naming the count', async () => {
     const t = await start({ maxDeadLetters: 0 });
-    t.s.emulator.control.putCustomer({
-      productCode: PRODUCT,
-      customerIdentifier: initech.customerIdentifier,
-      state: 'unsubscribed',
-    });
-    t.s.metering.record(initech, 'api_calls', 2);
-    await t.flushAt(HOUR_10 + HOUR_MILLIS + 3 * MINUTE);
+    await t.deadLetterInitech();
     const down = await t.health();
     expect(down.status).toBe(503);
     expect(down.body.checks.deadLetters).toMatchObject({ healthy: false, count: 1, max: 0 });
@@ -124,13 +128,7 @@ describe('meteringAdmin (Express)', () => {
     // Prepare: initech is not subscribed when its 10:00 record is sent.
     const t = await start();
     const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
-    t.s.emulator.control.putCustomer({
-      productCode: PRODUCT,
-      customerIdentifier: initech.customerIdentifier,
-      state: 'unsubscribed',
-    });
-    t.s.metering.record(initech, 'api_calls', 2);
-    await t.flushAt(HOUR_10 + HOUR_MILLIS + 3 * MINUTE);
+    await t.deadLetterInitech();
     const letters = (await (await fetch(`${t.url}/_meterkit/dead-letters`, { headers })).json()) as {
       Reason: string;
       Quantity: number;

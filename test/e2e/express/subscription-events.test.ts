@@ -1,5 +1,3 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { createMarketplaceEventHandler, MarketplaceMeteringSink } from '@meterkit/aws-marketplace';
 import { createMarketplaceEventPoller } from '@meterkit/aws-marketplace/sqs';
@@ -9,6 +7,7 @@ import { type Emulator, startEmulator } from '@meterkit/emulator';
 import { createMetering, marketplaceEvents, subscriptionPolicy } from '@meterkit/express';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
+import { listenLocally } from '../../support/local-server.js';
 import { TinyRegistry } from '../../support/tiny-registry.js';
 
 const PRODUCT = 'prod-meterkit-demo';
@@ -70,9 +69,8 @@ async function startLifecycle(notifications: 'url' | 'queue') {
       res.json({ forecast: 'sunny' });
     },
   );
-  const server = app.listen(0, '127.0.0.1') as Server;
-  await new Promise((resolve) => server.once('listening', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const server = await listenLocally(app);
+  const { url } = server;
   if (notifications === 'url') emulator.control.setNotifications({ url: `${url}/marketplace/events` });
   else emulator.control.setNotifications({ queue: true });
   const call = (key = 'key-buyer') => fetch(`${url}/v1/forecast`, { headers: { 'x-api-key': key } });
@@ -103,8 +101,7 @@ async function startLifecycle(notifications: 'url' | 'queue') {
     },
     async stop() {
       await metering.shutdown();
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      await server.close();
       await emulator.close();
     },
   };
@@ -184,17 +181,22 @@ describe('subscription lifecycle over HTTP: emulator → SNS → Express endpoin
   });
 });
 
+/** An SQS client pointed at the emulator's queue. */
+function emulatorSqs(emulator: Emulator): SQSClient {
+  return new SQSClient({
+    endpoint: emulator.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'AKIDEMULATOR', secretAccessKey: 'emulator-secret' },
+  });
+}
+
 describe('subscription lifecycle over SQS: emulator queue → poller → engine', () => {
   it('applies each queued event and deletes it only after it is handled', async () => {
     const stack = await startLifecycle('queue');
     try {
       const poller = createMarketplaceEventPoller({
         handler: stack.handler,
-        client: new SQSClient({
-          endpoint: stack.emulator.endpoint,
-          region: 'us-east-1',
-          credentials: { accessKeyId: 'AKIDEMULATOR', secretAccessKey: 'emulator-secret' },
-        }),
+        client: emulatorSqs(stack.emulator),
         queueUrl: stack.emulator.queueUrl,
         waitTimeSeconds: 0,
       });
@@ -222,11 +224,7 @@ describe('subscription lifecycle over SQS: emulator queue → poller → engine'
     try {
       const poller = createMarketplaceEventPoller({
         handler: stack.handler,
-        client: new SQSClient({
-          endpoint: stack.emulator.endpoint,
-          region: 'us-east-1',
-          credentials: { accessKeyId: 'AKIDEMULATOR', secretAccessKey: 'emulator-secret' },
-        }),
+        client: emulatorSqs(stack.emulator),
         queueUrl: stack.emulator.queueUrl,
       });
       const applied = new Promise<void>((resolve) => {
