@@ -406,26 +406,7 @@ export class Tally {
     if (keyId === undefined) return false;
     // Nothing to bill: keep it out of the store, or the hour would seal an empty record for this key.
     if (quantity === 0) return true;
-    const mapKey = `${hourStart}\n${keyId}`;
-    const entry = this.timed.get(mapKey);
-    if (entry !== undefined) {
-      entry.quantity += quantity;
-      if (entry.quantity > TALLY_SPILL_AT) {
-        this.spilled.push(entry);
-        this.timed.delete(mapKey);
-      }
-      return true;
-    }
-    if (this.liveKeys >= this.settings.maxLiveKeys && !this.makeRoom()) {
-      return this.reject(
-        'max-live-keys',
-        dimension,
-        quantity,
-        `more than ${this.settings.maxLiveKeys} live keys`,
-      );
-    }
-    this.timed.set(mapKey, { keyId, hourStart, quantity });
-    return true;
+    return this.addOffSlot(this.timed, `${hourStart}\n${keyId}`, { keyId, hourStart, quantity }, dimension);
   }
 
   /**
@@ -454,12 +435,25 @@ export class Tally {
     if (quantity === 0) return true;
     const hourStart = at === undefined ? this.current.hourStart : hourStartOf(at);
     const mapKey = `${hourStart}\n${keyId}\n${tagSetId}`;
-    const entry = this.tagged.get(mapKey);
+    return this.addOffSlot(this.tagged, mapKey, { keyId, hourStart, quantity, tags: tagSetId }, dimension);
+  }
+
+  /**
+   * Adds `usage` to its entry in a map off the slot path (timed or tagged usage): a sum about to outgrow exact integer
+   * maths moves to `spilled`, and a new entry counts against `maxLiveKeys` like a new slot.
+   */
+  private addOffSlot<E extends UsageDelta & { quantity: number }>(
+    map: Map<string, E>,
+    mapKey: string,
+    usage: E,
+    dimension: string,
+  ): boolean {
+    const entry = map.get(mapKey);
     if (entry !== undefined) {
-      entry.quantity += quantity;
+      entry.quantity += usage.quantity;
       if (entry.quantity > TALLY_SPILL_AT) {
         this.spilled.push(entry);
-        this.tagged.delete(mapKey);
+        map.delete(mapKey);
       }
       return true;
     }
@@ -467,11 +461,11 @@ export class Tally {
       return this.reject(
         'max-live-keys',
         dimension,
-        quantity,
+        usage.quantity,
         `more than ${this.settings.maxLiveKeys} live keys`,
       );
     }
-    this.tagged.set(mapKey, { keyId, hourStart, quantity, tags: tagSetId });
+    map.set(mapKey, usage);
     return true;
   }
 
