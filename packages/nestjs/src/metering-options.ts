@@ -4,9 +4,9 @@ import {
   type MeteringEngine,
   type MeteringLogger,
   type MeteringOptions,
-  splitAdapterOptions,
   type UsageSink,
 } from '@meterkit/core';
+import { splitAdapterOptions } from '@meterkit/core/adapter';
 import { isServedStatus } from '@meterkit/core/http';
 import { type AdapterStoreOption, openAdapterStore } from '@meterkit/sqlite';
 import { messages } from './metering.messages.js';
