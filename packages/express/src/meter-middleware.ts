@@ -1,3 +1,4 @@
+/** The meter() middleware: resolves the customer, then counts the response once it finishes successfully. */
 import type { CustomerRef, MeteringEngine } from '@meterkit/core';
 import {
   countBodyBytes,
