@@ -1,3 +1,4 @@
+/** Knows when a Node HTTP response has finished, and whether it reached the client, without a listener per response. */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { ServerResponse } from 'node:http';
 import { Server as NetServer } from 'node:net';

@@ -1,3 +1,4 @@
+/** Usage keys (customer, dimension, product) and their ids, and the sealed usage record of one key and hour. */
 import { Buffer } from 'node:buffer';
 import { hash } from 'node:crypto';
 import { formatHour } from '../time/hours.js';

@@ -1,3 +1,4 @@
+/** The request-path counter: per hour, dimension and customer, in typed arrays, drained by the checkpoint. */
 import type { CustomerRef } from '../model/customer.js';
 import type { MeteringEventEmitter, UsageRejectionReason } from '../model/events.js';
 import { checkRule } from '../model/service-rules.js';
