@@ -27,7 +27,8 @@ const SMALL_PENDING_LIMIT = 64;
  *
  * Leases are columns too, found from the claim token (which carries the slot), not from a `Map` by record id: with a
  * long-lived map that every sent record passes through (set when claimed, deleted when settled), young-generation
- * collections copied and promoted about 500 bytes per record sent; with per-slot columns cleared on settlement, none.
+ * collections copied and promoted a few hundred bytes per record sent (bench/README.md); with per-slot columns cleared
+ * on settlement, none.
  */
 export class CompactOutbox {
   // The columns, by slot. Each grows a page at a time (see PagedArray): doubling seven columns of a million slots in

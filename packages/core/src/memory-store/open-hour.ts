@@ -9,7 +9,8 @@ const SHARD_WINDOW = 24;
 /**
  * FNV-1a over a window of the key id: the characters just before its last `","`. Key ids are JSON arrays ending with
  * the dimension, so that window is the end of the customer id or license ARN, the part that tells keys apart; hashing
- * the whole id (often over 100 characters) cost a checkpoint into this store about a fifth of its time.
+ * the whole id (often over 100 characters) made checkpoints into this store markedly slower (bench/README.md,
+ * "Why the code is shaped this way: measurements").
  */
 function shardOf(keyId: string): number {
   let end = keyId.lastIndexOf('","');
@@ -23,9 +24,9 @@ function shardOf(keyId: string): number {
 /**
  * The running totals of one hour that is not sealed yet, by key id, in arrival order (the order sealing takes them).
  *
- * Why not one `Map`: a `Map` grows by rehashing every entry in one synchronous step, and at half a million keys that
- * step alone blocks the event loop for tens of milliseconds. The lookup is split over small maps, and the entries
- * themselves live in fixed-size pages of arrays, so no single step ever copies more than a shard.
+ * Why not one `Map`: a `Map` grows by rehashing every entry in one synchronous step, and near a million keys that step
+ * alone is a long event-loop stall (figures in bench/README.md). The lookup is split over small maps, and the entries
+ * themselves live in a {@link PagedArray}, so no single step ever copies more than a shard.
  */
 export class OpenHour {
   private readonly shards: (Map<string, number> | undefined)[] = new Array(SHARDS).fill(undefined);

@@ -13,8 +13,8 @@ interface Page<T> {
 /**
  * An array indexed from 0 whose storage is a list of pages of {@link PAGE_SIZE} slots, each allocated the first time
  * a slot in it is set. An array or a typed array grows by copying everything it holds in one step (allocate, zero,
- * copy): a few milliseconds at a million entries, over 20 ms for seven columns of a million; this never copies, and
- * gives whole pages back (from either end) when a list shrinks.
+ * copy), an event-loop stall that lengthens with its size (figures in bench/README.md, "Why the code is shaped this
+ * way: measurements"); this never copies, and gives whole pages back (from either end) when a list shrinks.
  *
  * A slot never set reads as the blank value of the page kind (0, or undefined for {@link PagedArray.values}), as a
  * fresh typed array does.

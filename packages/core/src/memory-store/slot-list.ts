@@ -3,7 +3,7 @@ import { PAGE_SIZE, PagedArray } from './paged-array.js';
 
 /**
  * A list of non-negative integers (slots) used as a stack or a queue, in a {@link PagedArray}: an array grows by
- * copying everything it holds in one step, a few milliseconds at a million entries; this grows one page at a time.
+ * copying everything it holds in one step; this grows one page at a time.
  */
 export class SlotList {
   private readonly entries = PagedArray.int32();
