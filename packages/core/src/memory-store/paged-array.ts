@@ -83,8 +83,7 @@ export abstract class PagedArray<T> {
 }
 
 // Each page kind has its own `get` and `set`, written alike. One shared pair would meet every kind of page at the same
-// element access, and V8 optimizes such a polymorphic access much less well: sending records from the outbox took
-// about half as long again that way (bench/README.md).
+// element access, and V8 optimizes an access that sees one kind of array better than one that sees four.
 
 class Float64Pages extends PagedArray<number> {
   get(index: number): number {
