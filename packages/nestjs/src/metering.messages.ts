@@ -1,3 +1,4 @@
+/** Message text of the adapter's errors and log lines. */
 import { describeValue, type MeteringErrorCode, withErrorCode } from '@meterkit/core';
 
 const DOCS = 'https://github.com/meterkit/meterkit/blob/main/packages/nestjs/README.md';
