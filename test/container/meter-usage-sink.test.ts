@@ -5,7 +5,8 @@ import {
   InstanceMeteringError,
   MeterUsageSink,
 } from '@meterkit/aws-marketplace';
-import { HOUR_MILLIS, keyIdFor, type MeteringEvents, sealRecord, silentLogger } from '@meterkit/core';
+import { HOUR_MILLIS, type MeteringEvents, silentLogger } from '@meterkit/core';
+import { keyIdFor, sealRecord } from '@meterkit/core/store';
 import { configurationErrorOf } from '@meterkit/core/testing';
 import { startEmulator } from '@meterkit/emulator';
 import { afterEach, describe, expect, it } from 'vitest';

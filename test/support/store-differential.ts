@@ -1,14 +1,11 @@
+import { type DeadLetterReason, HOUR_MILLIS, MemoryStore, type UsageStore } from '@meterkit/core';
 import {
-  type DeadLetterReason,
-  HOUR_MILLIS,
   keyIdOf,
   MAX_RECORD_QUANTITY,
-  MemoryStore,
   type OutboxEntry,
   type Settlement,
   tagSetIdOf,
-  type UsageStore,
-} from '@meterkit/core';
+} from '@meterkit/core/store';
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
 

@@ -6,7 +6,8 @@ import type {
   RegisteredCustomer,
   SubscriptionState,
 } from '@meterkit/core';
-import { redact, silentLogger } from '@meterkit/core';
+import { silentLogger } from '@meterkit/core';
+import { redact } from '@meterkit/core/sink';
 import {
   type MarketplaceAction,
   type MarketplaceEvent,

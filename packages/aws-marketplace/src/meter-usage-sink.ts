@@ -4,17 +4,16 @@
  */
 import { type MarketplaceMeteringClient, MeterUsageCommand } from '@aws-sdk/client-marketplace-metering';
 import {
-  checkRule,
   consoleLogger,
   type ExportResponse,
   HOUR_MILLIS,
   MeteringConfigurationError,
   type MeteringLogger,
   type RecordOutcome,
-  type SinkOptionDefaults,
   type UsageRecord,
   type UsageSink,
 } from '@meterkit/core';
+import { checkRule, type SinkOptionDefaults } from '@meterkit/core/sink';
 import { classifyError } from './classify-error.js';
 import { clientTokenOf } from './client-token.js';
 import { INSTANCE_CUSTOMER } from './instance-identity.js';

@@ -3,7 +3,8 @@
  * serving, and stop when it fails for any reason but throttling.
  */
 import { RegisterUsageCommand } from '@aws-sdk/client-marketplace-metering';
-import { checkRule, consoleLogger, MeteringConfigurationError, type MeteringLogger } from '@meterkit/core';
+import { consoleLogger, MeteringConfigurationError, type MeteringLogger } from '@meterkit/core';
+import { checkRule } from '@meterkit/core/sink';
 import { ContainerRegistrationError } from './container-registration-error.js';
 import { instanceNonce } from './instance-identity.js';
 import { type MeteringClientOptions, resolveClient } from './metering-client.js';

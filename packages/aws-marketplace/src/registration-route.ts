@@ -9,10 +9,10 @@ import {
   MeteringConfigurationError,
   type MeteringLogger,
   type RegisteredCustomer,
-  redact,
   type SubscriptionState,
   systemClock,
 } from '@meterkit/core';
+import { redact } from '@meterkit/core/sink';
 import { type MeteringClientOptions, resolveClient } from './metering-client.js';
 import { buyerMessages, RegistrationTokenError, ResolveCustomerError } from './registration-errors.js';
 import { readRegistrationToken } from './registration-token.js';

@@ -2,7 +2,8 @@ import {
   ResolveCustomerCommand,
   type ResolveCustomerCommandOutput,
 } from '@aws-sdk/client-marketplace-metering';
-import { type CustomerRef, checkRule } from '@meterkit/core';
+import { type CustomerRef } from '@meterkit/core';
+import { checkRule } from '@meterkit/core/sink';
 import { classifyError } from './classify-error.js';
 import { type MeteringClientOptions, resolveClient } from './metering-client.js';
 import { RegistrationTokenError, ResolveCustomerError } from './registration-errors.js';

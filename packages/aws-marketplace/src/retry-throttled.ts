@@ -1,5 +1,5 @@
 /** Start-up calls (RegisterUsage, the MeterUsage dry run) retry throttling, and nothing else, until a deadline. */
-import { backoffMillis } from '@meterkit/core';
+import { backoffMillis } from '@meterkit/core/sink';
 
 /** Time, waiting and jitter for {@link retryThrottled}; injected in tests. */
 export interface ThrottleRetrySettings {

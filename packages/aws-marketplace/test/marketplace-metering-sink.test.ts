@@ -1,13 +1,7 @@
 import { MarketplaceMeteringClient } from '@aws-sdk/client-marketplace-metering';
-import {
-  encodeAllocations,
-  keyIdOf,
-  MeteringConfigurationError,
-  type MeteringLogger,
-  sealRecord,
-  tagSetIdOf,
-  type UsageSink,
-} from '@meterkit/core';
+import { MeteringConfigurationError, type MeteringLogger, type UsageSink } from '@meterkit/core';
+import { encodeAllocations } from '@meterkit/core/sink';
+import { keyIdOf, sealRecord, tagSetIdOf } from '@meterkit/core/store';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MarketplaceMeteringSink } from '../src/marketplace-metering-sink.js';
 import { HOUR_START, LICENSE_ARN, legacyRecord, licenseRecord, PRODUCT } from './helpers/records.js';

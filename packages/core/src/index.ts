@@ -1,29 +1,33 @@
-export { backoffMillis } from './backoff.js';
-export { type BatchLimits, planBatches } from './batching.js';
+/**
+ * `@meterkit/core`: what an app needs to meter usage: the engine and its options, the memory store and registries,
+ * loggers, events and errors. Store, sink and adapter authors import from `@meterkit/core/store`,
+ * `@meterkit/core/sink` and `@meterkit/core/adapter`; HTTP adapters from `@meterkit/core/http`.
+ */
+export type { DispatchCounts } from './dispatch/dispatcher.js';
 export {
-  CachedCustomerRegistry,
-  type CachedCustomerRegistryOptions,
-  customerFromAccount,
-} from './cached-registry.js';
-export { type Clock, systemClock, systemTimers, type TimerHandle, type Timers } from './clock.js';
-export { type CustomerRef, type LegacyCustomer, type LicenseCustomer, redact } from './customer.js';
-export type {
-  CustomerRegistry,
-  RegisteredCustomer,
-  RegistrationInput,
-  SubscriptionChange,
-  SubscriptionState,
-} from './customer-registry.js';
-export type { DispatchCounts } from './dispatcher.js';
-export { createMeteringEngine, type EngineStats, type FlushReport, MeteringEngine } from './engine.js';
+  createMeteringEngine,
+  type EngineStats,
+  type FlushReport,
+  MeteringEngine,
+} from './engine/metering-engine.js';
+export type { MeteringOptions, ResolvedMeteringOptions } from './engine/options.js';
+export {
+  exitCodeFor,
+  UNSENT_USAGE_EXIT_CODE,
+  type UsageLeftAtShutdown,
+} from './engine/shutdown-report.js';
+export { consoleLogger, type MeteringLogger, silentLogger } from './logging/logger.js';
+export { type PinoLike, pinoLogger } from './logging/pino-logger.js';
+export { type WinstonLike, winstonLogger } from './logging/winston-logger.js';
+export { MemoryStore, type MemoryStoreOptions } from './memory-store/memory-store.js';
+export type { CustomerRef, LegacyCustomer, LicenseCustomer } from './model/customer.js';
 export {
   isMeteringError,
   MeteringConfigurationError,
   MeteringError,
   type MeteringErrorCode,
   MeteringStoreError,
-  MeteringTimeoutError,
-} from './errors.js';
+} from './model/errors.js';
 export {
   type ExportCallOutcome,
   MeteringEventEmitter,
@@ -32,85 +36,30 @@ export {
   type MeteringListener,
   type UsageRejectionReason,
   usageRejectionReasons,
-} from './events.js';
-export { formatHour, HOUR_MILLIS, hourStartOf, monthEndCutoff } from './hours.js';
-export { consoleLogger, type MeteringLogger, silentLogger } from './logger.js';
-export { MemoryRegistry } from './memory-registry.js';
-export { MemoryStore, type MemoryStoreOptions } from './memory-store.js';
-export { describeValue, withErrorCode } from './messages.js';
+} from './model/events.js';
+export type { UsageKey, UsageRecord } from './model/usage-key.js';
+export type { UsageAllocation, UsageTag, UsageTags } from './model/usage-tags.js';
 export {
-  assertDimension,
-  type MeteringOptions,
-  meteringOptionKeys,
-  parseOptions,
-  type ResolvedMeteringOptions,
-  splitAdapterOptions,
-} from './options.js';
-export { type PinoLike, pinoLogger } from './pino-logger.js';
-export { SlidingWindowLimiter } from './rate-limiter.js';
-export {
-  BILLABLE_STATES,
-  compareEntries,
-  entryFromJson,
-  entryWithChange,
-  linkedEntry,
-  matchesFilter,
-  registeredEntry,
-  registryKeyOf,
-  subscribedSince,
-} from './registry-entries.js';
-export { checkRule, type RuleName, serviceRules } from './service-rules.js';
-export {
-  exitCodeFor,
-  UNSENT_USAGE_EXIT_CODE,
-  type UsageLeftAtShutdown,
-} from './shutdown-report.js';
-export type { ExportResponse, RecordOutcome, SinkOptionDefaults, UsageSink } from './sink.js';
+  CachedCustomerRegistry,
+  type CachedCustomerRegistryOptions,
+  customerFromAccount,
+} from './registry/cached-registry.js';
+export type {
+  CustomerRegistry,
+  RegisteredCustomer,
+  RegistrationInput,
+  SubscriptionChange,
+  SubscriptionState,
+} from './registry/customer-registry.js';
+export { MemoryRegistry } from './registry/memory-registry.js';
+export type { ExportResponse, RecordOutcome, UsageSink } from './sink/usage-sink.js';
 export type {
   AuditEntry,
   DeadLetter,
   DeadLetterReason,
-  OutboxEntry,
-  OverflowCarry,
-  SealResult,
-  Settlement,
-  SettleResult,
   StoreStats,
-  UsageDelta,
   UsageStore,
-} from './store.js';
-export type { GateVerdict, HeldUsage } from './subscription-gate.js';
-export { TALLY_SPILL_AT, Tally, type TallySettings } from './tally.js';
-export {
-  keyFromId,
-  keyIdFor,
-  keyIdOf,
-  MAX_RECORD_QUANTITY,
-  recordIdOf,
-  sealRecord,
-  type UsageKey,
-  type UsageRecord,
-} from './usage-key.js';
-export {
-  checkTags,
-  decodeAllocations,
-  type EncodedAllocations,
-  encodeAllocations,
-  encodeAllocationsOf,
-  MAX_ALLOCATION_BYTES_PER_RECORD,
-  MAX_ALLOCATIONS_PER_RECORD,
-  MAX_TAG_KEY_LENGTH,
-  MAX_TAG_KEYS_PER_RECORD,
-  MAX_TAG_VALUE_LENGTH,
-  MAX_TAGS_PER_ALLOCATION,
-  type SealedAllocations,
-  sealAllocations,
-  TAG_PATTERN,
-  tagSetIdOf,
-  tagSetIdOfTags,
-  tagsOfSetId,
-  type UsageAllocation,
-  type UsageTag,
-  type UsageTags,
-} from './usage-tags.js';
-export { type WinstonLike, winstonLogger } from './winston-logger.js';
+} from './store/usage-store.js';
+export type { GateVerdict, HeldUsage } from './tally/subscription-gate.js';
+export { type Clock, systemClock, systemTimers, type TimerHandle, type Timers } from './time/clock.js';
+export { formatHour, HOUR_MILLIS, hourStartOf, monthEndCutoff } from './time/hours.js';

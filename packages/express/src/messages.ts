@@ -1,4 +1,5 @@
-import { describeValue, type MeteringErrorCode, withErrorCode } from '@meterkit/core';
+import { type MeteringErrorCode } from '@meterkit/core';
+import { describeValue, withErrorCode } from '@meterkit/core/adapter';
 
 const DOCS = 'https://github.com/meterkit/meterkit/blob/main/packages/express/README.md#errors';
 

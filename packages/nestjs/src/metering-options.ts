@@ -3,9 +3,9 @@ import {
   type CustomerRef,
   MeteringConfigurationError,
   type MeteringOptions,
-  splitAdapterOptions,
   type UsageSink,
 } from '@meterkit/core';
+import { splitAdapterOptions } from '@meterkit/core/adapter';
 import { isServedStatus, type MissingCustomerPolicy } from '@meterkit/core/http';
 import type { AdapterStoreOption } from '@meterkit/sqlite';
 import type { ExecutionContext } from '@nestjs/common';

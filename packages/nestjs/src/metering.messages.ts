@@ -1,5 +1,6 @@
 /** Message text of the adapter's errors and log lines. */
-import { describeValue, type MeteringErrorCode, withErrorCode } from '@meterkit/core';
+import type { MeteringErrorCode } from '@meterkit/core';
+import { describeValue, withErrorCode } from '@meterkit/core/adapter';
 
 const DOCS = 'https://github.com/meterkit/meterkit/blob/main/packages/nestjs/README.md';
 

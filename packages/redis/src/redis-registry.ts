@@ -3,20 +3,22 @@ import { createHash } from 'node:crypto';
 import {
   type CustomerRef,
   type CustomerRegistry,
+  MeteringConfigurationError,
+  MeteringError,
+  type RegisteredCustomer,
+  type RegistrationInput,
+  type SubscriptionChange,
+  type SubscriptionState,
+} from '@meterkit/core';
+import {
   compareEntries,
   entryFromJson,
   entryWithChange,
   linkedEntry,
-  MeteringConfigurationError,
-  MeteringError,
   matchesFilter,
-  type RegisteredCustomer,
-  type RegistrationInput,
   registeredEntry,
   registryKeyOf,
-  type SubscriptionChange,
-  type SubscriptionState,
-} from '@meterkit/core';
+} from '@meterkit/core/store';
 import { Redis } from 'ioredis';
 import type { RedisClient } from './lua-script.js';
 

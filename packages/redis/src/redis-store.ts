@@ -4,18 +4,20 @@ import {
   type DeadLetter,
   type DeadLetterReason,
   MeteringStoreError,
+  type StoreStats,
+  type UsageRecord,
+  type UsageStore,
+} from '@meterkit/core';
+import {
   type OutboxEntry,
   type OverflowCarry,
   recordIdOf,
   type SealResult,
   type Settlement,
   type SettleResult,
-  type StoreStats,
   sealRecord,
   type UsageDelta,
-  type UsageRecord,
-  type UsageStore,
-} from '@meterkit/core';
+} from '@meterkit/core/store';
 import { Redis } from 'ioredis';
 import { ADD_DELTAS } from './lua/add-deltas.js';
 import { DEAD_LETTERS, PENDING, RELEASE_SUBMITTER, STATS } from './lua/reads.js';

@@ -1,11 +1,5 @@
-import {
-  createMeteringEngine,
-  HOUR_MILLIS,
-  keyIdOf,
-  recordIdOf,
-  silentLogger,
-  type UsageDelta,
-} from '@meterkit/core';
+import { createMeteringEngine, HOUR_MILLIS, silentLogger } from '@meterkit/core';
+import { keyIdOf, recordIdOf, type UsageDelta } from '@meterkit/core/store';
 import { InMemorySink, ManualClock } from '@meterkit/core/testing';
 import { RedisStore } from '@meterkit/redis';
 import { Redis } from 'ioredis';

@@ -2,19 +2,21 @@
 import {
   type CustomerRef,
   type CustomerRegistry,
+  MeteringConfigurationError,
+  type RegisteredCustomer,
+  type RegistrationInput,
+  type SubscriptionChange,
+  type SubscriptionState,
+} from '@meterkit/core';
+import {
   compareEntries,
   entryFromJson,
   entryWithChange,
   linkedEntry,
-  MeteringConfigurationError,
   matchesFilter,
-  type RegisteredCustomer,
-  type RegistrationInput,
   registeredEntry,
   registryKeyOf,
-  type SubscriptionChange,
-  type SubscriptionState,
-} from '@meterkit/core';
+} from '@meterkit/core/store';
 import Database from 'better-sqlite3';
 
 /** Options of {@link SqliteRegistry}. */

@@ -3,25 +3,27 @@ import {
   type AuditEntry,
   type DeadLetter,
   type DeadLetterReason,
+  HOUR_MILLIS,
+  MeteringStoreError,
+  type StoreStats,
+  type UsageRecord,
+  type UsageStore,
+} from '@meterkit/core';
+import {
   decodeAllocations,
   encodeAllocations,
   encodeAllocationsOf,
-  HOUR_MILLIS,
   MAX_RECORD_QUANTITY,
-  MeteringStoreError,
   type OutboxEntry,
   type OverflowCarry,
   type SealResult,
   type Settlement,
   type SettleResult,
-  type StoreStats,
   sealAllocations,
   sealRecord,
   tagSetIdOfTags,
   type UsageDelta,
-  type UsageRecord,
-  type UsageStore,
-} from '@meterkit/core';
+} from '@meterkit/core/store';
 import Database from 'better-sqlite3';
 import {
   parseSqliteStoreOptions,

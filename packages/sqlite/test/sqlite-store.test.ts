@@ -5,11 +5,10 @@ import {
   createMeteringEngine,
   HOUR_MILLIS,
   isMeteringError,
-  keyIdOf,
   MeteringConfigurationError,
   silentLogger,
-  type UsageDelta,
 } from '@meterkit/core';
+import { keyIdOf, type UsageDelta } from '@meterkit/core/store';
 import { InMemorySink, ManualClock } from '@meterkit/core/testing';
 import { SqliteStore } from '@meterkit/sqlite';
 import Database from 'better-sqlite3';

@@ -4,13 +4,13 @@ import {
   createMeteringEngine,
   type FlushReport,
   HOUR_MILLIS,
-  keyIdOf,
   type MeteringEngine,
   type MeteringEventName,
   type MeteringEvents,
   type MeteringOptions,
   silentLogger,
 } from '@meterkit/core';
+import { keyIdOf } from '@meterkit/core/store';
 import { ManualClock, seededRandom } from '@meterkit/core/testing';
 import { type Emulator, type EmulatorOptions, startEmulator } from '@meterkit/emulator';
 import { InFlightSink } from './in-flight-sink.js';

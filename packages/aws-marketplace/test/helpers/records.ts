@@ -1,4 +1,5 @@
-import { keyIdOf, sealRecord, type UsageKey, type UsageRecord } from '@meterkit/core';
+import { type UsageKey, type UsageRecord } from '@meterkit/core';
+import { keyIdOf, sealRecord } from '@meterkit/core/store';
 
 export const PRODUCT = 'prod-abc123';
 /** 2026-11-26T10:00:00Z */

@@ -1,8 +1,9 @@
 /** The post-response policy every HTTP adapter applies, with the counters they share. */
-import type { CustomerRef } from '../customer.js';
-import type { MeteringEngine } from '../engine.js';
-import type { MeteringLogger } from '../logger.js';
-import type { UsageTags } from '../usage-tags.js';
+
+import type { MeteringEngine } from '../engine/metering-engine.js';
+import type { MeteringLogger } from '../logging/logger.js';
+import type { CustomerRef } from '../model/customer.js';
+import type { UsageTags } from '../model/usage-tags.js';
 
 /** What a metered route does when the customer resolver finds no customer. */
 export type MissingCustomerPolicy = 'skip' | 401 | 403;

@@ -1,7 +1,7 @@
 // The operator API a running app may expose (memory store): status, dead letters, requeue, audit, flush; token-checked.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { MeteringEngine } from '../engine.js';
-import { MeteringConfigurationError } from '../errors.js';
+import type { MeteringEngine } from '../engine/metering-engine.js';
+import { MeteringConfigurationError } from '../model/errors.js';
 import { auditRow, deadLetterRow } from './audit-rows.js';
 import { requeueDeadLetters } from './requeue.js';
 import { SinkWatch } from './sink-watch.js';

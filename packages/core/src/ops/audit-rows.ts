@@ -1,7 +1,8 @@
 // Accepted records as flat rows (CSV or JSON) to reconcile with CloudTrail and the seller reports.
-import { formatHour } from '../hours.js';
-import type { AuditEntry, DeadLetter } from '../store.js';
-import { keyFromId } from '../usage-key.js';
+
+import { keyFromId } from '../model/usage-key.js';
+import type { AuditEntry, DeadLetter } from '../store/usage-store.js';
+import { formatHour } from '../time/hours.js';
 
 /** One billed record, with the id AWS gave it. Column names follow BatchMeterUsage's fields. */
 export interface AuditRow {

@@ -1,7 +1,7 @@
 // Whether billing is healthy: records still inside the service window, dead letters bounded, the sink answering.
-import type { MeteringEngine } from '../engine.js';
-import { MeteringConfigurationError } from '../errors.js';
-import { formatHour, HOUR_MILLIS } from '../hours.js';
+import type { MeteringEngine } from '../engine/metering-engine.js';
+import { MeteringConfigurationError } from '../model/errors.js';
+import { formatHour, HOUR_MILLIS } from '../time/hours.js';
 import { windowClosesAt } from './service-window.js';
 import { type SinkState, SinkWatch } from './sink-watch.js';
 

@@ -1,6 +1,7 @@
 // Which dead letters may go back to the outbox: only what the service still accepts, never a second record.
-import { formatHour } from '../hours.js';
-import type { DeadLetter, UsageStore } from '../store.js';
+
+import type { DeadLetter, UsageStore } from '../store/usage-store.js';
+import { formatHour } from '../time/hours.js';
 import { type ServiceWindow, windowClosesAt } from './service-window.js';
 
 /** A dead letter that stays dead, and why. */

@@ -1,5 +1,5 @@
 // The instant after which the service refuses a record of a given hour (rolling window or month-end cut-off).
-import { monthEndCutoff } from '../hours.js';
+import { monthEndCutoff } from '../time/hours.js';
 
 /** The service's acceptance window, as the engine options state it. */
 export interface ServiceWindow {

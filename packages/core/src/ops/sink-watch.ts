@@ -1,5 +1,5 @@
 // Follows an engine's calls to the sink through its events, for health checks and status: last outcome, failing since.
-import type { ExportCallOutcome, MeteringEventEmitter } from '../events.js';
+import type { ExportCallOutcome, MeteringEventEmitter } from '../model/events.js';
 
 /** The last call to the sink and whether the sink is failing now. */
 export interface SinkState {

@@ -1,6 +1,7 @@
 // What an operator asks first: what is pending and how old, what was refused and why, what was billed last.
-import { formatHour, HOUR_MILLIS } from '../hours.js';
-import type { DeadLetterReason, StoreStats, UsageStore } from '../store.js';
+
+import type { DeadLetterReason, StoreStats, UsageStore } from '../store/usage-store.js';
+import { formatHour, HOUR_MILLIS } from '../time/hours.js';
 import { type ServiceWindow, windowClosesAt } from './service-window.js';
 
 /** Pending records grouped by how long ago their hour started. */

@@ -1,4 +1,4 @@
-import { MeteringConfigurationError } from '../errors.js';
+import { MeteringConfigurationError } from '../model/errors.js';
 
 /**
  * Runs `run` and returns the `MeteringConfigurationError` it throws, so a test can assert on its `code`, `field` and

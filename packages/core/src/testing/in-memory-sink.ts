@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { Clock } from '../clock.js';
-import { hourStartOf } from '../hours.js';
-import type { ExportResponse, RecordOutcome, UsageSink } from '../sink.js';
-import type { UsageRecord } from '../usage-key.js';
+import type { UsageRecord } from '../model/usage-key.js';
+import type { ExportResponse, RecordOutcome, UsageSink } from '../sink/usage-sink.js';
+import type { Clock } from '../time/clock.js';
+import { hourStartOf } from '../time/hours.js';
 
 /** A scripted answer for one call. */
 export type SinkFault =

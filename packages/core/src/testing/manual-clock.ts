@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle, Timers } from '../clock.js';
+import type { Clock, TimerHandle, Timers } from '../time/clock.js';
 
 interface PendingTimer {
   readonly id: number;

@@ -1,8 +1,8 @@
 /** The behaviour every CustomerRegistry must have, as a Vitest suite each registry runs against itself. */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CustomerRef } from '../customer.js';
-import type { CustomerRegistry } from '../customer-registry.js';
-import { isMeteringError } from '../errors.js';
+import type { CustomerRef } from '../model/customer.js';
+import { isMeteringError } from '../model/errors.js';
+import type { CustomerRegistry } from '../registry/customer-registry.js';
 
 export interface RegistryContractOptions {
   /** For durable registries: close `registry` and open a new one on the same data. */

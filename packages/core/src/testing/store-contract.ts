@@ -1,13 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { HOUR_MILLIS } from '../hours.js';
-import type { UsageStore } from '../store.js';
-import { keyIdOf, MAX_RECORD_QUANTITY, type UsageRecord } from '../usage-key.js';
+import { keyIdOf, MAX_RECORD_QUANTITY, type UsageRecord } from '../model/usage-key.js';
 import {
   MAX_ALLOCATION_BYTES_PER_RECORD,
   MAX_ALLOCATIONS_PER_RECORD,
   tagSetIdOf,
   tagSetIdOfTags,
-} from '../usage-tags.js';
+} from '../model/usage-tags.js';
+import type { UsageStore } from '../store/usage-store.js';
+import { HOUR_MILLIS } from '../time/hours.js';
 
 export interface StoreContractOptions {
   /** For durable stores: close `store` and open a new one on the same data. */

@@ -1,17 +1,15 @@
 import {
   type CustomerRef,
   HOUR_MILLIS,
-  keyIdFor,
-  MAX_RECORD_QUANTITY,
   MemoryStore,
   MeteringEventEmitter,
-  Tally,
-  type UsageDelta,
   type UsageRecord,
   type UsageTags,
 } from '@meterkit/core';
+import { keyIdFor, MAX_RECORD_QUANTITY, type UsageDelta } from '@meterkit/core/store';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { Tally } from '../../src/tally/tally.js';
 
 const NUM_RUNS = 500;
 const H0 = Date.UTC(2026, 10, 26, 10);

@@ -1,6 +1,8 @@
-import { HOUR_MILLIS, keyIdOf, planBatches, sealRecord, type UsageRecord } from '@meterkit/core';
+import { HOUR_MILLIS, type UsageRecord } from '@meterkit/core';
+import { keyIdOf, sealRecord } from '@meterkit/core/store';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { planBatches } from '../../src/dispatch/batching.js';
 
 const NUM_RUNS = 1_000;
 const H0 = Date.UTC(2026, 10, 26, 10);

@@ -1,8 +1,9 @@
 // Property tests for the exact-sum and carry maths: no unit is rounded away, however large the totals grow.
-import { HOUR_MILLIS, keyIdOf, MAX_RECORD_QUANTITY, MemoryStore, type UsageDelta } from '@meterkit/core';
+import { HOUR_MILLIS, MemoryStore } from '@meterkit/core';
+import { keyIdOf, MAX_RECORD_QUANTITY, type UsageDelta } from '@meterkit/core/store';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { UnwrittenDeltas } from '../../src/unwritten-deltas.js';
+import { UnwrittenDeltas } from '../../src/engine/unwritten-deltas.js';
 
 const NUM_RUNS = 300;
 const H0 = Date.UTC(2026, 10, 26, 10);

@@ -2,10 +2,10 @@ import {
   type CustomerRef,
   createMeteringEngine,
   HOUR_MILLIS,
-  keyIdFor,
   silentLogger,
   type UsageRecord,
 } from '@meterkit/core';
+import { keyIdFor } from '@meterkit/core/store';
 import { InMemorySink, ManualClock, type SinkFault, seededRandom } from '@meterkit/core/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
