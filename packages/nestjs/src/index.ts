@@ -1,3 +1,4 @@
+// The public API of `@meterkit/nestjs`.
 export type { HttpMeteringCounters } from '@meterkit/core/http';
 export {
   CONTAINER_REGISTRATION,
@@ -29,9 +30,13 @@ export {
   type MeteringModuleExtras,
   OPTIONS_TYPE as METERING_OPTIONS_TYPE,
 } from './metering.module-definition.js';
-export { MeteringScheduler } from './metering.scheduler.js';
 export { MeteringService, type MeteringStats } from './metering.service.js';
 export { MeteringAdminModule, type MeteringAdminOptions } from './metering-admin.module.js';
+export {
+  /** @deprecated The engine's life in the app's is now run by `MeteringLifecycle`; this is the same class. */
+  MeteringLifecycle as MeteringScheduler,
+  MeteringLifecycle,
+} from './metering-lifecycle.js';
 export type {
   CustomerResolver,
   MeteringAdapterOptions,
@@ -39,7 +44,7 @@ export type {
   MeteringModuleOptions,
   MeteringScheduleOptions,
   MissingCustomerPolicy,
-} from './metering-module-options.interface.js';
+} from './metering-options.js';
 export { nestMeteringLogger } from './nest-metering-logger.js';
 export {
   REGISTRATION_HANDLER,

@@ -1,3 +1,4 @@
+/** Finds the `cron` package `@nestjs/schedule` uses, for the module's cron-scheduled jobs. */
 import { createRequire } from 'node:module';
 import type { SchedulerRegistry } from '@nestjs/schedule';
 

@@ -6,9 +6,8 @@ import {
   MAX_EVENT_BODY_BYTES,
   type MarketplaceEventHandler,
 } from '@meterkit/aws-marketplace';
-import type { MeteringEngine } from '@meterkit/core';
+import { MeteringEngine } from '@meterkit/core';
 import { Controller, Inject, Post, Req, Res, type Type } from '@nestjs/common';
-import { METERING_ENGINE } from './metering.constants.js';
 
 export interface MarketplaceEventsControllerOptions {
   /** Route path. @default 'marketplace/events' */
@@ -66,7 +65,7 @@ export function marketplaceEventsController(options: MarketplaceEventsController
   class MarketplaceEventsController {
     readonly handler: MarketplaceEventHandler;
 
-    constructor(@Inject(METERING_ENGINE) engine: MeteringEngine) {
+    constructor(@Inject(MeteringEngine) engine: MeteringEngine) {
       this.handler = options.handler(engine);
     }
 

@@ -1,3 +1,4 @@
+/** `@Meter()`: marks a route or controller as metered and attaches the guard or interceptor that meters it. */
 import { MeteringConfigurationError } from '@meterkit/core';
 import { needsBodyBytes } from '@meterkit/core/http';
 import { UseGuards, UseInterceptors } from '@nestjs/common';

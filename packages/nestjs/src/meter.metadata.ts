@@ -1,3 +1,4 @@
+/** What `@Meter()` and `@SkipMeter()` store on routes, and how a route's definitions are read. */
 import type { UsageTags } from '@meterkit/core';
 import type { ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';

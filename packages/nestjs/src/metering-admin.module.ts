@@ -1,5 +1,5 @@
 // The operator routes the `meterkit --url` CLI talks to (status, dead letters, requeue, audit, flush), token-checked.
-import type { MeteringEngine } from '@meterkit/core';
+import { MeteringEngine } from '@meterkit/core';
 import { type AdminApi, type AdminApiOptions, createAdminApi } from '@meterkit/core/ops';
 import {
   Body,
@@ -15,7 +15,6 @@ import {
   Query,
   type Type,
 } from '@nestjs/common';
-import { METERING_ENGINE } from './metering.constants.js';
 
 /** Options of {@link MeteringAdminModule.forRoot}. */
 export interface MeteringAdminOptions extends AdminApiOptions {
@@ -99,7 +98,7 @@ export class MeteringAdminModule {
       providers: [
         {
           provide: METERING_ADMIN_API,
-          inject: [METERING_ENGINE],
+          inject: [MeteringEngine],
           useFactory: (engine: MeteringEngine) => createAdminApi(engine, api),
         },
       ],

@@ -1,7 +1,12 @@
-/** DI token of the {@link MeteringEngine} the module creates. Inject it with `@Inject(METERING_ENGINE)`. */
+/** DI tokens and job names of the metering module. */
+
+/**
+ * DI token of the {@link MeteringEngine} the module creates, kept for apps written before the engine was provided
+ * under its class: `@Inject(METERING_ENGINE)` and injecting `MeteringEngine` by type give the same instance.
+ */
 export const METERING_ENGINE = Symbol('METERING_ENGINE');
 
-/** @internal DI token of the module's own (non-engine) options, resolved and validated. */
+/** @internal DI token of the module's resolved options (`ResolvedMeteringOptions`), validated once. */
 export const METERING_ADAPTER_OPTIONS = Symbol('METERING_ADAPTER_OPTIONS');
 
 /** Names of the jobs the module adds to `@nestjs/schedule`'s `SchedulerRegistry`. */

@@ -1,4 +1,5 @@
-import { type MeteringErrorCode } from '@meterkit/core';
+/** Message text of the adapter's errors and log lines. */
+import type { MeteringErrorCode } from '@meterkit/core';
 import { describeValue, withErrorCode } from '@meterkit/core/adapter';
 
 const DOCS = 'https://github.com/meterkit/meterkit/blob/main/packages/nestjs/README.md';

@@ -1,8 +1,9 @@
+/** The configurable-module definition behind `MeteringModule.forRoot`/`forRootAsync`, and its extras. */
 import { ConfigurableModuleBuilder, type Provider, type Type } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { METERING_GLOBAL_INTERCEPTOR } from './metering.constants.js';
 import { MeteringInterceptor } from './metering.interceptor.js';
-import type { MeteringModuleOptions } from './metering-module-options.interface.js';
+import type { MeteringModuleOptions } from './metering-options.js';
 
 /** Options of `forRoot`/`forRootAsync` that shape the module itself rather than metering. */
 export interface MeteringModuleExtras {

@@ -1,15 +1,15 @@
-import type {
-  CustomerRef,
-  EngineStats,
-  FlushReport,
+/** MeteringService, the facade apps inject: usage outside HTTP, flushes, statistics, counters and events. */
+import {
+  type CustomerRef,
+  type EngineStats,
+  type FlushReport,
   MeteringEngine,
-  MeteringEventEmitter,
-  UsageTags,
+  type MeteringEventEmitter,
+  type UsageTags,
 } from '@meterkit/core';
-import { type HttpMeteringCounters, holdFinishChannel, RequestMetering } from '@meterkit/core/http';
-import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit, Optional } from '@nestjs/common';
-import { METERING_ADAPTER_OPTIONS, METERING_ENGINE } from './metering.constants.js';
-import type { ResolvedAdapterOptions } from './metering-module-options.interface.js';
+import type { HttpMeteringCounters } from '@meterkit/core/http';
+import { Inject, Injectable } from '@nestjs/common';
+import { RequestMeteringService } from './request-metering.service.js';
 
 /** The engine's statistics plus what the Nest adapter counts itself. */
 export interface MeteringStats extends EngineStats {
@@ -39,21 +39,15 @@ export interface MeteringStats extends EngineStats {
  * ```
  */
 @Injectable()
-export class MeteringService implements OnModuleInit, OnApplicationShutdown {
-  #releaseFinishChannel: (() => void) | undefined;
-  /** @internal The post-response policy `@Meter()` routes follow (core's, shared with the Express adapter). */
-  readonly requests: RequestMetering;
-
+export class MeteringService {
   constructor(
-    @Inject(METERING_ENGINE) readonly engine: MeteringEngine,
-    @Optional() @Inject(METERING_ADAPTER_OPTIONS) adapterOptions?: ResolvedAdapterOptions,
-  ) {
-    this.requests = new RequestMetering(engine, adapterOptions?.onMissingCustomer ?? 'skip');
-  }
+    @Inject(MeteringEngine) readonly engine: MeteringEngine,
+    private readonly requests: RequestMeteringService,
+  ) {}
 
   /** What the HTTP metering counted that the engine never billed; live values. */
   get counters(): Readonly<HttpMeteringCounters> {
-    return this.requests.counters;
+    return this.requests.policy.counters;
   }
 
   /** Outcomes of counting, sealing and sending (`record.accepted`, `record.dead-lettered`, `usage.rejected`, …). */
@@ -85,18 +79,7 @@ export class MeteringService implements OnModuleInit, OnApplicationShutdown {
   }
 
   async stats(): Promise<MeteringStats> {
-    const http = { ...this.requests.counters };
+    const http = { ...this.requests.policy.counters };
     return { ...(await this.engine.stats()), requestsWithoutCustomer: http.servedWithoutCustomer, http };
-  }
-
-  /** @internal Metered responses of Node's HTTP server are told finished through its diagnostics channel. */
-  onModuleInit(): void {
-    this.#releaseFinishChannel ??= holdFinishChannel();
-  }
-
-  /** @internal Runs after Nest has closed the HTTP server: no metered response is still waiting. */
-  onApplicationShutdown(): void {
-    this.#releaseFinishChannel?.();
-    this.#releaseFinishChannel = undefined;
   }
 }

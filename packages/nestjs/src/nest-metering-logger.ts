@@ -1,3 +1,4 @@
+/** MeteringLogger over Nest's Logger. */
 import type { MeteringLogger } from '@meterkit/core';
 import { Logger } from '@nestjs/common';
 

@@ -1,3 +1,4 @@
+/** Finds the raw Node response behind what Nest hands a guard or interceptor, on Express and Fastify. */
 import type { RawResponse } from '@meterkit/core/http';
 
 /** The prototype of responses that are their own raw response (Express's), once one has been seen. */

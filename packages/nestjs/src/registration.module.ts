@@ -6,7 +6,12 @@ import {
   type RegistrationListener,
   type RegistrationRouteOptions,
 } from '@meterkit/aws-marketplace';
-import { type CustomerRef, MeteringConfigurationError, type SubscriptionState } from '@meterkit/core';
+import {
+  type CustomerRef,
+  MeteringConfigurationError,
+  MeteringEngine,
+  type SubscriptionState,
+} from '@meterkit/core';
 import {
   type DynamicModule,
   Inject,
@@ -18,7 +23,6 @@ import {
   RequestMethod,
 } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { METERING_ENGINE } from './metering.constants.js';
 
 /** Injection token of the registration handler {@link RegistrationModule} built. */
 export const REGISTRATION_HANDLER = Symbol('REGISTRATION_HANDLER');
@@ -93,7 +97,7 @@ export class RegistrationModule implements NestModule, OnModuleInit, OnModuleDes
     if (this.engineOfTheApp === null) return;
     try {
       // MeteringModule is not global: look its engine up anywhere in the app.
-      this.engineOfTheApp.target = this.moduleRef.get<RegistrationListener>(METERING_ENGINE, {
+      this.engineOfTheApp.target = this.moduleRef.get<RegistrationListener>(MeteringEngine, {
         strict: false,
       });
     } catch {

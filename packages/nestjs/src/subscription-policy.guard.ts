@@ -1,5 +1,5 @@
 /** A Nest guard that answers customers whose subscription ended or failed: serve anyway, 402, or 403. */
-import { type CustomerRef, MeteringConfigurationError, type MeteringEngine } from '@meterkit/core';
+import { type CustomerRef, MeteringConfigurationError, MeteringEngine } from '@meterkit/core';
 import {
   type CanActivate,
   type ExecutionContext,
@@ -8,8 +8,8 @@ import {
   Injectable,
   type Type,
 } from '@nestjs/common';
-import { METERING_ADAPTER_OPTIONS, METERING_ENGINE } from './metering.constants.js';
-import type { ResolvedAdapterOptions } from './metering-module-options.interface.js';
+import { METERING_ADAPTER_OPTIONS } from './metering.constants.js';
+import type { ResolvedMeteringOptions } from './metering-options.js';
 
 /**
  * `serve`: run the route (the engine refuses the usage with `usage.rejected`, reason `unsubscribed` or
@@ -42,8 +42,8 @@ export function subscriptionPolicyGuard(ended: EndedSubscriptionPolicy = 403): T
   @Injectable()
   class SubscriptionPolicyGuard implements CanActivate {
     constructor(
-      @Inject(METERING_ENGINE) private readonly engine: MeteringEngine,
-      @Inject(METERING_ADAPTER_OPTIONS) private readonly adapter: ResolvedAdapterOptions,
+      @Inject(MeteringEngine) private readonly engine: MeteringEngine,
+      @Inject(METERING_ADAPTER_OPTIONS) private readonly adapter: ResolvedMeteringOptions,
     ) {}
 
     canActivate(context: ExecutionContext): boolean | Promise<boolean> {

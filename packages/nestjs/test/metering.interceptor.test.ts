@@ -5,8 +5,9 @@ import { Reflector } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
 import { lastValueFrom, type Observable, of } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { Meter, MeteringInterceptor, MeteringService } from '../src/index.js';
-import { resolveAdapterOptions } from '../src/metering-options.js';
+import { Meter, MeteringInterceptor } from '../src/index.js';
+import { resolveMeteringOptions } from '../src/metering-options.js';
+import { RequestMeteringService } from '../src/request-metering.service.js';
 
 const ACME: CustomerRef = { customerIdentifier: 'cust-acme-0001' };
 
@@ -31,11 +32,10 @@ describe('MeteringInterceptor', () => {
       scheduling: 'external',
       logger: silentLogger,
     });
-    const options = resolveAdapterOptions(
-      { productCode: 'prod-meterkit-unit', customer: () => ACME },
-      engine,
-    );
-    const interceptor = new MeteringInterceptor(new MeteringService(engine), new Reflector(), options);
+    const options = resolveMeteringOptions({ productCode: 'prod-meterkit-unit', customer: () => ACME });
+    const reflector = new Reflector();
+    const requests = new RequestMeteringService(engine, reflector, options);
+    const interceptor = new MeteringInterceptor(requests, reflector, options);
     const response = Object.assign(new EventEmitter(), { statusCode: 200 });
     const context = new ExecutionContextHost(
       [{}, response, undefined],

@@ -1,7 +1,15 @@
+import { MeteringEngine } from '@meterkit/core';
 import type { DynamicModule, Provider } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
-import { describe, expect, it } from 'vitest';
-import { MeteringModule } from '../src/index.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { METERING_ENGINE, MeteringModule, MeteringService } from '../src/index.js';
+import { startApp, type TestApp } from './support/nest-app.js';
+
+let running: TestApp | undefined;
+afterEach(async () => {
+  await running?.app.close();
+  running = undefined;
+});
 
 const ENHANCER_TOKENS: unknown[] = [APP_INTERCEPTOR, APP_GUARD, APP_PIPE, APP_FILTER];
 
@@ -23,6 +31,14 @@ describe('MeteringModule', () => {
     expect(globalEnhancers(MeteringModule.forRoot({ ...options, globalInterceptor: true }))).toEqual([
       APP_INTERCEPTOR,
     ]);
+  });
+
+  it('provides the engine under its class, and under METERING_ENGINE for apps that inject the token', async () => {
+    running = await startApp([]);
+    const engine = running.app.get(MeteringEngine);
+    expect(engine).toBeInstanceOf(MeteringEngine);
+    expect(running.app.get(METERING_ENGINE)).toBe(engine);
+    expect(running.app.get(MeteringService).engine).toBe(engine);
   });
 
   it('applies no middleware', () => {

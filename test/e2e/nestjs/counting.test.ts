@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
 import type { CustomerRef } from '@meterkit/core';
-import { Meter, MeteringInterceptor, MeteringService } from '@meterkit/nestjs';
+import { Meter, MeteringService } from '@meterkit/nestjs';
 import {
   type CanActivate,
   Controller,
@@ -13,6 +13,7 @@ import {
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { RequestMeteringService } from '../../../packages/nestjs/src/request-metering.service.js';
 import { ACME, type Harness, held, INITECH, platforms, startHarness } from './fixture.js';
 
 /** A route-level authentication: attaches Initech for its token (after the app's global guard). */
@@ -95,11 +96,8 @@ describe.each(platforms)('@meterkit/nestjs counting on %s', (platform) => {
   it('runs no metering code on a route without @Meter', async () => {
     // Prepare
     harness = await startHarness(platform);
-    // Every metering hook, guard or interceptor, starts by looking up what the route meters.
-    const routeOf = vi.spyOn(
-      MeteringInterceptor.prototype as unknown as { routeOf(context: unknown): unknown },
-      'routeOf',
-    );
+    // Every metering hook, guard or interceptor, starts by asking the module's request metering what the route meters.
+    const routeOf = vi.spyOn(RequestMeteringService.prototype, 'routeOf');
     try {
       // Act
       await http().get('/health').set('x-api-key', 'key-acme').expect(200);

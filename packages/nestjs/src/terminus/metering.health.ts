@@ -1,9 +1,8 @@
 // A @nestjs/terminus health indicator for metering: down when records near the service window, dead letters pile up or the sink fails.
-import type { MeteringEngine } from '@meterkit/core';
+import { MeteringEngine } from '@meterkit/core';
 import { MeteringHealth, type MeteringHealthOptions } from '@meterkit/core/ops';
 import { Inject, Injectable, type OnModuleDestroy, Optional } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
-import { METERING_ENGINE } from '../metering.constants.js';
 
 /** DI token of the {@link MeteringHealthOptions} the indicator uses. */
 export const METERING_HEALTH_OPTIONS = Symbol('METERING_HEALTH_OPTIONS');
@@ -27,7 +26,7 @@ export class MeteringHealthIndicator implements OnModuleDestroy {
   readonly #health: MeteringHealth;
 
   constructor(
-    @Inject(METERING_ENGINE) engine: MeteringEngine,
+    @Inject(MeteringEngine) engine: MeteringEngine,
     private readonly indicators: HealthIndicatorService,
     @Optional() @Inject(METERING_HEALTH_OPTIONS) options?: MeteringHealthOptions,
   ) {

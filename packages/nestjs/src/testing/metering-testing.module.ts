@@ -3,7 +3,7 @@ import { silentLogger } from '@meterkit/core';
 import { InMemorySink, ManualClock } from '@meterkit/core/testing';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { MeteringModule } from '../metering.module.js';
-import type { MeteringModuleOptions } from '../metering-module-options.interface.js';
+import type { MeteringModuleOptions } from '../metering-options.js';
 
 /** Options of {@link MeteringTestingModule.forRoot}: the app's metering options, minus what the module supplies. */
 export type MeteringTestingOptions = Omit<
