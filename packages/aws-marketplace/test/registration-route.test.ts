@@ -1,7 +1,13 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRegistrationHandler, type RegistrationEvent } from '@meterkit/aws-marketplace';
-import { createMeteringEngine, MemoryRegistry, type MeteringEngine, silentLogger } from '@meterkit/core';
+import {
+  createMeteringEngine,
+  MemoryRegistry,
+  type MeteringEngine,
+  type RegisteredCustomer,
+  silentLogger,
+} from '@meterkit/core';
 import { configurationErrorOf, InMemorySink, ManualClock } from '@meterkit/core/testing';
 import { type Emulator, startEmulator } from '@meterkit/emulator';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -171,12 +177,11 @@ describe('createRegistrationHandler with an engine', () => {
     const { url, emulator } = await handlerOnEmulator({ engine, registry });
     const token = emulator.control.issueToken({ productCode: PRODUCT });
     expect((await register(url, token.token)).status).toBe(200);
-    const [entry] = await registry.list();
-    expect(entry).toBeDefined();
-    expect(engine.subscriptionStateOf(entry?.customer ?? {})).toBe('registered');
+    const entry = await onlyEntry(registry);
+    expect(engine.subscriptionStateOf(entry.customer)).toBe('registered');
     const held: unknown[] = [];
     engine.events.on('usage.held', (event) => held.push(event));
-    engine.record(entry?.customer ?? {}, 'api_calls');
+    engine.record(entry.customer, 'api_calls');
     expect(held).toHaveLength(1);
     await engine.shutdown();
   });
@@ -199,8 +204,17 @@ describe('createRegistrationHandler with an engine', () => {
       return entry;
     };
     expect((await register(url, token.token)).status).toBe(200);
-    const [entry] = await registry.list();
-    expect(engine.subscriptionStateOf(entry?.customer ?? {})).toBe('subscribed');
+    const entry = await onlyEntry(registry);
+    expect(engine.subscriptionStateOf(entry.customer)).toBe('subscribed');
     await engine.shutdown();
   });
 });
+
+/** The one buyer the registry holds after a registration. */
+async function onlyEntry(registry: MemoryRegistry): Promise<RegisteredCustomer> {
+  const entries = await registry.list();
+  expect(entries).toHaveLength(1);
+  const [entry] = entries;
+  if (entry === undefined) throw new Error('the registry holds no buyer');
+  return entry;
+}
