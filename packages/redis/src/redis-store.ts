@@ -121,15 +121,17 @@ export class RedisStore implements UsageStore {
       | string
       | number
     )[];
-    const sealed: UsageRecord[] = [];
     const carried: OverflowCarry[] = [];
-    for (let i = 2; i < reply.length; i += 5) {
-      const record = recordOf(reply[i], reply[i + 1], reply[i + 2], reply[i + 3]);
-      sealed.push(record);
-      const units = Number(reply[i + 4]);
-      if (units > 0) carried.push({ keyId: record.keyId, fromHour: record.hourStart, units });
+    for (let i = 4; i + 2 < reply.length; i += 3) {
+      carried.push({ keyId: String(reply[i]), fromHour: Number(reply[i + 1]), units: Number(reply[i + 2]) });
     }
-    return { sealed, carried, more: reply[0] === 1, rolledUpTagSets: Number(reply[1]) };
+    return {
+      sealedRecords: Number(reply[2]),
+      sealedUnits: Number(reply[3]),
+      carried,
+      more: reply[0] === 1,
+      rolledUpTagSets: Number(reply[1]),
+    };
   }
 
   async takeDue(now: number, limit: number, leaseMillis: number): Promise<OutboxEntry[]> {

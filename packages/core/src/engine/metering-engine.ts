@@ -754,12 +754,10 @@ export class MeteringEngine implements AsyncDisposable {
    */
   private async sealSlice(closeBefore: number): Promise<{ records: number; units: number; more: boolean }> {
     const result = await this.options.store.sealClosedHours(closeBefore, this.options.sliceSize);
-    let units = 0;
-    for (const record of result.sealed) units += record.quantity;
     for (const carry of result.carried ?? []) this.reportOverflow(carry.keyId, carry.fromHour, carry.units);
     if (result.rolledUpTagSets !== undefined && result.rolledUpTagSets > 0)
       this.events.emit('allocations.rolled-up', { tagSets: result.rolledUpTagSets });
-    return { records: result.sealed.length, units, more: result.more };
+    return { records: result.sealedRecords, units: result.sealedUnits, more: result.more };
   }
 
   /** Heartbeats never hold up sealing: a registry that fails is reported, and usage is sealed all the same. */
