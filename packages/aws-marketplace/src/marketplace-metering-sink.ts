@@ -1,3 +1,4 @@
+/** The SaaS sink: plans BatchMeterUsage calls and sends each with the AWS SDK, reporting every record's outcome. */
 import { BatchMeterUsageCommand, type MarketplaceMeteringClient } from '@aws-sdk/client-marketplace-metering';
 import {
   consoleLogger,

@@ -1,3 +1,4 @@
+/** SqliteStore: open hours, outbox, dead letters and audit log in one SQLite file (WAL), durable across restarts. */
 import { randomUUID } from 'node:crypto';
 import {
   type AuditEntry,

@@ -1,3 +1,4 @@
+/** Sends due records through the sink and settles every one of them: batches, rate limit, retries, bisection. */
 import type { ResolvedMeteringOptions } from '../engine/options.js';
 import type { ExportCallOutcome, MeteringEventEmitter } from '../model/events.js';
 import type { UsageRecord } from '../model/usage-key.js';
@@ -214,7 +215,8 @@ export class Dispatcher {
           await this.sendBatch(batch.slice(middle), counts, deadline);
           return;
         }
-        const entry = batch[0] as OutboxEntry;
+        const [entry] = batch;
+        if (entry === undefined) return;
         const reason: DeadLetterReason = response.tooOld === true ? 'too-old' : 'rejected';
         settlements.push(this.dead(entry, reason, `${response.code}: ${response.message}`, now));
         break;
@@ -337,7 +339,9 @@ export class Dispatcher {
     await this.o.store.settle(settlements);
     const byId = new Map(entries.map((e) => [e.record.id, e]));
     for (const s of settlements) {
-      const entry = byId.get(s.id) as OutboxEntry;
+      const entry = byId.get(s.id);
+      // Every settlement is built from one of `entries`; a stranger has nothing to report.
+      if (entry === undefined) continue;
       const record = entry.record;
       if (s.kind !== 'retry') {
         this.uncommittedAttempts.delete(record.id);

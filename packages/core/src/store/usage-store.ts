@@ -1,3 +1,4 @@
+/** The UsageStore contract: where usage lives between the tally and the sink, and the shapes that cross it. */
 import type { UsageRecord } from '../model/usage-key.js';
 
 /** Usage counted for one key in one hour, on its way from the tally into a store. */

@@ -1,3 +1,4 @@
+/** A test sink with a ledger that follows AWS's billing rules, and scriptable faults. */
 import { randomUUID } from 'node:crypto';
 import type { UsageRecord } from '../model/usage-key.js';
 import { groupIntoBatches } from '../sink/group-into-batches.js';

@@ -1,3 +1,4 @@
+/** The behaviour every UsageStore must have, as a Vitest suite store authors run against their store. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { keyIdOf, MAX_RECORD_QUANTITY, type UsageRecord } from '../model/usage-key.js';
 import {
@@ -39,6 +40,13 @@ const keyB = keyIdOf({
   awsAccountId: '123456789012',
   licenseArn: 'arn:aws:license-manager::123456789012:license:l-0123456789abcdef',
 });
+
+/** The first of `items`; fails the test when there is none (each caller has just put one there). */
+function firstOf<T>(items: readonly T[]): T {
+  const [item] = items;
+  if (item === undefined) throw new Error('expected at least one item, got none');
+  return item;
+}
 
 /**
  * The behaviour every `UsageStore` must have. Run it from your store's tests:
@@ -253,14 +261,12 @@ export function describeUsageStoreContract(
       const store = await make();
       await store.addDeltas([{ keyId: keyA, hourStart: H0, quantity: 1 }]);
       await sealAll(store, H1);
-      const [first] = await store.takeDue(H1, 10, LEASE);
-      const [second] = await store.takeDue(H1 + LEASE, 10, LEASE);
-      const stale = await store.settle([
-        { kind: 'carry', id: first!.record.id, claim: first!.claim, at: H1 },
-      ]);
+      const first = firstOf(await store.takeDue(H1, 10, LEASE));
+      const second = firstOf(await store.takeDue(H1 + LEASE, 10, LEASE));
+      const stale = await store.settle([{ kind: 'carry', id: first.record.id, claim: first.claim, at: H1 }]);
       expect(stale).toEqual({ applied: 0, stale: 1 });
       const ok = await store.settle([
-        { kind: 'accepted', id: second!.record.id, claim: second!.claim, meteringRecordId: 'm-1', at: H1 },
+        { kind: 'accepted', id: second.record.id, claim: second.claim, meteringRecordId: 'm-1', at: H1 },
       ]);
       expect(ok).toEqual({ applied: 1, stale: 0 });
       expect((await store.stats()).openUnits).toBe(0);
@@ -270,14 +276,14 @@ export function describeUsageStoreContract(
       const store = await make();
       await store.addDeltas([{ keyId: keyA, hourStart: H0, quantity: 3 }]);
       await sealAll(store, H1);
-      const [entry] = await store.takeDue(H1, 10, LEASE);
+      const entry = firstOf(await store.takeDue(H1, 10, LEASE));
       await store.settle([
-        { kind: 'accepted', id: entry!.record.id, claim: entry!.claim, meteringRecordId: 'm-9', at: H1 },
+        { kind: 'accepted', id: entry.record.id, claim: entry.claim, meteringRecordId: 'm-9', at: H1 },
       ]);
       const audit = await store.auditLog(10);
       expect(audit).toEqual([
         {
-          recordId: entry!.record.id,
+          recordId: entry.record.id,
           keyId: keyA,
           hourStart: H0,
           quantity: 3,
@@ -294,9 +300,9 @@ export function describeUsageStoreContract(
       const store = await make();
       await store.addDeltas([{ keyId: keyA, hourStart: H0, quantity: 3 }]);
       await sealAll(store, H1);
-      const [entry] = await store.takeDue(H1, 10, LEASE);
+      const entry = firstOf(await store.takeDue(H1, 10, LEASE));
       await store.settle([
-        { kind: 'retry', id: entry!.record.id, claim: entry!.claim, notBefore: H1 + 5000, reason: 'x' },
+        { kind: 'retry', id: entry.record.id, claim: entry.claim, notBefore: H1 + 5000, reason: 'x' },
       ]);
       expect(await store.takeDue(H1 + 4999, 10, LEASE)).toEqual([]);
       const [again] = await store.takeDue(H1 + 5000, 10, LEASE);
@@ -308,12 +314,12 @@ export function describeUsageStoreContract(
       const store = await make();
       await store.addDeltas([{ keyId: keyA, hourStart: H0, quantity: 3 }]);
       await sealAll(store, H1);
-      const [entry] = await store.takeDue(H1, 10, LEASE);
+      const entry = firstOf(await store.takeDue(H1, 10, LEASE));
       await store.settle([
         {
           kind: 'dead',
-          id: entry!.record.id,
-          claim: entry!.claim,
+          id: entry.record.id,
+          claim: entry.claim,
           reason: 'customer-not-subscribed',
           detail: 'd',
           at: H1,
@@ -321,9 +327,9 @@ export function describeUsageStoreContract(
       ]);
       const letters = await store.deadLetters(10);
       expect(letters.map((l) => [l.record.id, l.reason, l.detail, l.attempts])).toEqual([
-        [entry!.record.id, 'customer-not-subscribed', 'd', 1],
+        [entry.record.id, 'customer-not-subscribed', 'd', 1],
       ]);
-      expect(await store.requeueDeadLetters([entry!.record.id], H1 + 1)).toBe(1);
+      expect(await store.requeueDeadLetters([entry.record.id], H1 + 1)).toBe(1);
       expect(await store.deadLetters(10)).toEqual([]);
       const [again] = await store.takeDue(H1 + 1, 10, LEASE);
       expect(again?.record).toEqual(entry?.record);
@@ -333,8 +339,8 @@ export function describeUsageStoreContract(
       const store = await make();
       await store.addDeltas([{ keyId: keyA, hourStart: H0, quantity: 6 }]);
       await sealAll(store, H1);
-      const [entry] = await store.takeDue(H1, 10, LEASE);
-      await store.settle([{ kind: 'carry', id: entry!.record.id, claim: entry!.claim, at: H1 }]);
+      const entry = firstOf(await store.takeDue(H1, 10, LEASE));
+      await store.settle([{ kind: 'carry', id: entry.record.id, claim: entry.claim, at: H1 }]);
       await store.addDeltas([{ keyId: keyA, hourStart: H1, quantity: 1 }]);
       const sealed = await sealAll(store, H2);
       expect(sealed.map((r) => [r.hourStart, r.quantity])).toEqual([[H1, 7]]);
@@ -452,8 +458,8 @@ export function describeUsageStoreContract(
         { keyId: keyA, hourStart: H0, quantity: 2 },
       ]);
       await sealAll(store, H1);
-      const [entry] = await store.takeDue(H1, 10, LEASE);
-      await store.settle([{ kind: 'carry', id: entry!.record.id, claim: entry!.claim, at: H1 }]);
+      const entry = firstOf(await store.takeDue(H1, 10, LEASE));
+      await store.settle([{ kind: 'carry', id: entry.record.id, claim: entry.claim, at: H1 }]);
       await store.addDeltas([{ keyId: keyA, hourStart: H1, quantity: 1, tags: alpha }]);
       const [carried] = await sealAll(store, H2);
       expect([carried?.hourStart, carried?.quantity]).toEqual([H1, 6]);
@@ -466,13 +472,13 @@ export function describeUsageStoreContract(
     it('keeps allocations on a dead letter and on its requeued record', async () => {
       const store = await make();
       await store.addDeltas([{ keyId: keyA, hourStart: H0, quantity: 3, tags: alpha }]);
-      const [sealed] = await sealAll(store, H1);
-      const [entry] = await store.takeDue(H1, 10, LEASE);
+      const sealed = firstOf(await sealAll(store, H1));
+      const entry = firstOf(await store.takeDue(H1, 10, LEASE));
       await store.settle([
-        { kind: 'dead', id: entry!.record.id, claim: entry!.claim, reason: 'rejected', detail: 'x', at: H1 },
+        { kind: 'dead', id: entry.record.id, claim: entry.claim, reason: 'rejected', detail: 'x', at: H1 },
       ]);
       expect((await store.deadLetters(10))[0]?.record).toEqual(sealed);
-      await store.requeueDeadLetters([sealed!.id], H1);
+      await store.requeueDeadLetters([sealed.id], H1);
       const [again] = await store.takeDue(H1 + 1, 10, LEASE);
       expect(again?.record).toEqual(sealed);
     });

@@ -1,3 +1,4 @@
+/** The seal script: closes hours and moves their totals into the outbox as records, answering with counts. */
 import { PRELUDE } from './prelude.js';
 
 /**
