@@ -8,7 +8,8 @@ const packagesDir = fileURLToPath(new URL('./packages/', import.meta.url));
 /**
  * Every `@meterkit/*` entry point mapped to its TypeScript source, read from the manifests' `exports` (the ESM
  * declaration path `./lib/esm/X.d.ts` names the source `./src/X.ts`), so tests run the sources without a build and
- * without a private export condition in the published manifests.
+ * without a private export condition in the published manifests. `@meterkit/test-support` (test/support, private)
+ * needs no alias: its workspace link resolves to its own directory and its `exports` already name TypeScript sources.
  */
 function sourceAliases(): { find: RegExp; replacement: string }[] {
   const aliases: { find: RegExp; replacement: string }[] = [];

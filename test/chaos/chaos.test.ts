@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { HOUR_MILLIS } from '@meterkit/core';
 import { RedisStore } from '@meterkit/redis';
 import { SqliteStore } from '@meterkit/sqlite';
+import { ensureBuilt } from '@meterkit/test-support/build';
+import { stopTestRedis, testRedis, uniquePrefix } from '@meterkit/test-support/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt } from '../support/build.js';
-import { stopTestRedis, testRedis, uniquePrefix } from '../support/redis.js';
 import { H0, runScenario, type ScenarioResult, type Step } from './scenario.js';
 
 const MINUTE = 60_000;

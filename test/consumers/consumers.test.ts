@@ -6,8 +6,8 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symli
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify, stripVTControlCharacters } from 'node:util';
+import { repoRoot } from '@meterkit/test-support/build';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../support/build.js';
 
 const run = promisify(execFile);
 const FIXTURES = join(repoRoot, 'test/consumers/fixtures');

@@ -5,8 +5,8 @@ import { BatchMeterUsageCommand, MarketplaceMeteringClient } from '@aws-sdk/clie
 import { type CustomerRef, HOUR_MILLIS, MemoryStore, type UsageStore, type UsageTags } from '@meterkit/core';
 import { RedisStore } from '@meterkit/redis';
 import { SqliteStore } from '@meterkit/sqlite';
+import { testRedis, uniquePrefix } from '@meterkit/test-support/redis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { testRedis, uniquePrefix } from '../support/redis.js';
 import { CREDENTIALS, type Harness, licenseCustomer, START, startHarness } from './support/harness.js';
 
 const redis = await testRedis();

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { ensureBuilt } from '@meterkit/test-support/build';
 import { beforeAll, expect, it } from 'vitest';
-import { ensureBuilt } from '../support/build.js';
 
 beforeAll(() => ensureBuilt('core'), 120_000);
 

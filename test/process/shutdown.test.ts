@@ -1,7 +1,7 @@
 import { HOUR_MILLIS, UNSENT_USAGE_EXIT_CODE } from '@meterkit/core';
 import type { FaultSettings } from '@meterkit/emulator';
+import { ensureBuilt } from '@meterkit/test-support/build';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ensureBuilt } from '../support/build.js';
 import { type AdapterName, type AppProcess, ProcessWorld, unreachableEndpoint } from './harness.js';
 
 // Real processes: each app script runs the built packages, is sent SIGTERM at the worst moment, and its exit code,

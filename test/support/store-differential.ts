@@ -165,33 +165,34 @@ async function compare(ops: readonly Op[], candidate: UsageStore): Promise<void>
       }
       case 'take': {
         now += step.elapse;
-        const [expected, actual] = await Promise.all([
+        const [fromMemory, fromCandidate] = await Promise.all([
           memory.takeDue(now, step.limit, LEASE),
           candidate.takeDue(now, step.limit, LEASE),
         ]);
         const strip = (entries: OutboxEntry[]) =>
           entries.map((e) => ({ record: e.record, attempts: e.attempts }));
-        expect(strip(actual), `${label} differs from the memory store`).toEqual(strip(expected));
-        for (const [i, entry] of expected.entries()) {
-          const twin = actual[i];
-          if (twin !== undefined) claims.push([entry, twin]);
-        }
+        expect(strip(fromCandidate), `${label} differs from the memory store`).toEqual(strip(fromMemory));
+        // Equal lists (checked just above): the candidate's entry i is the twin of the memory store's entry i.
+        fromMemory.forEach((entry, i) => {
+          const twin = fromCandidate[i];
+          if (twin === undefined) throw new Error(`${label}: the candidate took fewer entries`);
+          claims.push([entry, twin]);
+        });
         break;
       }
       case 'settle': {
-        const chosen = step.picks.filter((p) => p.claim < claims.length);
-        if (chosen.length === 0) break;
+        // Picks of claims not taken yet are dropped, and a record is settled once per call.
         const ids = new Set<string>();
-        const picks = chosen.filter((p) => {
-          const id = (claims[p.claim] as [OutboxEntry, OutboxEntry])[0].record.id;
-          if (ids.has(id)) return false;
-          ids.add(id);
-          return true;
-        });
+        const chosen: { pick: (typeof step.picks)[number]; claim: [OutboxEntry, OutboxEntry] }[] = [];
+        for (const pick of step.picks) {
+          const claim = claims[pick.claim];
+          if (claim === undefined || ids.has(claim[0].record.id)) continue;
+          ids.add(claim[0].record.id);
+          chosen.push({ pick, claim });
+        }
+        if (chosen.length === 0) break;
         await both(label, (store, side) =>
-          store.settle(
-            picks.map((p) => settlementFor(p, (claims[p.claim] as [OutboxEntry, OutboxEntry])[side], now)),
-          ),
+          store.settle(chosen.map(({ pick, claim }) => settlementFor(pick, claim[side], now))),
         );
         break;
       }

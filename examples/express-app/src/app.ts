@@ -1,3 +1,4 @@
+/** The example's Express app: routes, authentication and a meter per route. */
 import type { MarketplaceEventHandler } from '@meterkit/aws-marketplace';
 import {
   type ExpressMetering,

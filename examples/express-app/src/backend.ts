@@ -1,3 +1,4 @@
+/** Where the example's usage is kept and sent: the configured store, and AWS or a local emulator. */
 import type { MarketplaceMeteringClientConfig } from '@aws-sdk/client-marketplace-metering';
 import { MarketplaceMeteringSink } from '@meterkit/aws-marketplace';
 import type { UsageSink } from '@meterkit/core';

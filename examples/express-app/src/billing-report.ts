@@ -1,3 +1,4 @@
+/** The bill the emulator recorded, per customer, dimension and hour, for the example to print. */
 import type { Emulator } from '@meterkit/emulator';
 import type { Customer } from './customers.js';
 

@@ -1,3 +1,4 @@
+/** The example's customer table (customers.json) and the API-key authentication that reads it. */
 import { readFileSync } from 'node:fs';
 import type { CustomerRef } from '@meterkit/core';
 import type { NextFunction, Request, Response } from 'express';

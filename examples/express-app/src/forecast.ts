@@ -1,3 +1,4 @@
+/** The demo API's pretend weather: a stable forecast per city. */
 const CONDITIONS = ['sunny', 'cloudy', 'rain', 'snow', 'windy'] as const;
 
 /** A stable pseudo-forecast, so the demo's answers do not change between runs (the same as the Nest example's). */

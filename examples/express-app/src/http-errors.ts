@@ -1,3 +1,4 @@
+/** JSON error answers for the example, in the same shape as the Nest example's. */
 import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 

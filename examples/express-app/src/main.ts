@@ -1,3 +1,4 @@
+/** Runs the Express example: starts it, prints how to call it, and drains and prints the bill on Ctrl-C. */
 import { installShutdownHooks } from '@meterkit/express';
 import { billFromEmulator, printBill } from './billing-report.js';
 import { readConfig } from './config.js';

@@ -1,3 +1,4 @@
+/** Starts the Express example: backend, metering, event handler, app and HTTP server, wired together. */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createMarketplaceEventHandler } from '@meterkit/aws-marketplace';

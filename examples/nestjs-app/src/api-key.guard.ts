@@ -1,3 +1,4 @@
+/** The example's API-key authentication, run before metering. */
 import {
   type CanActivate,
   type ExecutionContext,

@@ -1,3 +1,4 @@
+/** The example's metered API routes. */
 import { Meter, responseBytesIn, subscriptionPolicyGuard } from '@meterkit/nestjs';
 import { BadRequestException, Body, Controller, Get, HttpCode, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiKeyGuard } from './api-key.guard.js';

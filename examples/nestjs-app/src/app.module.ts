@@ -1,3 +1,4 @@
+/** The example's Nest module: metering, registration, events and the controllers. */
 import type { MarketplaceEventHandler } from '@meterkit/aws-marketplace';
 import type { MeteringEngine, UsageSink } from '@meterkit/core';
 import {

@@ -1,3 +1,4 @@
+/** The bill the emulator recorded, per customer name, dimension and hour, for the example to print. */
 import type { Emulator } from '@meterkit/emulator';
 import type { loadCustomers } from './customers.js';
 

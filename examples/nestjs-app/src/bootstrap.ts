@@ -1,3 +1,4 @@
+/** Starts the Nest example: metering backend, customers, event handler and the Nest application. */
 import 'reflect-metadata';
 import type { ServerResponse } from 'node:http';
 import { createMarketplaceEventHandler } from '@meterkit/aws-marketplace';

@@ -1,3 +1,4 @@
+/** The example's customer table (customers.json) and the identity each API key bills to. */
 import { readFileSync } from 'node:fs';
 import type { CustomerRef } from '@meterkit/core';
 

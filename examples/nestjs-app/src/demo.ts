@@ -1,7 +1,3 @@
-import { billedByCustomer, printBilling } from './billing-report.js';
-import { startApp } from './bootstrap.js';
-import { readConfig } from './config.js';
-
 /**
  * The example end to end: starts the app against the in-process emulator, serves traffic for every customer over
  * HTTP, shuts down (the memory store seals and sends the open hour), and checks the emulator billed exactly what was
@@ -10,6 +6,10 @@ import { readConfig } from './config.js';
  * It picks the memory store on purpose: the emulator lives in this process, so the bill can only be checked if the
  * open hour is sent before exit. The default SQLite store would keep it for the next start instead.
  */
+import { billedByCustomer, printBilling } from './billing-report.js';
+import { startApp } from './bootstrap.js';
+import { readConfig } from './config.js';
+
 const log = (line: string) => console.log(`[demo] ${line}`);
 log(
   'this demo uses the memory store (store: "memory"), so the open hour is sent at shutdown and the bill can be checked before exit; ' +

@@ -1,3 +1,4 @@
+/** The example's health route. */
 import { Controller, Get } from '@nestjs/common';
 
 /** Unmetered and unauthenticated. */

@@ -1,3 +1,4 @@
+/** Runs the Nest example: starts it, prints how to call it, and on Ctrl-C drains, prints the bill and exits. */
 import { exitCodeFor } from '@meterkit/core';
 import { MeteringService } from '@meterkit/nestjs';
 import { printBilling } from './billing-report.js';

@@ -1,3 +1,4 @@
+/** Where the example's usage is sent: AWS, or the in-process emulator when nothing is configured. */
 import type { MarketplaceMeteringClientConfig } from '@aws-sdk/client-marketplace-metering';
 import { MarketplaceMeteringSink } from '@meterkit/aws-marketplace';
 import type { UsageSink } from '@meterkit/core';

@@ -4,12 +4,8 @@
  * `@meterkit/core/sink` and `@meterkit/core/adapter`; HTTP adapters from `@meterkit/core/http`.
  */
 export type { DispatchCounts } from './dispatch/dispatcher.js';
-export {
-  createMeteringEngine,
-  type EngineStats,
-  type FlushReport,
-  MeteringEngine,
-} from './engine/metering-engine.js';
+export type { EngineStats, FlushReport } from './engine/flush-report.js';
+export { createMeteringEngine, MeteringEngine } from './engine/metering-engine.js';
 export type { MeteringOptions, ResolvedMeteringOptions } from './engine/options.js';
 export {
   exitCodeFor,

@@ -1,3 +1,4 @@
+/** Closing the HTTP server at shutdown so requests in flight finish and count, cutting only those past the deadline. */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Timers } from '@meterkit/core';
 

@@ -1,3 +1,4 @@
+/** createMetering(): the Express entry point, one engine with its meter() middleware, lifecycle and handlers. */
 import type { Server } from 'node:http';
 import {
   type CustomerRef,

@@ -1,3 +1,4 @@
+/** Error message texts of the Express adapter, each with its error code and a link to the docs. */
 import { type MeteringErrorCode } from '@meterkit/core';
 import { describeValue, withErrorCode } from '@meterkit/core/adapter';
 

@@ -1,3 +1,4 @@
+/** The meter() middleware: resolves the customer, then counts the response once it finishes successfully. */
 import type { CustomerRef, MeteringEngine } from '@meterkit/core';
 import {
   countBodyBytes,
@@ -13,8 +14,8 @@ import type { SuccessPredicate } from './options.js';
 
 /**
  * A `meter()` bound to its metering, with what the request path reads copied flat onto it: on a busy server these
- * objects are rarely in cache when a request comes, and each one more to reach is a cache miss (measured, reaching
- * the plan, its entry and the context took about as long as the count itself).
+ * objects are rarely in cache when a request comes, and each one more to reach is a cache miss (the figures:
+ * bench/README.md, "Why the code is shaped this way: measurements").
  */
 interface ArmedMeter {
   readonly plan: MeterPlan;

@@ -1,3 +1,4 @@
+/** meter(...) arguments: what a route declares (dimensions, quantity, tags) compiled once into a plan. */
 import { MeteringConfigurationError, type MeteringEngine, type UsageTags } from '@meterkit/core';
 import { needsBodyBytes } from '@meterkit/core/http';
 import type { Request, Response } from 'express';

@@ -1,3 +1,4 @@
+/** The Express adapter's options, checked and split into what the adapter uses and what the engine takes. */
 import {
   type CustomerRef,
   MeteringConfigurationError,

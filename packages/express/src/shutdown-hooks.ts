@@ -1,3 +1,4 @@
+/** installShutdownHooks(): drains the server and the metering on the first SIGTERM or SIGINT, then exits. */
 import type { Server } from 'node:http';
 import { exitCodeFor, type FlushReport } from '@meterkit/core';
 

@@ -1,10 +1,10 @@
 import type { UsageStore } from '@meterkit/core';
 import { describeUsageStoreContract } from '@meterkit/core/testing/vitest';
 import { RedisStore } from '@meterkit/redis';
+import { uniquePrefix } from '@meterkit/test-support/redis';
+import { startTestRedisCluster } from '@meterkit/test-support/redis-cluster';
 import { Cluster } from 'ioredis';
 import { afterAll, describe } from 'vitest';
-import { uniquePrefix } from '../../../test/support/redis.js';
-import { startTestRedisCluster } from '../../../test/support/redis-cluster.js';
 
 // Three masters, so stores with different prefixes live on different nodes, and a key that escaped the store's hash
 // tag would make a script touch a slot its node does not serve (Redis refuses that).

@@ -1,8 +1,8 @@
 import type { UsageStore } from '@meterkit/core';
 import { describeUsageStoreContract } from '@meterkit/core/testing/vitest';
 import type { RedisStore } from '@meterkit/redis';
+import { stopTestRedis, testRedis } from '@meterkit/test-support/redis';
 import { afterAll, describe } from 'vitest';
-import { stopTestRedis, testRedis } from '../../../test/support/redis.js';
 import { StoreFactory } from './helpers.js';
 
 const redis = await testRedis();

@@ -1,9 +1,9 @@
 import { createMeteringEngine, HOUR_MILLIS, silentLogger } from '@meterkit/core';
 import { InMemorySink, ManualClock } from '@meterkit/core/testing';
 import { RedisRegistry } from '@meterkit/redis';
+import { stopTestRedis, testRedis, uniquePrefix } from '@meterkit/test-support/redis';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { stopTestRedis, testRedis, uniquePrefix } from '../../../test/support/redis.js';
 import { advanceWithIo, runWithIo, StoreFactory } from './helpers.js';
 
 const redis = await testRedis();

@@ -1,7 +1,7 @@
 import type { ManualClock } from '@meterkit/core/testing';
 import { RedisStore, type RedisStoreOptions } from '@meterkit/redis';
+import { uniquePrefix } from '@meterkit/test-support/redis';
 import { Redis } from 'ioredis';
-import { uniquePrefix } from '../../../test/support/redis.js';
 
 /** Opens stores on one server and removes every key they wrote when the test is done. */
 export class StoreFactory {

@@ -1,6 +1,6 @@
+import { stopTestRedis, testRedis } from '@meterkit/test-support/redis';
+import { itBehavesLikeTheMemoryStore } from '@meterkit/test-support/store-differential';
 import { afterAll, describe } from 'vitest';
-import { stopTestRedis, testRedis } from '../../../test/support/redis.js';
-import { itBehavesLikeTheMemoryStore } from '../../../test/support/store-differential.js';
 import { StoreFactory } from './helpers.js';
 
 const redis = await testRedis();

@@ -2,9 +2,9 @@ import { createMeteringEngine, HOUR_MILLIS, silentLogger } from '@meterkit/core'
 import { keyIdOf, recordIdOf, type UsageDelta } from '@meterkit/core/store';
 import { InMemorySink, ManualClock } from '@meterkit/core/testing';
 import { RedisStore } from '@meterkit/redis';
+import { stopTestRedis, testRedis, uniquePrefix } from '@meterkit/test-support/redis';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { stopTestRedis, testRedis, uniquePrefix } from '../../../test/support/redis.js';
 import { advanceWithIo, runWithIo, StoreFactory } from './helpers.js';
 
 const redis = await testRedis();

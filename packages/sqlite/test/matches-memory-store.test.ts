@@ -1,5 +1,5 @@
+import { itBehavesLikeTheMemoryStore } from '@meterkit/test-support/store-differential';
 import { afterAll, describe } from 'vitest';
-import { itBehavesLikeTheMemoryStore } from '../../../test/support/store-differential.js';
 import { openStore, scratchDir } from './helpers.js';
 
 describe('SqliteStore semantics', () => {

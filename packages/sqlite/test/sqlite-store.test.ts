@@ -11,9 +11,9 @@ import {
 import { keyIdOf, type UsageDelta } from '@meterkit/core/store';
 import { InMemorySink, ManualClock, sealAndReadBack } from '@meterkit/core/testing';
 import { SqliteStore } from '@meterkit/sqlite';
+import { ensureBuilt, repoRoot } from '@meterkit/test-support/build';
 import Database from 'better-sqlite3';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, repoRoot } from '../../../test/support/build.js';
 import { openStore, scratchDir } from './helpers.js';
 
 const H0 = Date.UTC(2026, 10, 26, 10);

@@ -18,10 +18,10 @@ import { type Emulator, startEmulator } from '@meterkit/emulator';
 import { meteringAdmin } from '@meterkit/express';
 import { RedisStore } from '@meterkit/redis';
 import { SqliteStore } from '@meterkit/sqlite';
+import { ensureBuilt, repoRoot } from '@meterkit/test-support/build';
+import { testRedis, uniquePrefix } from '@meterkit/test-support/redis';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, repoRoot } from '../../support/build.js';
-import { testRedis, uniquePrefix } from '../../support/redis.js';
 
 const PRODUCT = 'prod-cli00001';
 const CREDENTIALS = { accessKeyId: 'AKIDCLITEST', secretAccessKey: 'cli-secret' };

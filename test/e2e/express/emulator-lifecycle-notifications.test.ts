@@ -3,9 +3,9 @@ import { type CustomerRef, createMeteringEngine, MemoryRegistry, silentLogger } 
 import { InMemorySink, ManualClock } from '@meterkit/core/testing';
 import { type Emulator, startEmulator } from '@meterkit/emulator';
 import { marketplaceEvents } from '@meterkit/express';
+import { listenLocally } from '@meterkit/test-support/local-server';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
-import { listenLocally } from '../../support/local-server.js';
 
 const PRODUCT = 'prod-notifications-e2e';
 const HOUR_10 = Date.UTC(2026, 10, 26, 10);

@@ -5,10 +5,10 @@ import { type CustomerRef, HOUR_MILLIS, type MeteringEvents, silentLogger } from
 import { ManualClock } from '@meterkit/core/testing';
 import { type Emulator, startEmulator } from '@meterkit/emulator';
 import { createMetering, marketplaceEvents, subscriptionPolicy } from '@meterkit/express';
+import { listenLocally } from '@meterkit/test-support/local-server';
+import { TinyRegistry } from '@meterkit/test-support/tiny-registry';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
-import { listenLocally } from '../../support/local-server.js';
-import { TinyRegistry } from '../../support/tiny-registry.js';
 
 const PRODUCT = 'prod-meterkit-demo';
 const HOUR_10 = Date.UTC(2026, 10, 26, 10);

@@ -53,9 +53,9 @@ describe('RegistrationModule next to MeteringModule', () => {
         body: new URLSearchParams({ 'x-amzn-marketplace-token': token.token }),
       });
       expect(response.status).toBe(200);
-      const [entry] = await registry.list();
       const engine = app.get(MeteringService).engine;
-      expect(engine.subscriptionStateOf(entry?.customer ?? {})).toBe('registered');
+      const registered = await registry.list();
+      expect(registered.map((entry) => engine.subscriptionStateOf(entry.customer))).toEqual(['registered']);
     } finally {
       app.getHttpServer().closeAllConnections();
       await app.close();

@@ -1,27 +1,19 @@
-import { type DispatchCounts, Dispatcher, emptyCounts } from '../dispatch/dispatcher.js';
-import { RepeatedLog, type RepeatSummary } from '../logging/repeated-log.js';
-import { type CustomerRef, redact } from '../model/customer.js';
+/** The metering engine: the request path's entry, and the orchestration of checkpoint, flush and shutdown. */
+import { Dispatcher } from '../dispatch/dispatcher.js';
+import type { CustomerRef } from '../model/customer.js';
 import { MeteringError } from '../model/errors.js';
-import {
-  MeteringEventEmitter,
-  type MeteringEvents,
-  type UsageRejectionReason,
-  usageRejectionReasons,
-} from '../model/events.js';
-import { describeValue, messages } from '../model/messages.js';
-import { keyFromId, type UsageRecord } from '../model/usage-key.js';
+import { MeteringEventEmitter, type MeteringEvents } from '../model/events.js';
+import { messages } from '../model/messages.js';
 import type { UsageTags } from '../model/usage-tags.js';
-import { CachedCustomerRegistry } from '../registry/cached-registry.js';
-import type {
-  CustomerRegistry,
-  RegisteredCustomer,
-  SubscriptionState,
-} from '../registry/customer-registry.js';
-import type { StoreStats } from '../store/usage-store.js';
-import { type GateVerdict, SubscriptionGate } from '../tally/subscription-gate.js';
+import type { RegisteredCustomer, SubscriptionState } from '../registry/customer-registry.js';
+import { SubscriptionGate } from '../tally/subscription-gate.js';
 import { Tally } from '../tally/tally.js';
-import { holdProcessOpen, sleep, type TimerHandle, yieldToEventLoop } from '../time/clock.js';
+import { holdProcessOpen, type TimerHandle } from '../time/clock.js';
 import { HOUR_MILLIS, hourStartOf } from '../time/hours.js';
+import { BackgroundLog } from './background-log.js';
+import { Checkpointer } from './checkpoint.js';
+import { Flusher, SealedHours } from './flush.js';
+import type { EngineStats, FlushReport } from './flush-report.js';
 import { ZeroUsageHeartbeats } from './heartbeats.js';
 import {
   assertDimension,
@@ -29,117 +21,79 @@ import {
   parseOptions,
   type ResolvedMeteringOptions,
 } from './options.js';
-import {
-  anythingLost,
-  customerOfKey,
-  leftLine,
-  nothingLeft,
-  summaryLine,
-  type UsageLeftAtShutdown,
-} from './shutdown-report.js';
+import { ShutdownDrain } from './shutdown.js';
+import { announceStore } from './store-notice.js';
+import { Subscriptions } from './subscriptions.js';
 import { UnwrittenDeltas } from './unwritten-deltas.js';
 
 /** How far ahead of the engine's clock a record's `at` may be: the clocks of other machines drift. */
 const MAX_FUTURE_SKEW_MILLIS = 5 * 60_000;
-/** What a flush did, and what is left. Returned, never thrown. */
-export interface FlushReport extends DispatchCounts {
-  checkpointedUnits: number;
-  sealedRecords: number;
-  /** Records still in the outbox afterwards (waiting for a retry, or not yet due). */
-  pending: number;
-  timedOut: boolean;
-  /** Set by `shutdown()` only: what the shutdown left unbilled, and where (all zero after a complete drain). */
-  left?: UsageLeftAtShutdown;
-}
-
-export interface EngineStats extends StoreStats {
-  liveKeys: number;
-  /** Counted but not yet written to the store (merged by key and hour while the store fails). */
-  unwrittenDeltas: number;
-  /** `record()` calls that counted nothing since start, per reason (the `usage.rejected` events). */
-  rejected: Record<UsageRejectionReason, number>;
-  state: 'created' | 'running' | 'stopping' | 'stopped';
-}
-
-/** A serial lane: tasks on it run one at a time, in order. */
-class Lane {
-  private tail: Promise<unknown> = Promise.resolve();
-  busy = false;
-  run<T>(task: () => Promise<T>): Promise<T> {
-    const next = this.tail.then(async () => {
-      this.busy = true;
-      try {
-        return await task();
-      } finally {
-        this.busy = false;
-      }
-    });
-    this.tail = next.catch(() => undefined);
-    return next;
-  }
-}
 
 /**
  * Counts usage on the request path and bills it exactly once: per UTC hour, one immutable record per key, sent after
  * the hour closes and retried only as an identical resend. Create it with {@link createMeteringEngine}.
+ *
+ * The pipeline: {@link record} counts into the tally; a checkpoint ({@link Checkpointer}) moves counts into the store;
+ * a flush ({@link Flusher}) seals closed hours and sends them; a shutdown ({@link ShutdownDrain}) drains and reports
+ * what is left. Subscription states gate the request path ({@link Subscriptions}); background failures and refusals
+ * are logged once, then summed up ({@link BackgroundLog}).
  */
 export class MeteringEngine implements AsyncDisposable {
   readonly options: ResolvedMeteringOptions;
   readonly events: MeteringEventEmitter;
   private readonly tally: Tally;
-  private readonly dispatcher: Dispatcher;
-  private readonly checkpointLane = new Lane();
-  private readonly flushLane = new Lane();
-  private readonly unwritten = new UnwrittenDeltas();
-  private readonly rejectedCounts = Object.fromEntries(usageRejectionReasons.map((r) => [r, 0])) as Record<
-    UsageRejectionReason,
-    number
-  >;
-  /** Refusals per reason and failures per operation: logged once, then summed up per `logSummaryMillis`. */
-  private readonly repeatedLog: RepeatedLog;
-  /** Failures per background operation since it last succeeded, for the recovery line. */
-  private readonly failures = new Map<string, number>();
-  private state: EngineStats['state'] = 'created';
-  private timer: TimerHandle | undefined;
-  private lastCloseBefore = Number.NEGATIVE_INFINITY;
-  private lastDispatchAt = Number.NEGATIVE_INFINITY;
-  private shutdownPromise: Promise<FlushReport> | undefined;
-  /** Keys whose usage a shutdown's drain carried forward: their customers count in the shutdown report. */
-  private readonly carriedKeys = new Set<string>();
   /** Subscription states learnt from AWS's events; empty (and free on the request path) until the first one. */
   private readonly gate: SubscriptionGate;
-  private heartbeats: ZeroUsageHeartbeats | undefined;
-  private stopFollowingRegistry: (() => void) | undefined;
+  private readonly unwritten = new UnwrittenDeltas();
+  private readonly log: BackgroundLog;
+  private readonly dispatcher: Dispatcher;
+  private readonly checkpointer: Checkpointer;
+  private readonly flusher: Flusher;
+  private readonly shutdownDrain: ShutdownDrain;
+  private readonly subscriptions: Subscriptions;
+  private state: EngineStats['state'] = 'created';
+  private timer: TimerHandle | undefined;
+  private shutdownPromise: Promise<FlushReport> | undefined;
 
   constructor(options: MeteringOptions) {
     this.options = parseOptions(options);
     const o = this.options;
     this.events = new MeteringEventEmitter(
-      (error, event) =>
-        this.repeatedLog.occur(`listener:${event}`, o.clock.now(), () =>
-          o.logger.error(`a listener of '${event}' threw; ignored (repeats are summed up)`, {
-            error: error instanceof Error ? error.message : String(error),
-          }),
-        ),
+      (error, event) => this.log.listenerThrew(error, event),
       (event, payload) => {
         // Every refusal is counted and logged (rate-limited per reason), whoever reports it: the tally or an adapter.
         if (event !== 'usage.rejected') return;
         try {
-          this.noteRejection(payload as MeteringEvents['usage.rejected']);
+          this.log.noteRejection(payload as MeteringEvents['usage.rejected']);
         } catch {
           // A refusal must never throw into the request that caused it.
         }
       },
     );
-    this.repeatedLog = new RepeatedLog(o.logSummaryMillis, (summary) => this.writeSummary(summary));
+    this.log = new BackgroundLog(o, this.events, this.unwritten);
     this.tally = new Tally(o, this.events, hourStartOf(o.clock.now()), () => {
       void this.checkpoint().catch(() => undefined);
     });
     this.dispatcher = new Dispatcher(o, this.events);
+    const sealed = new SealedHours();
+    this.checkpointer = new Checkpointer(o, this.events, this.tally, this.unwritten, sealed);
+    this.flusher = new Flusher(
+      o,
+      this.events,
+      this.dispatcher,
+      this.checkpointer,
+      sealed,
+      this.log,
+      () => this.state === 'running',
+    );
+    this.shutdownDrain = new ShutdownDrain(o, this.events, this.dispatcher, this.flusher, this.unwritten);
     this.events.on('record.carried-forward', ({ record }) => {
-      if (this.state === 'stopping') this.carriedKeys.add(record.keyId);
+      if (this.state === 'stopping') this.shutdownDrain.noteCarried(record.keyId);
     });
     this.gate = new SubscriptionGate(o.productCode);
+    this.subscriptions = new Subscriptions(o, this.events, this.gate, this.tally, this.log, async () => {
+      if (this.state === 'running') await this.sealOpenHourNow();
+    });
   }
 
   /**
@@ -171,7 +125,8 @@ export class MeteringEngine implements AsyncDisposable {
     }
     if (this.gate.size > 0 && customer != null) {
       const verdict = this.gate.verdict(customer);
-      if (verdict !== 'count') return this.gated(verdict, customer, dimension, quantity, at, tags);
+      if (verdict !== 'count')
+        return this.subscriptions.recordGated(verdict, customer, dimension, quantity, at, tags);
     }
     return this.tally.record(customer, dimension, quantity, at, tags);
   }
@@ -195,73 +150,23 @@ export class MeteringEngine implements AsyncDisposable {
     if (this.state !== 'created') return;
     const o = this.options;
     await o.store.open?.();
-    if (o.registry !== undefined) await this.loadSubscriptionStates(o.registry);
+    if (o.registry !== undefined) await this.subscriptions.load(o.registry);
     if (o.heartbeats && o.registry !== undefined && o.dimensions !== undefined) {
-      this.heartbeats = new ZeroUsageHeartbeats(
-        o.registry,
-        o.dimensions,
-        o.store,
-        o.productCode,
-        this.events,
-        o.sliceSize,
-        this.closeBefore(o.clock.now()),
+      this.flusher.attachHeartbeats(
+        new ZeroUsageHeartbeats(
+          o.registry,
+          o.dimensions,
+          o.store,
+          o.productCode,
+          this.events,
+          o.sliceSize,
+          this.flusher.closeBefore(o.clock.now()),
+        ),
       );
     }
     this.state = 'running';
-    if (o.store.scope === 'process') {
-      // A warning, not an info line: this is the one fact about the memory store that loses money on every deploy.
-      o.logger.warn(
-        `using the ${o.store.name} store: counts live in this process only. A RESTART WITHIN THE SAME UTC HOUR LOSES ` +
-          "the later process's usage of that hour (AWS bills only the first record per customer, dimension and hour, " +
-          'and this store sends its partial hour at shutdown); a crash loses unsent usage. Run ONE instance. To keep ' +
-          "usage across restarts use @meterkit/sqlite (the adapters' default); for several replicas use @meterkit/redis.",
-        { sink: o.sink.name },
-      );
-    } else if (o.store.scope === 'host') {
-      o.logger.info(
-        `using the ${o.store.name} store${o.store.location === undefined ? '' : ` at ${o.store.location}`}: usage not ` +
-          'yet billed (the open hour included) is kept there across restarts. It must live on a disk that outlives ' +
-          "this process and its container (a persistent volume, not the container's writable layer); replicas on " +
-          'several hosts need @meterkit/redis.',
-        { sink: o.sink.name },
-      );
-    } else {
-      o.logger.info(
-        `using the ${o.store.name} store (${o.store.scope}${o.store.location === undefined ? '' : `, ${o.store.location}`})`,
-        { sink: o.sink.name },
-      );
-    }
+    announceStore(o);
     this.arm();
-  }
-
-  /**
-   * Opens the registry and loads every customer's subscription state, so that after a restart an unsubscribed
-   * customer's usage is still refused and an unconfirmed one's still held. A registry that fails here fails the start
-   * (`ERR_METERING_REGISTRY_UNAVAILABLE`): serving without the states would bill usage AWS refuses or must not see.
-   * With a {@link CachedCustomerRegistry}, the changes its reloads find (other replicas' writes) are applied too.
-   */
-  private async loadSubscriptionStates(registry: CustomerRegistry): Promise<void> {
-    let entries: RegisteredCustomer[];
-    try {
-      await registry.open?.();
-      entries = await registry.list();
-    } catch (error) {
-      throw new MeteringError(
-        'ERR_METERING_REGISTRY_UNAVAILABLE',
-        messages.registryUnavailable(registry.name, error),
-        { cause: error },
-      );
-    }
-    this.restoreSubscriptionStates(entries);
-    if (registry instanceof CachedCustomerRegistry) {
-      this.stopFollowingRegistry = registry.onReload((changed) => {
-        for (const entry of changed) {
-          this.applySubscriptionChange(entry.customer, entry.state, 'registry').catch((error) =>
-            this.reportError('subscription', error),
-          );
-        }
-      });
-    }
   }
 
   /**
@@ -273,39 +178,30 @@ export class MeteringEngine implements AsyncDisposable {
     try {
       await this.tickOnce();
     } catch (error) {
-      this.reportError('tick', error);
+      this.log.reportError('tick', error);
     }
   }
 
   private async tickOnce(): Promise<void> {
-    const o = this.options;
-    const now = o.clock.now();
-    this.repeatedLog.flush(now);
+    const now = this.options.clock.now();
+    this.log.flush(now);
     this.tally.rollTo(hourStartOf(now));
-    if (this.gate.heldEntries > 0)
-      this.releaseHeld(this.gate.takeHeldBefore(hourStartOf(now)), 'not-subscribed');
+    this.subscriptions.releaseHeldBefore(hourStartOf(now));
     const work: Promise<unknown>[] = [];
-    if (!this.checkpointLane.busy) {
+    if (!this.checkpointer.busy) {
       work.push(
         this.checkpoint().then(
-          () => this.recovered('checkpoint'),
-          (error) => this.reportError('checkpoint', error),
+          () => this.log.recovered('checkpoint'),
+          (error) => this.log.reportError('checkpoint', error),
         ),
       );
     }
-    const sealDue = this.closeBefore(now) > this.lastCloseBefore;
-    if (!this.flushLane.busy && (sealDue || now - this.lastDispatchAt >= o.dispatchIntervalMillis)) {
+    if (this.flusher.dueInBackground(now)) {
       work.push(
-        this.flushLane
-          .run(async () => {
-            await this.checkpoint();
-            await this.sealClosed(false);
-            await this.dispatchDue(Number.POSITIVE_INFINITY, emptyCounts(), true);
-          })
-          .then(
-            () => this.recovered('flush'),
-            (error) => this.reportError('flush', error),
-          ),
+        this.flusher.background().then(
+          () => this.log.recovered('flush'),
+          (error) => this.log.reportError('flush', error),
+        ),
       );
     }
     await Promise.all(work);
@@ -317,87 +213,7 @@ export class MeteringEngine implements AsyncDisposable {
    * memory) until the store takes the backlog.
    */
   checkpoint(): Promise<number> {
-    return this.checkpointLane.run(async () => {
-      const progress = { units: 0, written: 0 };
-      let writeFailed = false;
-      const backlogFull = this.unwritten.size >= this.options.maxLiveKeys;
-      if (!backlogFull)
-        await this.drainTally(
-          progress,
-          () => writeFailed,
-          () => {
-            writeFailed = true;
-          },
-        );
-      await this.writeUnwritten(progress);
-      if (progress.written > 0) {
-        this.events.emit('usage.checkpointed', { deltas: progress.written, units: progress.units });
-      }
-      return progress.units;
-    });
-  }
-
-  private async drainTally(
-    progress: { units: number; written: number },
-    writeFailed: () => boolean,
-    markFailed: () => void,
-  ): Promise<void> {
-    await this.tally.drain(
-      this.options.sliceSize,
-      (deltas) => this.unwritten.push(deltas),
-      async () => {
-        // Write each slice as soon as it is drained: a million deltas queued until the whole drain ends would all
-        // outlive young-generation collections, and each collection would copy them. After a failure the rest stays
-        // queued, and the write after the drain reports it.
-        if (!writeFailed()) {
-          try {
-            await this.writeUnwritten(progress);
-          } catch {
-            markFailed();
-          }
-        }
-        await yieldToEventLoop();
-      },
-    );
-  }
-
-  /** Counted deltas not yet written to the store. */
-  private get unwrittenCount(): number {
-    return this.unwritten.size;
-  }
-
-  /**
-   * Writes the queued deltas to the store, oldest first, yielding between slices. When the store refuses, the queue
-   * switches to merging by key and hour (so an outage holds one entry per key and hour) and the error is rethrown.
-   */
-  private async writeUnwritten(progress: { units: number; written: number }): Promise<void> {
-    const o = this.options;
-    for (;;) {
-      const deltas = this.unwritten.next(o.sliceSize);
-      if (deltas === undefined) break;
-      try {
-        await o.store.addDeltas(deltas);
-      } catch (error) {
-        this.unwritten.storeFailed();
-        throw error;
-      }
-      this.unwritten.written(deltas);
-      progress.written += deltas.length;
-      let late = 0;
-      for (const delta of deltas) {
-        progress.units += delta.quantity;
-        if (delta.hourStart < this.lastCloseBefore) late += delta.quantity;
-      }
-      if (late > 0) {
-        this.events.emit('usage.late', {
-          fromHour: deltas[0]?.hourStart ?? 0,
-          toHour: this.lastCloseBefore,
-          units: late,
-        });
-      }
-      // A store that answers at once (memory) would otherwise write every slice without letting requests run.
-      if (this.unwritten.size > 0) await yieldToEventLoop();
-    }
+    return this.checkpointer.run();
   }
 
   /**
@@ -410,7 +226,7 @@ export class MeteringEngine implements AsyncDisposable {
     const deadline = this.options.clock.now() + (options.timeoutMillis ?? this.options.shutdownTimeoutMillis);
     // Every engine timer is unref'd; without this hold, a process whose server has closed would exit mid-flush.
     const release = holdProcessOpen();
-    return this.flushLane.run(() => this.flushUntil(deadline, false, false)).finally(release);
+    return this.flusher.run(deadline, false, false).finally(release);
   }
 
   /**
@@ -431,115 +247,16 @@ export class MeteringEngine implements AsyncDisposable {
   private async runShutdown(timeoutMillis: number | undefined): Promise<FlushReport> {
     const o = this.options;
     this.state = 'stopping';
-    this.stopFollowingRegistry?.();
+    this.subscriptions.stopFollowing();
     if (this.timer !== undefined) o.timers.clearTimeout(this.timer);
     this.tally.stop();
     const deadline = o.clock.now() + (timeoutMillis ?? o.shutdownTimeoutMillis);
-    const keepsOpenHours = o.store.scope !== 'process';
-    // A store that outlives the process keeps what is not sent yet (and, when shared, another replica may be the one
-    // sending it), so only the memory store waits for retries until the deadline.
-    // A background pass may hold the flush lane with a call in flight: cut what is still in flight at the deadline.
-    const cutTimer = o.timers.setTimeout(
-      () => this.dispatcher.cutInFlight(),
-      Math.max(0, deadline - o.clock.now()),
-    );
-    let report: FlushReport;
-    try {
-      report = await this.flushLane.run(() => this.flushUntil(deadline, !keepsOpenHours, !keepsOpenHours));
-    } catch (error) {
-      // The store failed mid-drain: still report what can be read, then close.
-      this.events.emit('engine.error', { operation: 'shutdown', error });
-      o.logger.error('shutdown: the final drain failed', { error: errorText(error) });
-      report = { ...emptyCounts(), checkpointedUnits: 0, sealedRecords: 0, pending: 0, timedOut: false };
-    } finally {
-      o.timers.clearTimeout(cutTimer);
-    }
-    const found = await this.usageLeft(report).catch((error: unknown) => {
-      this.events.emit('engine.error', { operation: 'shutdown report', error });
-      o.logger.error(
-        'shutdown: the store could not be read to count what is left unbilled; whatever it holds stays in it, and ' +
-          'counts it never accepted are lost with this process',
-        { error: errorText(error), unwrittenDeltas: this.unwrittenCount },
-      );
-      return undefined;
-    });
-    if (found !== undefined) {
-      report = { ...report, left: found.left };
-      this.reportLeft(report, found.left, found.records);
-    }
+    const drained = await this.shutdownDrain.drain(deadline);
+    const report = await this.shutdownDrain.withUsageLeft(drained);
     await o.sink.shutdown?.();
     await o.store.close();
     this.state = 'stopped';
     return report;
-  }
-
-  /** What the drain left unbilled, by kind. Reads the store, so it runs before the store is closed. */
-  private async usageLeft(
-    report: FlushReport,
-  ): Promise<{ left: UsageLeftAtShutdown; records: readonly UsageRecord[] }> {
-    const o = this.options;
-    const pending = await o.store.pending(Number.MAX_SAFE_INTEGER);
-    const stats = await o.store.stats();
-    const customers = new Set<string>();
-    let unsentRecords = 0;
-    let unsentUnits = 0;
-    let unansweredRecords = 0;
-    let unansweredUnits = 0;
-    for (const record of pending) {
-      customers.add(customerOfKey(record.keyId));
-      if (this.dispatcher.mayHaveLanded(record.id)) {
-        unansweredRecords += 1;
-        unansweredUnits += record.quantity;
-      } else {
-        unsentRecords += 1;
-        unsentUnits += record.quantity;
-      }
-    }
-    const unwrittenUnits = this.unwritten.units;
-    for (const keyId of this.unwritten.keyIds()) customers.add(customerOfKey(keyId));
-    for (const keyId of this.carriedKeys) customers.add(customerOfKey(keyId));
-    // Units carried forward during the drain sit in an hour not closed yet, counted in the store's open units.
-    const carriedUnits = Math.min(report.carriedUnits, stats.openUnits);
-    const left: UsageLeftAtShutdown = {
-      fate: o.store.scope === 'process' ? 'lost' : 'kept',
-      openUnits: stats.openUnits - carriedUnits,
-      carriedUnits,
-      unsentRecords,
-      unsentUnits,
-      unansweredRecords,
-      unansweredUnits,
-      unwrittenUnits,
-      customers: customers.size,
-      store: `${o.store.name} store${o.store.location === undefined ? '' : ` at ${o.store.location}`}`,
-    };
-    return { left, records: pending };
-  }
-
-  /** One summary line at every shutdown; the event and a loud line when anything was left. */
-  private reportLeft(report: FlushReport, left: UsageLeftAtShutdown, records: readonly UsageRecord[]): void {
-    const o = this.options;
-    o.logger.info(summaryLine({ records: report.accepted, units: report.acceptedUnits }, left));
-    if (nothingLeft(left)) return;
-    this.events.emit('usage.unsent-at-shutdown', {
-      records,
-      openUnits: left.openUnits,
-      left,
-      unanswered: records.filter((r) => this.dispatcher.mayHaveLanded(r.id)),
-    });
-    const context = {
-      openUnits: left.openUnits,
-      carriedUnits: left.carriedUnits,
-      unsentRecords: left.unsentRecords,
-      unsentUnits: left.unsentUnits,
-      unansweredRecords: left.unansweredRecords,
-      unansweredUnits: left.unansweredUnits,
-      unwrittenUnits: left.unwrittenUnits,
-      customers: left.customers,
-      fate: left.fate,
-    };
-    // A durable store keeping its open hour is the normal case; only usage that is lost, or stuck, is an error.
-    if (anythingLost(left)) o.logger.error(leftLine(left), context);
-    else if (left.unsentRecords + left.unansweredRecords > 0) o.logger.warn(leftLine(left), context);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -551,7 +268,7 @@ export class MeteringEngine implements AsyncDisposable {
    * when it never heard of the customer. Synchronous: adapters ask it on the request path to apply their policy.
    */
   subscriptionStateOf(customer: CustomerRef): SubscriptionState | undefined {
-    return this.gate.size === 0 ? undefined : this.gate.stateOf(customer);
+    return this.subscriptions.stateOf(customer);
   }
 
   /**
@@ -559,7 +276,7 @@ export class MeteringEngine implements AsyncDisposable {
    * still `registered` have their usage held from now on.
    */
   restoreSubscriptionStates(customers: Iterable<Pick<RegisteredCustomer, 'customer' | 'state'>>): void {
-    for (const entry of customers) this.gate.set(entry.customer, entry.state);
+    this.subscriptions.restore(customers);
   }
 
   /**
@@ -576,35 +293,8 @@ export class MeteringEngine implements AsyncDisposable {
    *   refused (`usage.rejected`, reason `not-subscribed`).
    * Idempotent: a redelivered event changes nothing.
    */
-  async applySubscriptionChange(
-    customer: CustomerRef,
-    state: SubscriptionState,
-    source = 'event',
-  ): Promise<void> {
-    const from = this.gate.set(customer, state);
-    if (from === state) return;
-    this.events.emit('subscription.changed', {
-      customer: redact(customer.licenseArn ?? customer.customerIdentifier),
-      from,
-      to: state,
-      source,
-    });
-    if (state === 'subscribed') {
-      const currentHour = hourStartOf(this.options.clock.now());
-      const held = this.gate.takeHeld(customer);
-      for (const entry of held) {
-        if (entry.hourStart >= currentHour)
-          this.tally.record(entry.customer, entry.dimension, entry.quantity, entry.hourStart, entry.tags);
-      }
-      this.releaseHeld(
-        held.filter((entry) => entry.hourStart < currentHour),
-        'not-subscribed',
-      );
-    } else if (state === 'subscribe-failed') {
-      this.releaseHeld(this.gate.takeHeld(customer), 'subscribe-failed');
-    } else if (state === 'unsubscribe-pending' && this.state === 'running') {
-      await this.sealOpenHourNow();
-    }
+  applySubscriptionChange(customer: CustomerRef, state: SubscriptionState, source = 'event'): Promise<void> {
+    return this.subscriptions.apply(customer, state, source);
   }
 
   /**
@@ -617,64 +307,7 @@ export class MeteringEngine implements AsyncDisposable {
     if (this.state === 'stopped')
       return Promise.reject(new MeteringError('ERR_METERING_SHUT_DOWN', messages.shutDown()));
     const deadline = this.options.clock.now() + (options.timeoutMillis ?? this.options.shutdownTimeoutMillis);
-    return this.flushLane.run(() => this.flushUntil(deadline, true, false));
-  }
-
-  /** The request path for a customer the gate does not simply count. */
-  private gated(
-    verdict: Exclude<GateVerdict, 'count'>,
-    customer: CustomerRef,
-    dimension: string,
-    quantity: number | undefined,
-    at: number | undefined,
-    tags: UsageTags | undefined,
-  ): boolean {
-    if (verdict === 'hold') {
-      const units = quantity ?? 1;
-      if (!(Number.isSafeInteger(units) && units >= 0))
-        return this.tally.record(customer, dimension, quantity, at, tags);
-      const hourStart = hourStartOf(at ?? this.options.clock.now());
-      if (this.gate.hold(customer, dimension, hourStart, units, tags)) {
-        this.events.emit('usage.held', {
-          customer: redact(customer.licenseArn ?? customer.customerIdentifier),
-          dimension,
-          hourStart,
-        });
-      }
-      return true;
-    }
-    this.events.emit('usage.rejected', {
-      reason: verdict,
-      dimension,
-      quantity,
-      detail:
-        verdict === 'unsubscribed'
-          ? 'AWS said unsubscribe-success: it accepts no further records for this customer'
-          : 'the subscription failed (subscribe-fail): AWS bills nothing for this customer',
-    });
-    return false;
-  }
-
-  private releaseHeld(
-    entries: readonly { customer: CustomerRef; dimension: string; hourStart: number; quantity: number }[],
-    reason: 'not-subscribed' | 'subscribe-failed',
-  ): void {
-    for (const entry of entries) {
-      // Never dropped silently: the event carries it, and the log says so.
-      this.options.logger.warn('usage held for an unconfirmed subscription is not billed', {
-        customer: redact(entry.customer.licenseArn ?? entry.customer.customerIdentifier),
-        dimension: entry.dimension,
-        units: entry.quantity,
-        reason,
-      });
-      this.events.emit('usage.not-billed', {
-        customer: redact(entry.customer.licenseArn ?? entry.customer.customerIdentifier),
-        dimension: entry.dimension,
-        hourStart: entry.hourStart,
-        units: entry.quantity,
-        reason,
-      });
-    }
+    return this.flusher.run(deadline, true, false);
   }
 
   async stats(): Promise<EngineStats> {
@@ -682,107 +315,10 @@ export class MeteringEngine implements AsyncDisposable {
     return {
       ...store,
       liveKeys: this.tally.liveKeys,
-      unwrittenDeltas: this.unwrittenCount,
-      rejected: { ...this.rejectedCounts },
+      unwrittenDeltas: this.unwritten.size,
+      rejected: this.log.rejected,
       state: this.state,
     };
-  }
-
-  /** Hours starting before this instant are closed at `now`. */
-  private closeBefore(now: number): number {
-    return hourStartOf(now - this.options.sealDelayMillis);
-  }
-
-  private async flushUntil(
-    deadline: number,
-    sealOpenHour: boolean,
-    waitForRetries: boolean,
-  ): Promise<FlushReport> {
-    const o = this.options;
-    const counts = emptyCounts();
-    const checkpointedUnits = await this.checkpoint();
-    const sealedRecords = await this.sealClosed(sealOpenHour);
-    let timedOut = false;
-    for (;;) {
-      await this.dispatchDue(deadline, counts);
-      const stats = await o.store.stats();
-      const outstanding = stats.outboxReady + stats.outboxWaiting + stats.outboxLeased;
-      if (outstanding === 0 || !waitForRetries) break;
-      const remaining = deadline - o.clock.now();
-      if (remaining <= 0) {
-        timedOut = true;
-        break;
-      }
-      // Records are waiting for a retry: wait a little (on the injected timers) and try again.
-      await sleep(o.timers, Math.min(remaining, Math.max(50, o.retryBaseMillis)));
-    }
-    if (o.clock.now() >= deadline) timedOut = true;
-    const after = await o.store.stats();
-    return {
-      ...counts,
-      checkpointedUnits,
-      sealedRecords,
-      pending: after.outboxReady + after.outboxWaiting + after.outboxLeased,
-      timedOut,
-    };
-  }
-
-  /** Seals closed hours (and, at a memory-store shutdown, the open one), in slices. */
-  private async sealClosed(includeOpenHour: boolean): Promise<number> {
-    const o = this.options;
-    const now = o.clock.now();
-    const closeBefore = includeOpenHour ? hourStartOf(now) + HOUR_MILLIS : this.closeBefore(now);
-    // Only closed hours get heartbeats, even when a shutdown seals the open one: its hour is not over.
-    await this.addHeartbeats(this.closeBefore(now));
-    let sealed = 0;
-    let units = 0;
-    for (;;) {
-      const slice = await this.sealSlice(closeBefore);
-      sealed += slice.records;
-      units += slice.units;
-      if (!slice.more) break;
-      await yieldToEventLoop();
-    }
-    if (closeBefore > this.lastCloseBefore) this.lastCloseBefore = closeBefore;
-    if (sealed > 0) this.events.emit('records.sealed', { records: sealed, units });
-    return sealed;
-  }
-
-  /**
-   * One slice of sealing, counted. A function of its own so the slice's records are unreachable once counted: held
-   * across the yield that follows, every collection in that turn would copy them.
-   */
-  private async sealSlice(closeBefore: number): Promise<{ records: number; units: number; more: boolean }> {
-    const result = await this.options.store.sealClosedHours(closeBefore, this.options.sliceSize);
-    for (const carry of result.carried ?? []) this.reportOverflow(carry.keyId, carry.fromHour, carry.units);
-    if (result.rolledUpTagSets !== undefined && result.rolledUpTagSets > 0)
-      this.events.emit('allocations.rolled-up', { tagSets: result.rolledUpTagSets });
-    return { records: result.sealedRecords, units: result.sealedUnits, more: result.more };
-  }
-
-  /** Heartbeats never hold up sealing: a registry that fails is reported, and usage is sealed all the same. */
-  private async addHeartbeats(closeBefore: number): Promise<void> {
-    if (this.heartbeats === undefined) return;
-    try {
-      await this.heartbeats.addBefore(closeBefore);
-    } catch (error) {
-      this.reportError('heartbeats', error);
-    }
-  }
-
-  /**
-   * Sends due records until none is due or `deadline` passes. A background pass (`background`) also stops as soon as a
-   * shutdown begins: the shutdown's own drain, bounded by its deadline, takes over.
-   */
-  private async dispatchDue(deadline: number, counts: DispatchCounts, background = false): Promise<void> {
-    const o = this.options;
-    this.lastDispatchAt = o.clock.now();
-    while (o.clock.now() < deadline && !(background && this.state !== 'running')) {
-      const claimed = await this.dispatcher.pass(counts, deadline);
-      if (claimed === 0) break;
-      // With a fast sink and an idle rate limit, passes chain as microtasks: let requests in between them.
-      await yieldToEventLoop();
-    }
   }
 
   /** Arms the next tick: every `checkpointMillis`, and exactly at the hour boundary so usage lands in the right hour. */
@@ -800,95 +336,6 @@ export class MeteringEngine implements AsyncDisposable {
       this.arm();
     }, delay);
   }
-
-  /**
-   * A background failure: an event every time, a log line the first time, then one summary per `logSummaryMillis`
-   * (a store that is down fails every checkpoint). Never throws: it runs inside the catch of a background task.
-   */
-  private reportError(operation: string, error: unknown): void {
-    try {
-      this.failures.set(operation, (this.failures.get(operation) ?? 0) + 1);
-      this.events.emit('engine.error', { operation, error });
-      const o = this.options;
-      this.repeatedLog.occur(`error:${operation}`, o.clock.now(), () =>
-        o.logger.error(`${operation} failed; it is retried on the next tick (repeats are summed up)`, {
-          error: error instanceof Error ? error.message : String(error),
-          unwrittenDeltas: this.unwritten.size,
-        }),
-      );
-    } catch {
-      // The logger and the listeners are guarded; this is the last line that keeps a failure off the host.
-    }
-  }
-
-  /** A background operation succeeded: after failures, say so once, with how many there were. */
-  private recovered(operation: string): void {
-    const failures = this.failures.get(operation);
-    if (failures === undefined) return;
-    this.failures.delete(operation);
-    this.repeatedLog.end(`error:${operation}`);
-    this.options.logger.info(`${operation} recovered after ${failures} failed attempt(s)`, {
-      unwrittenDeltas: this.unwritten.size,
-    });
-  }
-
-  private noteRejection(rejection: MeteringEvents['usage.rejected']): void {
-    const o = this.options;
-    const reason = rejection.reason;
-    if (Object.hasOwn(this.rejectedCounts, reason)) this.rejectedCounts[reason] += 1;
-    this.repeatedLog.occur(`rejected:${reason}`, o.clock.now(), () =>
-      o.logger.warn(`usage refused (${reason}) and not billed: ${rejection.detail} (repeats are summed up)`, {
-        reason,
-        dimension: describeValue(rejection.dimension),
-        quantity: describeValue(rejection.quantity),
-      }),
-    );
-  }
-
-  /** One line per kind of repeated log line and interval. */
-  private writeSummary(summary: RepeatSummary): void {
-    const o = this.options;
-    const seconds = Math.round(summary.millis / 1000);
-    const [kind, detail] = [
-      summary.kind.slice(0, summary.kind.indexOf(':')),
-      summary.kind.slice(summary.kind.indexOf(':') + 1),
-    ];
-    if (kind === 'rejected') {
-      o.logger.warn(`usage refused (${detail}) ${summary.count} more time(s) in the last ${seconds} s`, {
-        reason: detail,
-        count: summary.count,
-        total: this.rejectedCounts[detail as UsageRejectionReason],
-      });
-    } else if (kind === 'error') {
-      o.logger.error(
-        `${detail} failed ${summary.count} more time(s) in the last ${seconds} s; still retrying`,
-        {
-          count: summary.count,
-          unwrittenDeltas: this.unwritten.size,
-          unwrittenUnits: this.unwritten.units,
-        },
-      );
-    } else {
-      o.logger.warn(`${summary.kind}: ${summary.count} more time(s) in the last ${seconds} s`);
-    }
-  }
-
-  private reportOverflow(keyId: string, fromHour: number, units: number): void {
-    const key = keyFromId(keyId);
-    const toHour = fromHour + HOUR_MILLIS;
-    this.events.emit('usage.overflow-carried', { key, fromHour, toHour, units });
-    const o = this.options;
-    this.repeatedLog.occur('overflow:carried', o.clock.now(), () =>
-      o.logger.warn(
-        `a key's usage in one hour passed the per-record maximum (2,147,483,647); ${units} units are billed in the next hour`,
-        { dimension: key.dimension, customer: redact(key.licenseArn ?? key.customerIdentifier) },
-      ),
-    );
-  }
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /**

@@ -1,3 +1,4 @@
+/** The engine's options: what can be set, their validation and defaults, and the split adapters make of them. */
 import { consoleLogger, guardLogger, type MeteringLogger } from '../logging/logger.js';
 import { MemoryStore } from '../memory-store/memory-store.js';
 import { MeteringConfigurationError } from '../model/errors.js';

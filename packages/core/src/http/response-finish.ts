@@ -1,3 +1,4 @@
+/** Knows when a Node HTTP response has finished, and whether it reached the client, without a listener per response. */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { ServerResponse } from 'node:http';
 import { Server as NetServer } from 'node:net';
@@ -46,8 +47,8 @@ const RESPONSE_FINISH = 'http.server.response.finish';
 /**
  * Watched responses of Node's HTTP server, by their connection (socket). An HTTP/1 connection serves one response at
  * a time, so one slot per connection holds the common case, and a request costs a lookup on an object whose identity
- * hash already exists: keying a WeakMap by each new response costs V8 a runtime call to give it one (about 1 µs a
- * request, measured on a busy server).
+ * hash already exists: keying a WeakMap by each new response costs V8 a runtime call to give it one (see
+ * bench/README.md).
  */
 const connections = new WeakMap<object, Connection>();
 /**

@@ -1,17 +1,20 @@
+/** The memory store's audit log: the last accepted records, kept as columns in a ring. */
 import { recordIdOf } from '../model/usage-key.js';
 import type { AuditEntry } from '../store/usage-store.js';
+import { PagedArray } from './paged-array.js';
 
 /**
  * The last `capacity` accepted records, as columns in a ring. An entry object per accepted record, kept for the next
  * ten thousand records, would outlive a young-generation collection and be promoted, only to die soon after: sending a
  * million records would promote a million of them. The record id is not kept: it is a pure function of key and hour.
+ * The columns grow a page at a time as entries come, up to `capacity`: a store that accepts little holds little.
  */
 export class AuditRing {
-  private readonly keyIds: (string | undefined)[];
-  private readonly hourStarts: Float64Array;
-  private readonly quantities: Float64Array;
-  private readonly acceptedAts: Float64Array;
-  private readonly meteringRecordIds: (string | undefined)[];
+  private readonly keyIds = PagedArray.values<string>();
+  private readonly hourStarts = PagedArray.float64();
+  private readonly quantities = PagedArray.float64();
+  private readonly acceptedAts = PagedArray.float64();
+  private readonly meteringRecordIds = PagedArray.values<string>();
   /** Where the next entry goes. */
   private next = 0;
   private count = 0;
@@ -20,11 +23,6 @@ export class AuditRing {
 
   constructor(capacity: number) {
     this.capacity = Math.max(0, Math.trunc(capacity) || 0);
-    this.keyIds = new Array<string | undefined>(this.capacity).fill(undefined);
-    this.meteringRecordIds = new Array<string | undefined>(this.capacity).fill(undefined);
-    this.hourStarts = new Float64Array(this.capacity);
-    this.quantities = new Float64Array(this.capacity);
-    this.acceptedAts = new Float64Array(this.capacity);
   }
 
   push(
@@ -36,11 +34,11 @@ export class AuditRing {
   ): void {
     if (this.capacity === 0) return;
     const i = this.next;
-    this.keyIds[i] = keyId;
-    this.hourStarts[i] = hourStart;
-    this.quantities[i] = quantity;
-    this.meteringRecordIds[i] = meteringRecordId;
-    this.acceptedAts[i] = acceptedAt;
+    this.keyIds.set(i, keyId);
+    this.hourStarts.set(i, hourStart);
+    this.quantities.set(i, quantity);
+    this.meteringRecordIds.set(i, meteringRecordId);
+    this.acceptedAts.set(i, acceptedAt);
     this.next = (i + 1) % this.capacity;
     if (this.count < this.capacity) this.count += 1;
   }
@@ -51,15 +49,17 @@ export class AuditRing {
     const entries: AuditEntry[] = [];
     for (let k = count; k > 0; k--) {
       const i = (this.next - k + this.capacity) % this.capacity;
-      const keyId = this.keyIds[i] as string;
-      const hourStart = this.hourStarts[i] as number;
+      // Every one of the last `count` entries has a key id; the check only narrows the type.
+      const keyId = this.keyIds.get(i);
+      if (keyId === undefined) continue;
+      const hourStart = this.hourStarts.get(i);
       entries.push({
         recordId: recordIdOf(keyId, hourStart),
         keyId,
         hourStart,
-        quantity: this.quantities[i] as number,
-        meteringRecordId: this.meteringRecordIds[i],
-        acceptedAt: this.acceptedAts[i] as number,
+        quantity: this.quantities.get(i),
+        meteringRecordId: this.meteringRecordIds.get(i),
+        acceptedAt: this.acceptedAts.get(i),
       });
     }
     return entries;

@@ -1,7 +1,9 @@
+/** The memory store's outbox: sealed records waiting to be sent, as columns indexed by slot. */
 import { randomUUID } from 'node:crypto';
 import { sealRecord, type UsageRecord } from '../model/usage-key.js';
 import type { OutboxEntry } from '../store/usage-store.js';
 import { MinHeap } from './heap.js';
+import { PagedArray } from './paged-array.js';
 import { SlotList } from './slot-list.js';
 
 const FREE = 0;
@@ -10,33 +12,8 @@ const WAITING = 2;
 const LEASED = 3;
 type SlotState = typeof FREE | typeof READY | typeof WAITING | typeof LEASED;
 
-const PAGE_BITS = 12;
-const PAGE_SIZE = 1 << PAGE_BITS;
-const PAGE_MASK = PAGE_SIZE - 1;
-
 /** Up to this many, `pending()` picks the first records in one pass instead of sorting all of them. */
 const SMALL_PENDING_LIMIT = 64;
-/**
- * The columns of `PAGE_SIZE` slots. Columns grow a page at a time: doubling seven columns of a million slots in one
- * step (allocate, zero, copy) blocks the event loop for over 20 ms.
- */
-class Page {
-  readonly keyIds: (string | undefined)[] = new Array<string | undefined>(PAGE_SIZE).fill(undefined);
-  readonly hourStarts = new Float64Array(PAGE_SIZE);
-  readonly quantities = new Float64Array(PAGE_SIZE);
-  readonly seqs = new Float64Array(PAGE_SIZE);
-  readonly attempts = new Float64Array(PAGE_SIZE);
-  readonly notBefores = new Float64Array(PAGE_SIZE);
-  readonly states = new Uint8Array(PAGE_SIZE);
-  /** While leased: until when, the claim token, the record handed out, and the slot's place in `leasedSlots`. */
-  readonly leaseUntils = new Float64Array(PAGE_SIZE);
-  readonly claims: (string | undefined)[] = new Array<string | undefined>(PAGE_SIZE).fill(undefined);
-  readonly leasedRecords: (UsageRecord | undefined)[] = new Array<UsageRecord | undefined>(PAGE_SIZE).fill(
-    undefined,
-  );
-  readonly leasedPositions = new Float64Array(PAGE_SIZE);
-}
-
 /**
  * Sealed records waiting to be sent, kept as columns (key id, hour, quantity, state...) indexed by slot. A million
  * pending records are then a few hundred pages of arrays instead of millions of small objects that every
@@ -50,11 +27,25 @@ class Page {
  *
  * Leases are columns too, found from the claim token (which carries the slot), not from a `Map` by record id: with a
  * long-lived map that every sent record passes through (set when claimed, deleted when settled), young-generation
- * collections copied and promoted about 500 bytes per record sent; with per-slot columns cleared on settlement, none.
+ * collections copied and promoted a few hundred bytes per record sent (bench/README.md); with per-slot columns cleared
+ * on settlement, none.
  */
 export class CompactOutbox {
-  private pages: Page[] = [];
-  /** The leased slots, densely (a slot's place is in its page's `leasedPositions`), so expiry never scans every slot. */
+  // The columns, by slot. Each grows a page at a time (see PagedArray): doubling seven columns of a million slots in
+  // one step would block the event loop.
+  private readonly keyIds = PagedArray.values<string>();
+  private readonly hourStarts = PagedArray.float64();
+  private readonly quantities = PagedArray.float64();
+  private readonly seqs = PagedArray.float64();
+  private readonly attempts = PagedArray.float64();
+  private readonly notBefores = PagedArray.float64();
+  private readonly states = PagedArray.uint8();
+  /** While leased: until when, the claim token, the record handed out, and the slot's place in `leasedSlots`. */
+  private readonly leaseUntils = PagedArray.float64();
+  private readonly claims = PagedArray.values<string>();
+  private readonly leasedRecords = PagedArray.values<UsageRecord>();
+  private readonly leasedPositions = PagedArray.float64();
+  /** The leased slots, densely (a slot's place is in `leasedPositions`), so expiry never scans every slot. */
   private readonly leasedSlots: number[] = [];
   private readonly free = new SlotList();
   private highWater = 0;
@@ -84,15 +75,13 @@ export class CompactOutbox {
   /** Adds a record, ready now, after every record already held for its hour. */
   add(keyId: string, hourStart: number, quantity: number, attempts: number, allocations?: string): void {
     const slot = this.allocate();
-    const page = this.pageOf(slot);
-    const i = slot & PAGE_MASK;
-    page.keyIds[i] = keyId;
+    this.keyIds.set(slot, keyId);
     if (allocations !== undefined) this.allocationsBySlot.set(slot, allocations);
-    page.hourStarts[i] = hourStart;
-    page.quantities[i] = quantity;
-    page.seqs[i] = this.nextSeq++;
-    page.attempts[i] = attempts;
-    page.notBefores[i] = 0;
+    this.hourStarts.set(slot, hourStart);
+    this.quantities.set(slot, quantity);
+    this.seqs.set(slot, this.nextSeq++);
+    this.attempts.set(slot, attempts);
+    this.notBefores.set(slot, 0);
     this.setState(slot, READY);
     if (hourStart >= this.lastQueuedHour) {
       this.queued.push(slot);
@@ -109,8 +98,8 @@ export class CompactOutbox {
   takeDue(now: number, limit: number, leaseMillis: number): OutboxEntry[] {
     // Backwards: releasing a lease moves the last leased slot into its place.
     for (let k = this.leasedSlots.length - 1; k >= 0; k--) {
-      const slot = this.leasedSlots[k] as number;
-      if ((this.pageOf(slot).leaseUntils[slot & PAGE_MASK] as number) <= now) {
+      const slot = this.leasedSlots[k];
+      if (slot !== undefined && this.leaseUntils.get(slot) <= now) {
         this.release(slot);
         this.setState(slot, READY);
         this.returned.push(slot);
@@ -123,9 +112,11 @@ export class CompactOutbox {
     ) {
       this.waiting.pop();
       const { slot } = next;
-      const page = this.pageOf(slot);
-      const i = slot & PAGE_MASK;
-      if (page.states[i] === WAITING && page.seqs[i] === next.seq && page.notBefores[i] === next.notBefore) {
+      if (
+        this.states.get(slot) === WAITING &&
+        this.seqs.get(slot) === next.seq &&
+        this.notBefores.get(slot) === next.notBefore
+      ) {
         this.setState(slot, READY);
         this.returned.push(slot);
       }
@@ -134,17 +125,15 @@ export class CompactOutbox {
     while (taken.length < limit) {
       const slot = this.nextReady();
       if (slot < 0) break;
-      const page = this.pageOf(slot);
-      const i = slot & PAGE_MASK;
-      if (page.states[i] !== READY) continue;
-      const attempts = (page.attempts[i] as number) + 1;
-      page.attempts[i] = attempts;
+      if (this.states.get(slot) !== READY) continue;
+      const attempts = this.attempts.get(slot) + 1;
+      this.attempts.set(slot, attempts);
       const record = this.recordAt(slot);
       const claim = `${randomUUID()}/${slot}`;
-      page.claims[i] = claim;
-      page.leasedRecords[i] = record;
-      page.leaseUntils[i] = now + leaseMillis;
-      page.leasedPositions[i] = this.leasedSlots.length;
+      this.claims.set(slot, claim);
+      this.leasedRecords.set(slot, record);
+      this.leaseUntils.set(slot, now + leaseMillis);
+      this.leasedPositions.set(slot, this.leasedSlots.length);
       this.leasedSlots.push(slot);
       this.setState(slot, LEASED);
       taken.push({ record, attempts, claim });
@@ -156,26 +145,29 @@ export class CompactOutbox {
   leasedSlotOf(id: string, claim: string): number {
     const slot = Number(claim.slice(claim.lastIndexOf('/') + 1));
     if (!Number.isInteger(slot) || slot < 0 || slot >= this.highWater) return -1;
-    const page = this.pageOf(slot);
-    const i = slot & PAGE_MASK;
-    if (page.claims[i] !== claim) return -1;
-    return (page.leasedRecords[i] as UsageRecord).id === id ? slot : -1;
+    if (this.claims.get(slot) !== claim) return -1;
+    return this.leasedRecords.get(slot)?.id === id ? slot : -1;
   }
 
-  /** The record handed out with the lease in `slot`. */
+  /**
+   * The record handed out with the lease in `slot`, a slot {@link leasedSlotOf} has just answered (so it is leased and
+   * holds its record until released).
+   */
   leasedRecord(slot: number): UsageRecord {
-    return this.pageOf(slot).leasedRecords[slot & PAGE_MASK] as UsageRecord;
+    const record = this.leasedRecords.get(slot);
+    if (record === undefined) throw new Error(`outbox slot ${slot} is not leased`);
+    return record;
   }
 
   attemptsOf(slot: number): number {
-    return this.pageOf(slot).attempts[slot & PAGE_MASK] as number;
+    return this.attempts.get(slot);
   }
 
   /** Drops a leased record for good (billed, dead-lettered or carried). */
   remove(slot: number): void {
     this.release(slot);
     this.setState(slot, FREE);
-    this.pageOf(slot).keyIds[slot & PAGE_MASK] = undefined;
+    this.keyIds.set(slot, undefined);
     if (this.allocationsBySlot.size > 0) this.allocationsBySlot.delete(slot);
     this.free.push(slot);
     if (this.size === 0) this.reset();
@@ -184,11 +176,9 @@ export class CompactOutbox {
   /** Puts a leased record back, due again at `notBefore`. */
   retry(slot: number, notBefore: number): void {
     this.release(slot);
-    const page = this.pageOf(slot);
-    const i = slot & PAGE_MASK;
-    page.notBefores[i] = notBefore;
+    this.notBefores.set(slot, notBefore);
     this.setState(slot, WAITING);
-    this.waiting.push({ slot, seq: page.seqs[i] as number, notBefore });
+    this.waiting.push({ slot, seq: this.seqs.get(slot), notBefore });
   }
 
   /**
@@ -208,10 +198,10 @@ export class CompactOutbox {
     const held = new Set<string>();
     if (wanted.size === 0) return held;
     for (let slot = 0; slot < this.highWater; slot++) {
-      const page = this.pageOf(slot);
-      const i = slot & PAGE_MASK;
-      if (page.states[i] === FREE) continue;
-      const id = wanted.get(page.hourStarts[i] as number)?.get(page.keyIds[i] as string);
+      if (this.states.get(slot) === FREE) continue;
+      const keys = wanted.get(this.hourStarts.get(slot));
+      const keyId = this.keyIds.get(slot);
+      const id = keys === undefined || keyId === undefined ? undefined : keys.get(keyId);
       if (id !== undefined) held.add(id);
     }
     return held;
@@ -222,7 +212,7 @@ export class CompactOutbox {
     if (limit <= SMALL_PENDING_LIMIT) return this.firstPending(limit);
     const slots: number[] = [];
     for (let slot = 0; slot < this.highWater; slot++) {
-      if (this.pageOf(slot).states[slot & PAGE_MASK] !== FREE) slots.push(slot);
+      if (this.states.get(slot) !== FREE) slots.push(slot);
     }
     slots.sort((a, b) => (this.comesBefore(a, b) ? -1 : 1));
     return slots.slice(0, limit).map((slot) => this.recordAt(slot));
@@ -230,19 +220,25 @@ export class CompactOutbox {
 
   /**
    * The first `limit` records in one pass, without sorting them all: health checks and metrics ask for the oldest one
-   * at every collection, and sorting a million slots for it would cost them a second of CPU.
+   * at every collection, and sorting every slot for it would cost them far more CPU.
    */
   private firstPending(limit: number): UsageRecord[] {
+    /** The first slots seen so far, in order; at most `limit`. */
     const best: number[] = [];
     for (let slot = 0; slot < this.highWater; slot++) {
-      if (this.pageOf(slot).states[slot & PAGE_MASK] === FREE) continue;
-      if (best.length === limit && !this.comesBefore(slot, best[limit - 1] as number)) continue;
-      let at = best.length === limit ? limit - 1 : best.length;
-      while (at > 0 && this.comesBefore(slot, best[at - 1] as number)) {
-        best[at] = best[at - 1] as number;
+      if (this.states.get(slot) === FREE) continue;
+      // Its place: after every kept slot it does not come before (a full list is passed over after one comparison).
+      let at = best.length;
+      for (
+        let before = best[at - 1];
+        before !== undefined && this.comesBefore(slot, before);
+        before = best[at - 1]
+      ) {
         at -= 1;
       }
-      best[at] = slot;
+      if (at >= limit) continue;
+      best.splice(at, 0, slot);
+      if (best.length > limit) best.pop();
     }
     return best.map((slot) => this.recordAt(slot));
   }
@@ -252,76 +248,77 @@ export class CompactOutbox {
     const queued = this.queued.first();
     const returned = this.returned.peek();
     if (returned !== undefined && (queued < 0 || this.comesBefore(returned, queued))) {
-      return this.returned.pop() as number;
+      this.returned.pop();
+      return returned;
     }
     return this.queued.shift();
   }
 
-  private pageOf(slot: number): Page {
-    return this.pages[slot >>> PAGE_BITS] as Page;
-  }
-
   /** Ends the lease in `slot`, dropping its claim and record (so nothing keeps them alive). */
   private release(slot: number): void {
-    const page = this.pageOf(slot);
-    const i = slot & PAGE_MASK;
-    const position = page.leasedPositions[i] as number;
-    const last = this.leasedSlots.pop() as number;
-    if (last !== slot) {
+    // Swap-remove: the last leased slot takes this one's place in `leasedSlots`.
+    const position = this.leasedPositions.get(slot);
+    const last = this.leasedSlots.pop();
+    if (last !== undefined && last !== slot) {
       this.leasedSlots[position] = last;
-      this.pageOf(last).leasedPositions[last & PAGE_MASK] = position;
+      this.leasedPositions.set(last, position);
     }
-    page.claims[i] = undefined;
-    page.leasedRecords[i] = undefined;
+    this.claims.set(slot, undefined);
+    this.leasedRecords.set(slot, undefined);
   }
 
   private recordAt(slot: number): UsageRecord {
-    const page = this.pageOf(slot);
-    const i = slot & PAGE_MASK;
     return sealRecord(
-      page.keyIds[i] as string,
-      page.hourStarts[i] as number,
-      page.quantities[i] as number,
+      this.keyIds.get(slot) ?? '',
+      this.hourStarts.get(slot),
+      this.quantities.get(slot),
       this.allocationsBySlot.size === 0 ? undefined : this.allocationsBySlot.get(slot),
     );
   }
 
   private comesBefore(a: number, b: number): boolean {
-    const pageA = this.pageOf(a);
-    const pageB = this.pageOf(b);
-    const hourA = pageA.hourStarts[a & PAGE_MASK] as number;
-    const hourB = pageB.hourStarts[b & PAGE_MASK] as number;
-    return hourA !== hourB
-      ? hourA < hourB
-      : (pageA.seqs[a & PAGE_MASK] as number) < (pageB.seqs[b & PAGE_MASK] as number);
+    const hourA = this.hourStarts.get(a);
+    const hourB = this.hourStarts.get(b);
+    return hourA !== hourB ? hourA < hourB : this.seqs.get(a) < this.seqs.get(b);
   }
 
   private setState(slot: number, state: SlotState): void {
-    const states = this.pageOf(slot).states;
-    const i = slot & PAGE_MASK;
-    const before = states[i];
+    const before = this.states.get(slot);
     if (before === READY) this.readyCount -= 1;
     else if (before === WAITING) this.waitingCount -= 1;
     if (state === READY) this.readyCount += 1;
     else if (state === WAITING) this.waitingCount += 1;
-    states[i] = state;
+    this.states.set(slot, state);
   }
 
   private allocate(): number {
     const reused = this.free.pop();
-    if (reused >= 0) return reused;
-    const slot = this.highWater++;
-    if ((slot & PAGE_MASK) === 0) this.pages.push(new Page());
-    return slot;
+    return reused >= 0 ? reused : this.highWater++;
   }
 
   /** Empty again: give back the pages a large backlog needed, rather than keep them for the life of the process. */
   private reset(): void {
-    this.pages = [];
+    for (const column of this.columns()) column.clear();
     this.free.clear();
     this.queued.clear();
     this.allocationsBySlot.clear();
     this.highWater = 0;
     this.lastQueuedHour = Number.NEGATIVE_INFINITY;
+  }
+
+  private columns(): PagedArray<unknown>[] {
+    return [
+      this.keyIds,
+      this.hourStarts,
+      this.quantities,
+      this.seqs,
+      this.attempts,
+      this.notBefores,
+      this.states,
+      this.leaseUntils,
+      this.claims,
+      this.leasedRecords,
+      this.leasedPositions,
+    ];
   }
 }

@@ -1,5 +1,8 @@
-/** A binary min-heap; `before(a, b)` is true when `a` must come out first. */
-export class MinHeap<T> {
+/**
+ * A binary min-heap; `before(a, b)` is true when `a` must come out first. Items are never undefined, so a place that
+ * reads undefined is past the end.
+ */
+export class MinHeap<T extends object | number> {
   private readonly items: T[] = [];
   constructor(private readonly before: (a: T, b: T) => boolean) {}
 
@@ -18,8 +21,8 @@ export class MinHeap<T> {
     items.push(item);
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      const above = items[parent] as T;
-      if (!this.before(item, above)) break;
+      const above = items[parent];
+      if (above === undefined || !this.before(item, above)) break;
       items[i] = above;
       i = parent;
     }
@@ -35,11 +38,14 @@ export class MinHeap<T> {
       let i = 0;
       for (;;) {
         const left = 2 * i + 1;
-        if (left >= length) break;
-        const right = left + 1;
         let child = left;
-        if (right < length && this.before(items[right] as T, items[left] as T)) child = right;
-        const below = items[child] as T;
+        let below = items[left];
+        if (below === undefined) break;
+        const right = items[left + 1];
+        if (right !== undefined && this.before(right, below)) {
+          child = left + 1;
+          below = right;
+        }
         if (!this.before(below, last)) break;
         items[i] = below;
         i = child;

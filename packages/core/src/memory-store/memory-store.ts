@@ -1,3 +1,4 @@
+/** The in-process store: open hours, outbox, dead letters and audit log in this process's memory. */
 import { MAX_RECORD_QUANTITY, type UsageRecord } from '../model/usage-key.js';
 import {
   encodeAllocations,
@@ -61,11 +62,11 @@ export class MemoryStore implements UsageStore {
     // The earliest closed hour is looked up afresh each time: an overflow carried into the next hour must be sealed
     // before any later hour, or a later hour could be sealed twice for the same key.
     for (;;) {
-      const hourStart = this.earliestClosedHour();
-      if (hourStart === undefined) break;
+      const earliest = this.earliestClosedHour();
+      if (earliest === undefined) break;
       // An hour hands out its entries in arrival order and remembers where it stopped, so slices of a large hour never
       // rescan what they sealed.
-      const entries = this.openHours.get(hourStart) as OpenHour;
+      const { hourStart, entries } = earliest;
       while (sealedRecords < limit) {
         const position = entries.takeEarliest();
         if (position < 0) break;
@@ -104,11 +105,12 @@ export class MemoryStore implements UsageStore {
     return { sealedRecords, sealedUnits, carried, more: false, rolledUpTagSets };
   }
 
-  private earliestClosedHour(): number | undefined {
-    let earliest: number | undefined;
-    for (const hourStart of this.openHours.keys()) {
+  /** The earliest open hour before `closedBefore`, with its entries. */
+  private earliestClosedHour(): { hourStart: number; entries: OpenHour } | undefined {
+    let earliest: { hourStart: number; entries: OpenHour } | undefined;
+    for (const [hourStart, entries] of this.openHours) {
       if (hourStart >= this.closedBefore) continue;
-      if (earliest === undefined || hourStart < earliest) earliest = hourStart;
+      if (earliest === undefined || hourStart < earliest.hourStart) earliest = { hourStart, entries };
     }
     return earliest;
   }

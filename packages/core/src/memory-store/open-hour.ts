@@ -1,7 +1,7 @@
+/** One hour's running totals by key, before the hour is sealed. */
+import { PagedArray } from './paged-array.js';
+
 const SHARDS = 64;
-const PAGE_BITS = 12;
-const PAGE_SIZE = 1 << PAGE_BITS;
-const PAGE_MASK = PAGE_SIZE - 1;
 
 /** How many characters of a key id pick its shard. */
 const SHARD_WINDOW = 24;
@@ -9,7 +9,8 @@ const SHARD_WINDOW = 24;
 /**
  * FNV-1a over a window of the key id: the characters just before its last `","`. Key ids are JSON arrays ending with
  * the dimension, so that window is the end of the customer id or license ARN, the part that tells keys apart; hashing
- * the whole id (often over 100 characters) cost a checkpoint into this store about a fifth of its time.
+ * the whole id (often over 100 characters) made checkpoints into this store markedly slower (bench/README.md,
+ * "Why the code is shaped this way: measurements").
  */
 function shardOf(keyId: string): number {
   let end = keyId.lastIndexOf('","');
@@ -23,14 +24,15 @@ function shardOf(keyId: string): number {
 /**
  * The running totals of one hour that is not sealed yet, by key id, in arrival order (the order sealing takes them).
  *
- * Why not one `Map`: a `Map` grows by rehashing every entry in one synchronous step, and at half a million keys that
- * step alone blocks the event loop for tens of milliseconds. The lookup is split over small maps, and the entries
- * themselves live in fixed-size pages of arrays, so no single step ever copies more than a shard.
+ * Why not one `Map`: a `Map` grows by rehashing every entry in one synchronous step, and near a million keys that step
+ * alone is a long event-loop stall (figures in bench/README.md). The lookup is split over small maps, and the entries
+ * themselves live in a {@link PagedArray}, so no single step ever copies more than a shard.
  */
 export class OpenHour {
   private readonly shards: (Map<string, number> | undefined)[] = new Array(SHARDS).fill(undefined);
-  private readonly keyIdPages: string[][] = [];
-  private readonly totalPages: Float64Array[] = [];
+  /** By position: the key id and its total. */
+  private readonly keyIds = PagedArray.values<string>();
+  private readonly totals = PagedArray.float64();
   private length = 0;
   /** Entries before this position have been taken (sealed). */
   private cursor = 0;
@@ -48,31 +50,21 @@ export class OpenHour {
    * most a double holds exactly, and the caller moves the rest to the next hour. Usually 0.
    */
   add(keyId: string, quantity: number): number {
-    const shard = shardOf(keyId);
-    let index = this.shards[shard];
-    if (index === undefined) {
-      index = new Map();
-      this.shards[shard] = index;
-    }
+    const index = this.shardFor(keyId);
     const entry = index.get(keyId);
     if (entry !== undefined) {
-      const totals = this.totalPages[entry >>> PAGE_BITS] as Float64Array;
-      const total = totals[entry & PAGE_MASK] as number;
+      const total = this.totals.get(entry);
       // Both are exact integers, so the difference is too; the comparison never needs the rounded sum.
       if (quantity > Number.MAX_SAFE_INTEGER - total) {
-        totals[entry & PAGE_MASK] = Number.MAX_SAFE_INTEGER;
+        this.totals.set(entry, Number.MAX_SAFE_INTEGER);
         return quantity - (Number.MAX_SAFE_INTEGER - total);
       }
-      totals[entry & PAGE_MASK] = total + quantity;
+      this.totals.set(entry, total + quantity);
       return 0;
     }
     const position = this.length++;
-    if ((position & PAGE_MASK) === 0) {
-      this.keyIdPages.push([]);
-      this.totalPages.push(new Float64Array(PAGE_SIZE));
-    }
-    (this.keyIdPages[position >>> PAGE_BITS] as string[]).push(keyId);
-    (this.totalPages[position >>> PAGE_BITS] as Float64Array)[position & PAGE_MASK] = quantity;
+    this.keyIds.set(position, keyId);
+    this.totals.set(position, quantity);
     index.set(keyId, position);
     this.count += 1;
     return 0;
@@ -86,7 +78,9 @@ export class OpenHour {
     const excess = this.add(keyId, quantity);
     const fitted = quantity - excess;
     if (fitted === 0) return excess;
-    const position = (this.shards[shardOf(keyId)] as Map<string, number>).get(keyId) as number;
+    // Always found: add() has just given the key an entry if it had none.
+    const position = this.shardFor(keyId).get(keyId);
+    if (position === undefined) return excess;
     let parts = this.taggedParts.get(position);
     if (parts === undefined) {
       parts = new Map();
@@ -112,16 +106,28 @@ export class OpenHour {
     if (this.cursor >= this.length) return -1;
     const position = this.cursor++;
     const keyId = this.keyIdAt(position);
-    (this.shards[shardOf(keyId)] as Map<string, number>).delete(keyId);
+    this.shards[shardOf(keyId)]?.delete(keyId);
     this.count -= 1;
     return position;
   }
 
+  /** The key id at a position {@link add} gave out, or '' at any other. */
   keyIdAt(position: number): string {
-    return (this.keyIdPages[position >>> PAGE_BITS] as string[])[position & PAGE_MASK] as string;
+    return this.keyIds.get(position) ?? '';
   }
 
   totalAt(position: number): number {
-    return (this.totalPages[position >>> PAGE_BITS] as Float64Array)[position & PAGE_MASK] as number;
+    return this.totals.get(position);
+  }
+
+  /** The lookup map of the key's shard, made when the shard gets its first key. */
+  private shardFor(keyId: string): Map<string, number> {
+    const shard = shardOf(keyId);
+    let index = this.shards[shard];
+    if (index === undefined) {
+      index = new Map();
+      this.shards[shard] = index;
+    }
+    return index;
   }
 }

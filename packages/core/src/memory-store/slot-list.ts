@@ -1,14 +1,13 @@
-const CHUNK_BITS = 12;
-const CHUNK = 1 << CHUNK_BITS;
-const MASK = CHUNK - 1;
+/** A stack or queue of outbox slots, grown and given back a page at a time. */
+import { PAGE_SIZE, PagedArray } from './paged-array.js';
 
 /**
- * A list of non-negative integers (slots) used as a stack or a queue, stored in fixed chunks. An array grows by
- * copying everything it holds in one step, a few milliseconds at a million entries; this grows one chunk at a time.
+ * A list of non-negative integers (slots) used as a stack or a queue, in a {@link PagedArray}: an array grows by
+ * copying everything it holds in one step; this grows one page at a time.
  */
 export class SlotList {
-  private chunks: Int32Array[] = [];
-  /** Position of the first entry in `chunks[0]`. */
+  private readonly entries = PagedArray.int32();
+  /** Index of the first entry in `entries` (always within its first page). */
   private start = 0;
   private length = 0;
 
@@ -17,10 +16,7 @@ export class SlotList {
   }
 
   push(slot: number): void {
-    const at = this.start + this.length;
-    const chunk = at >> CHUNK_BITS;
-    if (chunk === this.chunks.length) this.chunks.push(new Int32Array(CHUNK));
-    (this.chunks[chunk] as Int32Array)[at & MASK] = slot;
+    this.entries.set(this.start + this.length, slot);
     this.length += 1;
   }
 
@@ -29,33 +25,33 @@ export class SlotList {
     if (this.length === 0) return -1;
     this.length -= 1;
     const at = this.start + this.length;
-    const slot = (this.chunks[at >> CHUNK_BITS] as Int32Array)[at & MASK] as number;
+    const slot = this.entries.get(at);
     if (this.length === 0) this.clear();
-    else if ((at & MASK) === 0) this.chunks.length = at >> CHUNK_BITS;
+    else this.entries.truncate(at);
     return slot;
   }
 
   /** The first entry, or -1 when empty. */
   first(): number {
-    return this.length === 0 ? -1 : ((this.chunks[0] as Int32Array)[this.start] as number);
+    return this.length === 0 ? -1 : this.entries.get(this.start);
   }
 
   /** Removes and returns the first entry, or -1 when empty. */
   shift(): number {
     if (this.length === 0) return -1;
-    const slot = (this.chunks[0] as Int32Array)[this.start] as number;
+    const slot = this.entries.get(this.start);
     this.length -= 1;
     this.start += 1;
     if (this.length === 0) this.clear();
-    else if (this.start === CHUNK) {
-      this.chunks.shift();
+    else if (this.start === PAGE_SIZE) {
+      this.entries.dropFirstPage();
       this.start = 0;
     }
     return slot;
   }
 
   clear(): void {
-    this.chunks = [];
+    this.entries.clear();
     this.start = 0;
     this.length = 0;
   }

@@ -1,3 +1,4 @@
+/** The events the engine emits, their payloads, and the emitter that keeps a throwing listener off the engine. */
 import type { UsageLeftAtShutdown } from '../engine/shutdown-report.js';
 import type { DeadLetterReason } from '../store/usage-store.js';
 import type { UsageKey, UsageRecord } from './usage-key.js';

@@ -1,3 +1,4 @@
+/** Error and log message texts shared by the engine and the adapters, each saying how to fix the problem. */
 import type { MeteringErrorCode } from './errors.js';
 
 const DOCS = 'https://github.com/meterkit/meterkit/blob/main/packages/core/README.md#error-codes';

@@ -124,32 +124,35 @@ export function sealAllocations(
   tagged: ReadonlyMap<string, number>,
   maxQuantity: number,
 ): SealedAllocations {
-  const ids = [...tagged.keys()].filter((id) => id !== '' && (tagged.get(id) as number) > 0).sort();
-  if (ids.length === 0) {
+  // Entries, not ids looked up again: each tag set's quantity travels with it. Sorted by id, as `sort()` sorts strings.
+  const entries = [...tagged]
+    .filter(([id, quantity]) => id !== '' && quantity > 0)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  if (entries.length === 0) {
     return { parts: [], carried: total > maxQuantity ? [['', total - maxQuantity]] : [], rolledUp: 0 };
   }
   let untagged = total;
-  for (const id of ids) untagged -= tagged.get(id) as number;
+  for (const [, quantity] of entries) untagged -= quantity;
   // The seller guide allows five tags across a record's allocations, read (as the emulator does) as five distinct
   // keys: a tag set that would bring a sixth key is billed untagged rather than risk the whole record being refused.
   const keys = new Set<string>();
-  const kept: string[] = [];
+  const kept: [string, number][] = [];
   let rolledUp = 0;
   let bytes = ALLOCATION_OVERHEAD_BYTES;
-  for (const id of ids) {
+  for (const [id, quantity] of entries) {
     const fresh = (JSON.parse(id) as [string, string][]).map(([key]) => key).filter((key) => !keys.has(key));
     const cost = ALLOCATION_OVERHEAD_BYTES + id.length;
     if (
       keys.size + fresh.length > MAX_TAG_KEYS_PER_RECORD ||
       bytes + cost > MAX_ALLOCATION_BYTES_PER_RECORD
     ) {
-      untagged += tagged.get(id) as number;
+      untagged += quantity;
       rolledUp += 1;
       continue;
     }
     for (const key of fresh) keys.add(key);
     bytes += cost;
-    kept.push(id);
+    kept.push([id, quantity]);
   }
   // The untagged allocation takes one place when there is or will be untagged usage.
   const room =
@@ -157,12 +160,12 @@ export function sealAllocations(
       ? MAX_ALLOCATIONS_PER_RECORD - 1
       : MAX_ALLOCATIONS_PER_RECORD;
   if (kept.length > room) {
-    for (const id of kept.slice(room)) untagged += tagged.get(id) as number;
+    for (const [, quantity] of kept.slice(room)) untagged += quantity;
     rolledUp += kept.length - room;
     kept.length = room;
   }
   const all: [string, number][] = untagged > 0 ? [['', untagged]] : [];
-  for (const id of kept) all.push([id, tagged.get(id) as number]);
+  for (const entry of kept) all.push(entry);
   if (total <= maxQuantity) return { parts: all, carried: [], rolledUp };
   const parts: [string, number][] = [];
   const carried: [string, number][] = [];

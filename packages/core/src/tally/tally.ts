@@ -1,3 +1,4 @@
+/** The request-path counter: per hour, dimension and customer, in typed arrays, drained by the checkpoint. */
 import type { CustomerRef } from '../model/customer.js';
 import type { MeteringEventEmitter, UsageRejectionReason } from '../model/events.js';
 import { checkRule } from '../model/service-rules.js';
@@ -56,6 +57,21 @@ class DimensionCounters {
   release(slot: number): void {
     this.refs[slot] = undefined;
     this.free.push(slot);
+  }
+
+  /**
+   * The running count of `slot`. Every slot comes from allocate(), which grows `counts` before handing it out, so the
+   * read is always in range.
+   */
+  countOf(slot: number): number {
+    return this.counts[slot]!;
+  }
+
+  /** Counts one more idle checkpoint for `slot` and returns how many in a row (in range: see {@link countOf}). */
+  idleOnce(slot: number): number {
+    const idle = this.idleCheckpoints[slot]! + 1;
+    this.idleCheckpoints[slot] = idle;
+    return idle;
   }
 
   keyIdOf(slot: number): string {
@@ -178,7 +194,8 @@ export class Tally {
     ) {
       return this.recordNewKey(counters, customer, id, quantity);
     }
-    const total = (counters.counts[slot] as number) + quantity;
+    // `slot` came from `index`: in range, since allocate() grows `counts` before handing a slot out.
+    const total = counters.counts[slot]! + quantity;
     counters.counts[slot] = total;
     // TALLY_SPILL_AT as a literal: the request path pays one comparison with a constant, not a module-binding load.
     if (total > 9_007_197_107_257_344) this.spill(counters, slot);
@@ -232,8 +249,9 @@ export class Tally {
     this.retiredTagged = [];
     this.tagged = new Map();
     for (const tagged of taggedMaps) if (tagged.size > 0) emit([...tagged.values()]);
-    while (this.retired.length > 0) {
-      const generation = this.retired[0] as Generation;
+    for (;;) {
+      const generation = this.retired[0];
+      if (generation === undefined) break;
       await this.drainGeneration(generation, false, sliceSize, emit, yieldBetween);
       this.retired.shift();
     }
@@ -257,12 +275,12 @@ export class Tally {
     for (const counters of [...generation.dims.values()]) {
       for (const indexMap of [counters.index, counters.collisions]) {
         for (const [id, slot] of indexMap) {
-          const quantity = counters.counts[slot] as number;
+          const quantity = counters.countOf(slot);
           if (quantity > 0) {
             slice.push({ keyId: counters.keyIdOf(slot), hourStart, quantity });
             counters.counts[slot] = 0;
             counters.idleCheckpoints[slot] = 0;
-          } else if (evictIdle && ++(counters.idleCheckpoints[slot] as number) >= evictAfter) {
+          } else if (evictIdle && counters.idleOnce(slot) >= evictAfter) {
             indexMap.delete(id);
             counters.release(slot);
             generation.liveKeys -= 1;
@@ -342,7 +360,7 @@ export class Tally {
         this.current.liveKeys += 1;
       }
     }
-    const total = (target.counts[slot] as number) + quantity;
+    const total = target.countOf(slot) + quantity;
     target.counts[slot] = total;
     if (total > TALLY_SPILL_AT) this.spill(target, slot);
     return true;
@@ -356,7 +374,7 @@ export class Tally {
     this.spilled.push({
       keyId: counters.keyIdOf(slot),
       hourStart: this.current.hourStart,
-      quantity: counters.counts[slot] as number,
+      quantity: counters.countOf(slot),
     });
     counters.counts[slot] = 0;
   }

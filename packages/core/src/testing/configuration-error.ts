@@ -1,3 +1,4 @@
+/** A test helper that returns the configuration error a call throws, to assert on its code and field. */
 import { MeteringConfigurationError } from '../model/errors.js';
 
 /**

@@ -1,3 +1,4 @@
+/** A clock and timers that move only when a test says so: deterministic time for tests. */
 import type { Clock, TimerHandle, Timers } from '../time/clock.js';
 
 interface PendingTimer {

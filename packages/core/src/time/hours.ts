@@ -7,8 +7,8 @@ export function hourStartOf(epochMillis: number): number {
 }
 
 /**
- * The last hour formatted. Sealing formats the same hour for every record of it; `toISOString` per record was a fifth
- * of the cost of sealing one.
+ * The last hour formatted. Sealing formats the same hour for every record of it, and `toISOString` per record is a
+ * large share of what sealing one costs (see bench/README.md).
  */
 let lastFormatted = { hourStart: Number.NaN, text: '' };
 

@@ -1,3 +1,4 @@
+// Tests for the audit ring: the last accepted records, newest last, with their record ids.
 import { describe, expect, it } from 'vitest';
 import { AuditRing } from '../../src/memory-store/audit-ring.js';
 import { keyIdOf, recordIdOf } from '../../src/model/usage-key.js';

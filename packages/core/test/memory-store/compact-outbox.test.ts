@@ -1,3 +1,4 @@
+// Tests for the memory store's outbox: order, leases, retries and removal of sealed records held as columns.
 import { describe, expect, it } from 'vitest';
 import { CompactOutbox } from '../../src/memory-store/compact-outbox.js';
 import { keyIdOf, sealRecord } from '../../src/model/usage-key.js';

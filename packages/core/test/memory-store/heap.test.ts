@@ -1,3 +1,4 @@
+// Tests for the min-heap: items come out in order, however they went in.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MinHeap } from '../../src/memory-store/heap.js';

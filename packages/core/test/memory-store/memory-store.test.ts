@@ -1,3 +1,4 @@
+// Tests for the memory store beyond the shared store contract.
 import { HOUR_MILLIS, MemoryStore } from '@meterkit/core';
 import { keyIdOf, MAX_RECORD_QUANTITY } from '@meterkit/core/store';
 import { describeUsageStoreContract } from '@meterkit/core/testing/vitest';

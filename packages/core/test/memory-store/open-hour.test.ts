@@ -1,3 +1,4 @@
+// Tests for an open hour: running totals by key, taken in arrival order, capped at 2^53 - 1.
 import { describe, expect, it } from 'vitest';
 import { OpenHour } from '../../src/memory-store/open-hour.js';
 

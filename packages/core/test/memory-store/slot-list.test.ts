@@ -1,3 +1,4 @@
+// Tests for the slot list: a stack and a queue of slots across page boundaries.
 import { describe, expect, it } from 'vitest';
 import { SlotList } from '../../src/memory-store/slot-list.js';
 

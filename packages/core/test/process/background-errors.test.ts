@@ -1,8 +1,8 @@
 // In a real process: a throwing logger, throwing listeners and a failing store never crash the host, and billing goes on.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { ensureBuilt, repoRoot } from '@meterkit/test-support/build';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, repoRoot } from '../../../../test/support/build.js';
 
 const CHILD = fileURLToPath(new URL('./background-errors.child.mjs', import.meta.url));
 

@@ -1,3 +1,4 @@
+/** The product-code and entitlement check that MeterUsage and RegisterUsage share. */
 import type { Catalog } from '../catalog.js';
 import { ServiceError } from '../errors.js';
 

@@ -1,8 +1,8 @@
 import { createPublicKey, verify } from 'node:crypto';
 import { RegisterUsageCommand, type RegisterUsageCommandInput } from '@aws-sdk/client-marketplace-metering';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Emulator } from '../src/index.js';
-import { client, NOW, start } from './helpers.js';
+import type { Emulator } from '../../src/index.js';
+import { client, NOW, start } from '../helpers.js';
 
 describe('RegisterUsage', () => {
   let emulator: Emulator;

@@ -1,20 +1,12 @@
-import { EventEmitter, once } from 'node:events';
+// shutdown({ server }) closes the HTTP server first: requests in flight finish and count, those past the timeout are cut.
+import { once } from 'node:events';
 import { request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { FlushReport } from '@meterkit/core';
 import { describe, expect, it } from 'vitest';
-import { installShutdownHooks } from '../src/index.js';
+import { listen } from './helpers/listen.js';
 import { setup } from './helpers/setup.js';
 
 const ACME = '111122223333';
-
-async function listen(app: (req: IncomingMessage, res: never) => void): Promise<Server> {
-  const { createServer } = await import('node:http');
-  const server = createServer(app as never);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return server;
-}
 
 function get(server: Server, path: string, headers: Record<string, string>): Promise<IncomingMessage> {
   const req = httpRequest({ port: (server.address() as AddressInfo).port, host: '127.0.0.1', path, headers });
@@ -60,39 +52,5 @@ describe('shutdown({ server })', () => {
     expect(await response).toBeInstanceOf(Error);
     await shutdown;
     expect(sink.ledger.size).toBe(0);
-  });
-});
-
-describe('installShutdownHooks()', () => {
-  it('drains on the first signal, then runs afterShutdown and exits with that signal', async () => {
-    const { app, metering } = setup();
-    const server = await listen(app);
-    const signals = new EventEmitter();
-    const steps: string[] = [];
-    const exited = new Promise<string>((resolve) => {
-      installShutdownHooks(server, metering, {
-        emitter: signals as never,
-        afterShutdown: (report: FlushReport | undefined, signal) => {
-          steps.push(`after ${signal} ${report === undefined ? 'no report' : 'report'}`);
-        },
-        exit: (signal) => resolve(signal),
-      });
-    });
-    signals.emit('SIGTERM', 'SIGTERM');
-    expect(await exited).toBe('SIGTERM');
-    expect(steps).toEqual(['after SIGTERM report']);
-    expect(server.listening).toBe(false);
-    expect((await metering.stats()).state).toBe('stopped');
-  });
-
-  it('removes its listeners on the first signal, so a second one takes the default action', async () => {
-    const { app, metering } = setup();
-    const server = await listen(app);
-    const signals = new EventEmitter();
-    installShutdownHooks(server, metering, { emitter: signals as never, exit: () => undefined });
-    expect(signals.listenerCount('SIGINT')).toBe(1);
-    signals.emit('SIGINT', 'SIGINT');
-    expect([signals.listenerCount('SIGINT'), signals.listenerCount('SIGTERM')]).toEqual([0, 0]);
-    await metering.shutdown();
   });
 });

@@ -4,8 +4,8 @@ import {
   type UsageRecord,
 } from '@aws-sdk/client-marketplace-metering';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Emulator, EmulatorOptions } from '../src/index.js';
-import { at, client, HOUR, NOW, rawCall, start } from './helpers.js';
+import type { Emulator, EmulatorOptions } from '../../src/index.js';
+import { at, client, HOUR, NOW, rawCall, start } from '../helpers.js';
 
 const LICENSE_A = 'arn:aws:license-manager::111111111111:license:l-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
 const LICENSE_B = 'arn:aws:license-manager::111111111111:license:l-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb';

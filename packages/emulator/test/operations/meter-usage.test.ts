@@ -1,7 +1,7 @@
 import { MeterUsageCommand, type MeterUsageCommandInput } from '@aws-sdk/client-marketplace-metering';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Emulator } from '../src/index.js';
-import { at, client, HOUR, NOW, start } from './helpers.js';
+import type { Emulator } from '../../src/index.js';
+import { at, client, HOUR, NOW, start } from '../helpers.js';
 
 describe('MeterUsage', () => {
   let emulator: Emulator;

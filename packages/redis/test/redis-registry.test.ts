@@ -1,9 +1,9 @@
 import type { CustomerRegistry } from '@meterkit/core';
 import { describeCustomerRegistryContract } from '@meterkit/core/testing/vitest';
 import { RedisRegistry } from '@meterkit/redis';
+import { stopTestRedis, testRedis, uniquePrefix } from '@meterkit/test-support/redis';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { stopTestRedis, testRedis, uniquePrefix } from '../../../test/support/redis.js';
 
 const redis = await testRedis();
 afterAll(stopTestRedis);

@@ -1,7 +1,7 @@
 import { ResolveCustomerCommand } from '@aws-sdk/client-marketplace-metering';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Emulator } from '../src/index.js';
-import { client, HOUR, start } from './helpers.js';
+import type { Emulator } from '../../src/index.js';
+import { client, HOUR, start } from '../helpers.js';
 
 describe('ResolveCustomer', () => {
   let emulator: Emulator;

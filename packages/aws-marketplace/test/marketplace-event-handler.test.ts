@@ -1,8 +1,8 @@
 import { createMarketplaceEventHandler, type MarketplaceEventOutcome } from '@meterkit/aws-marketplace';
 import { createMeteringEngine, HOUR_MILLIS, silentLogger } from '@meterkit/core';
 import { InMemorySink, ManualClock } from '@meterkit/core/testing';
+import { TinyRegistry } from '@meterkit/test-support/tiny-registry';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { TinyRegistry } from '../../../test/support/tiny-registry.js';
 import { PRODUCT } from './helpers/records.js';
 import {
   createSigningAuthority,
