@@ -1,9 +1,10 @@
+import { groupIntoBatches } from '@meterkit/core/sink';
+
 /** A sink that accepts every record and keeps nothing: the adapter benches measure the request path, not AWS. */
 export const acceptingSink = {
   name: 'accepting',
   maxBatchSize: 25,
-  maxBatchBytes: 1_000_000,
-  estimateRecordBytes: () => 300,
+  planBatches: (records) => groupIntoBatches(records, { groupOf: (r) => r.key.productCode, maxRecords: 25 }),
   async export(records) {
     return {
       status: 'done',

@@ -7,6 +7,7 @@
 // Quick run: `BENCH_QUICK=1 node --expose-gc bench/hot-path.mjs` (smaller key counts, fewer iterations).
 import { monitorEventLoopDelay, PerformanceObserver, performance } from 'node:perf_hooks';
 import { createMeteringEngine, HOUR_MILLIS, silentLogger } from '@meterkit/core';
+import { groupIntoBatches } from '@meterkit/core/sink';
 import { InMemorySink } from '@meterkit/core/testing';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import promClient from 'prom-client';
@@ -160,11 +161,16 @@ function bytesPerKey(make, customers, liveKeys) {
 class TotalsSink {
   name = 'totals';
   maxBatchSize = 25;
-  maxBatchBytes = 1_000_000;
   calls = 0;
   units = 0;
-  estimateRecordBytes(record) {
-    return 200 + record.keyId.length * 2;
+  planBatches(records) {
+    return groupIntoBatches(records, {
+      groupOf: (r) => `${r.key.licenseArn === undefined ? 'C' : 'L'}:${r.key.productCode}`,
+      maxRecords: 25,
+      maxBytes: 1_000_000,
+      overheadBytes: 320,
+      recordBytes: (r) => 200 + r.keyId.length * 2,
+    });
   }
   async export(records) {
     this.calls += 1;

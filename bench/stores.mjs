@@ -87,7 +87,7 @@ async function checkpointAndSeal() {
     const sealStarted = process.hrtime.bigint();
     for (let more = true; more; ) {
       const result = await store.sealClosedHours(H0 + HOUR_MILLIS, SLICE);
-      sealed += result.sealed.length;
+      sealed += result.sealedRecords;
       more = result.more;
     }
     const sealNanos = process.hrtime.bigint() - sealStarted;

@@ -1,3 +1,4 @@
+/** Turns an SDK error from a metering call into the answer the dispatcher acts on (retry, split, or wait). */
 import type { ExportResponse } from '@meterkit/core';
 
 /** A call that did not produce per-record outcomes. */

@@ -1,3 +1,4 @@
+/** `@meterkit/aws-marketplace`: the Marketplace sinks, buyer onboarding, subscription events, container entitlement. */
 export { classifyError, type FailedCallResponse } from './classify-error.js';
 export { clientTokenOf } from './client-token.js';
 export {

@@ -1,17 +1,16 @@
+/** The SaaS sink: plans BatchMeterUsage calls and sends each with the AWS SDK, reporting every record's outcome. */
 import { BatchMeterUsageCommand, type MarketplaceMeteringClient } from '@aws-sdk/client-marketplace-metering';
 import {
   consoleLogger,
   type ExportResponse,
   type MeteringLogger,
-  type RecordOutcome,
   type UsageRecord,
   type UsageSink,
 } from '@meterkit/core';
-import { buildBatchInput, type PlannedCall, planCalls } from './batch-calls.js';
+import { buildBatchInput, isOneCall, MAX_RECORDS_PER_CALL, planCalls } from './batch-calls.js';
 import { classifyError } from './classify-error.js';
 import { type MeteringClientOptions, resolveClient, warnIfClientRetries } from './metering-client.js';
 import { readOutcomes } from './read-outcomes.js';
-import { estimateRecordBytes } from './record-size.js';
 
 /** Options of {@link MarketplaceMeteringSink}. Every field is optional. */
 export interface MarketplaceMeteringSinkOptions extends MeteringClientOptions {
@@ -38,9 +37,7 @@ export interface MarketplaceMeteringSinkOptions extends MeteringClientOptions {
 export class MarketplaceMeteringSink implements UsageSink {
   readonly name = 'aws-marketplace';
   /** BatchMeterUsage takes at most 25 records. */
-  readonly maxBatchSize = 25;
-  /** A BatchMeterUsage request must stay under 1 MB. */
-  readonly maxBatchBytes = 1_000_000;
+  readonly maxBatchSize = MAX_RECORDS_PER_CALL;
   /** The SDK client calls go through. */
   readonly client: MarketplaceMeteringClient;
   readonly #owned: boolean;
@@ -67,63 +64,44 @@ export class MarketplaceMeteringSink implements UsageSink {
     if (!owned) void warnIfClientRetries(client, this.#logger);
   }
 
-  /** An upper bound of one record's size in the request, so batches stay under {@link maxBatchBytes}. */
-  estimateRecordBytes(record: UsageRecord): number {
-    return estimateRecordBytes(record);
+  /**
+   * Groups records into calls: one product and one kind of customer id per call (a legacy call sends `ProductCode` at
+   * request level, a Concurrent Agreements call must not), at most 25 records and under 1 MB by an upper bound of each
+   * record's size whatever its identifiers and tags contain. Order (oldest first) is kept within each call.
+   */
+  planBatches(records: readonly UsageRecord[]): UsageRecord[][] {
+    return planCalls(records);
   }
 
   /**
-   * Sends one batch. Usually one call; a batch mixing Concurrent Agreements and legacy records is two calls (their
-   * ProductCode rules differ). When a later call of such a batch does not go through after an earlier one did, the
-   * earlier outcomes are reported rather than one answer for the whole batch (a bisection would resend what was
-   * just billed). The later records come back `unprocessed` when AWS certainly did not apply them (throttled,
-   * refused, or never sent), and are left out of the answer when they may have landed (5xx, network, timeout), so
-   * a later `DuplicateRecord` for them is read as our own record echoed back.
+   * Sends one batch from {@link planBatches} (or a part of one) as one BatchMeterUsage call. Records that cannot share
+   * a call are refused before anything is sent, as the service would refuse them; the dispatcher then splits them.
    */
   async export(
     records: readonly UsageRecord[],
     options: { readonly signal: AbortSignal },
   ): Promise<ExportResponse> {
-    const calls = planCalls(records);
-    const outcomes: RecordOutcome[] = [];
-    for (const [index, call] of calls.entries()) {
-      const answer = await this.#send(call, options.signal);
-      if (answer.status === 'done') {
-        outcomes.push(...answer.outcomes);
-        continue;
-      }
-      // Nothing of this batch reached the service yet: the answer stands for the whole batch.
-      if (index === 0) return answer;
-      const mayHaveLanded = answer.status === 'retryable' && answer.reason !== 'throttled';
-      const notSent = calls.slice(index + 1).flatMap((c) => c.records);
-      const notApplied = mayHaveLanded ? notSent : [...call.records, ...notSent];
-      for (const record of notApplied) outcomes.push({ id: record.id, status: 'unprocessed' });
-      this.#logger.warn(
-        'part of a mixed legacy and license batch did not go through; it will be sent again',
-        {
-          status: answer.status,
-          code: answer.code,
-          records: call.records.length + notSent.length,
-        },
-      );
-      break;
+    if (records.length === 0) return { status: 'done', outcomes: [] };
+    if (!isOneCall(records)) {
+      return {
+        status: 'rejected',
+        code: 'NotOneCall',
+        message:
+          'these records cannot share one BatchMeterUsage call (products, kinds of customer id, or more than 25); group them with planBatches()',
+      };
     }
-    return { status: 'done', outcomes };
+    try {
+      const output = await this.client.send(new BatchMeterUsageCommand(buildBatchInput(records)), {
+        abortSignal: options.signal,
+      });
+      return { status: 'done', outcomes: readOutcomes(records, output, this.#logger) };
+    } catch (error) {
+      return classifyError(error);
+    }
   }
 
   /** Destroys the client if this sink built it; an injected client belongs to the caller. */
   async shutdown(): Promise<void> {
     if (this.#owned) this.client.destroy();
-  }
-
-  async #send(call: PlannedCall, signal: AbortSignal): Promise<ExportResponse> {
-    try {
-      const output = await this.client.send(new BatchMeterUsageCommand(buildBatchInput(call)), {
-        abortSignal: signal,
-      });
-      return { status: 'done', outcomes: readOutcomes(call.records, output, this.#logger) };
-    } catch (error) {
-      return classifyError(error);
-    }
   }
 }

@@ -92,7 +92,6 @@ export class MeterUsageSink implements UsageSink {
   readonly name = 'aws-marketplace-meter-usage';
   /** MeterUsage carries one record. */
   readonly maxBatchSize = 1;
-  readonly maxBatchBytes = 1_000_000;
   /** An identical resend is idempotent (same MeteringRecordId): a duplicate always means another quantity. */
   readonly identicalResendIsDuplicate = false;
   readonly implicitCustomer = INSTANCE_CUSTOMER;
@@ -146,9 +145,9 @@ export class MeterUsageSink implements UsageSink {
     if (!owned) void warnIfClientRetries(client, this.#logger);
   }
 
-  /** A bound of MeterUsage's JSON body without allocations: one record per call, so batch size limits never apply. */
-  estimateRecordBytes(record: UsageRecord): number {
-    return 200 + record.key.productCode.length + record.key.dimension.length;
+  /** One record per call: MeterUsage carries exactly one. */
+  planBatches(records: readonly UsageRecord[]): UsageRecord[][] {
+    return records.map((record) => [record]);
   }
 
   /** Whether metering is failing, and for how long. */
@@ -157,7 +156,7 @@ export class MeterUsageSink implements UsageSink {
   }
 
   /**
-   * Sends each record with one MeterUsage call (the engine hands one at a time). Never throws for what the service
+   * Sends each record with one MeterUsage call (`planBatches` puts one in each batch). Never throws for what the service
    * answers.
    */
   async export(

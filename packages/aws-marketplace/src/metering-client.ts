@@ -1,3 +1,4 @@
+/** Builds or checks the SDK client a sink sends through (injected or from `clientConfig`), with SDK retries off. */
 import {
   MarketplaceMeteringClient,
   type MarketplaceMeteringClientConfig,

@@ -1,3 +1,4 @@
+/** Reads a BatchMeterUsage answer back onto the records sent, by content, never by position. */
 import type { BatchMeterUsageCommandOutput } from '@aws-sdk/client-marketplace-metering';
 import type { MeteringLogger, RecordOutcome, UsageRecord } from '@meterkit/core';
 import { contentKeyOf, toWireRecord } from './wire-record.js';

@@ -1,3 +1,4 @@
+/** An upper bound of a record's size in a BatchMeterUsage request, so planned calls stay under 1 MB. */
 import type { UsageRecord } from '@meterkit/core';
 
 /** Bytes of a record's JSON besides its strings: field names, quotes, braces, comma, the longest timestamp and quantity. */

@@ -1,3 +1,4 @@
+/** Reads and checks the registration token AWS posts when a buyer lands on the product's registration page. */
 import { RegistrationTokenError } from './registration-errors.js';
 
 /** Form field of AWS Marketplace's registration POST that carries the token. */

@@ -1,3 +1,4 @@
+/** ResolveCustomer: turns a registration token into the buyer's Marketplace identity. */
 import {
   ResolveCustomerCommand,
   type ResolveCustomerCommandOutput,

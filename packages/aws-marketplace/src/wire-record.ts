@@ -1,3 +1,4 @@
+/** A sealed record as AWS receives it in BatchMeterUsage, and the content key results are matched back by. */
 import type { UsageRecord as WireUsageRecord } from '@aws-sdk/client-marketplace-metering';
 import type { UsageRecord } from '@meterkit/core';
 import { toWireAllocations } from './wire-allocations.js';

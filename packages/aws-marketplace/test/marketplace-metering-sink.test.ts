@@ -4,7 +4,8 @@ import { encodeAllocations } from '@meterkit/core/sink';
 import { keyIdOf, sealRecord, tagSetIdOf } from '@meterkit/core/store';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MarketplaceMeteringSink } from '../src/marketplace-metering-sink.js';
-import { HOUR_START, LICENSE_ARN, legacyRecord, licenseRecord, PRODUCT } from './helpers/records.js';
+import { estimateRecordBytes } from '../src/record-size.js';
+import { HOUR_START, LICENSE_ARN, legacyRecord, licenseRecord, PRODUCT, record } from './helpers/records.js';
 import {
   allSucceed,
   type ReceivedCall,
@@ -37,15 +38,53 @@ async function setup(answer: (call: ReceivedCall, index: number) => ScriptedAnsw
   return { service, sink: created, warnings };
 }
 
+/** A legacy record with `allocations` tag sets of one tag whose value is `valueLength` characters, 1 unit each. */
+function taggedRecord(customerIdentifier: string, allocations: number, valueLength: number) {
+  const parts: [string, number][] = [];
+  for (let i = 0; i < allocations; i++)
+    parts.push([tagSetIdOf({ project: `${String(i).padStart(4, '0')}${'v'.repeat(valueLength - 4)}` }), 1]);
+  const key = { productCode: PRODUCT, customerIdentifier, dimension: 'requests' };
+  return sealRecord(keyIdOf(key), HOUR_START, allocations, encodeAllocations(parts));
+}
+
 function recordsOf(call: ReceivedCall | undefined): Record<string, unknown>[] {
   return (call?.body.UsageRecords ?? []) as Record<string, unknown>[];
 }
 
-describe('MarketplaceMeteringSink limits', () => {
-  it('batches at most 25 records and under 1 MB, as BatchMeterUsage allows', async () => {
-    const { sink } = await setup();
-    expect(sink.maxBatchSize).toBe(25);
-    expect(sink.maxBatchBytes).toBe(1_000_000);
+describe('MarketplaceMeteringSink batches', () => {
+  it('plans one call per product and kind of customer id, keeping the given order within each', () => {
+    const sink = new MarketplaceMeteringSink({ clientConfig: { region: 'us-east-1' } });
+    const other = record(
+      { productCode: 'prod-other', customerIdentifier: 'cust-x', dimension: 'requests' },
+      1,
+    );
+    const [a, b] = [legacyRecord('cust-a'), legacyRecord('cust-b')];
+    const [l1, l2] = [
+      licenseRecord('requests', 1, '111122223333'),
+      licenseRecord('requests', 2, '444455556666'),
+    ];
+    expect(sink.planBatches([a, l1, other, b, l2])).toEqual([[a, b], [l1, l2], [other]]);
+  });
+
+  it('plans at most 25 records per call', () => {
+    const sink = new MarketplaceMeteringSink({ clientConfig: { region: 'us-east-1' } });
+    const records = Array.from({ length: 60 }, (_, i) => legacyRecord(`cust-${i}`));
+    const batches = sink.planBatches(records);
+    expect(batches.map((b) => b.length)).toEqual([25, 25, 10]);
+    expect(batches.flat()).toEqual(records);
+  });
+
+  it('closes a call before its records could reach 1 MB', () => {
+    const sink = new MarketplaceMeteringSink({ clientConfig: { region: 'us-east-1' } });
+    // About 250 KB each by the size bound: 400 allocations with a 250-character tag value.
+    const records = Array.from({ length: 12 }, (_, i) => taggedRecord(`cust-${i}`, 400, 250));
+    const batches = sink.planBatches(records);
+    expect(batches.flat()).toEqual(records);
+    expect(batches.length).toBeGreaterThan(1);
+    for (const batch of batches) {
+      expect(batch.length).toBeGreaterThan(1);
+      expect(batch.reduce((bytes, r) => bytes + estimateRecordBytes(r), 0)).toBeLessThan(1_000_000);
+    }
   });
 });
 
@@ -87,61 +126,26 @@ describe('MarketplaceMeteringSink requests', () => {
     });
   });
 
-  it('splits a batch mixing license and legacy records into one call per kind and reports every record', async () => {
-    // Prepare
+  it('sends a batch as exactly one call', async () => {
     const { sink, service } = await setup();
-    const license = licenseRecord();
-    const legacy = legacyRecord();
-    // Act
-    const response = await sink.export([legacy, license], noSignal);
-    // Assess
-    expect(service.calls.map((c) => c.body.ProductCode)).toEqual([PRODUCT, undefined]);
-    expect(recordsOf(service.calls[0])[0]).toHaveProperty('CustomerIdentifier', 'cust-alice');
-    expect(recordsOf(service.calls[1])[0]).toHaveProperty('LicenseArn', LICENSE_ARN);
-    expect(response).toEqual({
-      status: 'done',
-      outcomes: [
-        { id: legacy.id, status: 'success', meteringRecordId: 'mr-0' },
-        { id: license.id, status: 'success', meteringRecordId: 'mr-0' },
-      ],
-    });
-  });
-
-  it('reports the rest of a mixed batch as unprocessed when its second call is throttled', async () => {
-    const { sink } = await setup((call, index) =>
-      index === 0 ? allSucceed(call) : { error: 'ThrottlingException' },
-    );
-    const legacy = legacyRecord();
-    const license = licenseRecord();
-    const response = await sink.export([legacy, license], noSignal);
-    expect(response).toEqual({
-      status: 'done',
-      outcomes: [
-        { id: legacy.id, status: 'success', meteringRecordId: 'mr-0' },
-        { id: license.id, status: 'unprocessed' },
-      ],
-    });
-  });
-
-  it('leaves out the rest of a mixed batch when its second call may have landed (connection lost)', async () => {
-    // Prepare: the second call's answer never arrives, so AWS may have billed it.
-    const { sink } = await setup((call, index) => (index === 0 ? allSucceed(call) : 'hang-up'));
-    const legacy = legacyRecord();
-    const license = licenseRecord();
-    // Act
-    const response = await sink.export([legacy, license], noSignal);
-    // Assess: not 'unprocessed', which would tell the dispatcher it was certainly not billed.
-    expect(response).toEqual({
-      status: 'done',
-      outcomes: [{ id: legacy.id, status: 'success', meteringRecordId: 'mr-0' }],
-    });
-  });
-
-  it('reports a rejection of the first call of a mixed batch for the whole batch without sending the second', async () => {
-    const { sink, service } = await setup(() => ({ error: 'InvalidUsageDimensionException' }));
-    const response = await sink.export([legacyRecord(), licenseRecord()], noSignal);
-    expect(response).toMatchObject({ status: 'rejected', code: 'InvalidUsageDimensionException' });
+    const records = [legacyRecord('cust-a'), legacyRecord('cust-b'), legacyRecord('cust-c')];
+    const response = await sink.export(records, noSignal);
     expect(service.calls).toHaveLength(1);
+    expect(recordsOf(service.calls[0])).toHaveLength(3);
+    expect(response).toMatchObject({ status: 'done' });
+  });
+
+  it('refuses records of two kinds of customer id without sending anything, so the dispatcher splits them', async () => {
+    const { sink, service } = await setup();
+    const response = await sink.export([legacyRecord(), licenseRecord()], noSignal);
+    expect(response).toMatchObject({ status: 'rejected', code: 'NotOneCall' });
+    expect(service.calls).toHaveLength(0);
+  });
+
+  it('answers an empty batch without a call', async () => {
+    const { sink, service } = await setup();
+    expect(await sink.export([], noSignal)).toEqual({ status: 'done', outcomes: [] });
+    expect(service.calls).toHaveLength(0);
   });
 
   it('passes the abort signal to the call, which then ends as retryable network trouble', async () => {
@@ -276,7 +280,7 @@ describe('MarketplaceMeteringSink record size', () => {
     // Assess
     const body = Buffer.byteLength(service.calls[0]?.rawBody ?? '');
     const empty = Buffer.byteLength(JSON.stringify({ ProductCode: PRODUCT, UsageRecords: [] }));
-    expect(sink.estimateRecordBytes(record)).toBeGreaterThanOrEqual(body - empty);
+    expect(estimateRecordBytes(record)).toBeGreaterThanOrEqual(body - empty);
   });
 
   it('estimates a record with 2,500 allocations of the longest tags at least at its wire size', async () => {
@@ -296,7 +300,7 @@ describe('MarketplaceMeteringSink record size', () => {
     // Assess
     const body = Buffer.byteLength(service.calls[0]?.rawBody ?? '');
     const empty = Buffer.byteLength(JSON.stringify({ ProductCode: PRODUCT, UsageRecords: [] }));
-    expect(sink.estimateRecordBytes(record)).toBeGreaterThanOrEqual(body - empty);
+    expect(estimateRecordBytes(record)).toBeGreaterThanOrEqual(body - empty);
     const sent = recordsOf(service.calls[0])[0]?.UsageAllocations as unknown[];
     expect(sent).toHaveLength(2_500);
     expect(sent[0]).toEqual({ AllocatedUsageQuantity: 1 });
@@ -309,7 +313,7 @@ describe('MarketplaceMeteringSink record size', () => {
     const long = { ...record, key: { ...record.key, licenseArn: longArn } };
     await sink.export([long], noSignal);
     const body = Buffer.byteLength(service.calls[0]?.rawBody ?? '');
-    expect(sink.estimateRecordBytes(long)).toBeGreaterThanOrEqual(body - '{"UsageRecords":[]}'.length);
+    expect(estimateRecordBytes(long)).toBeGreaterThanOrEqual(body - '{"UsageRecords":[]}'.length);
   });
 });
 

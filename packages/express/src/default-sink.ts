@@ -4,11 +4,8 @@ import type { ExportResponse, MeteringLogger, UsageRecord, UsageSink } from '@me
 import { MeteringConfigurationError } from '@meterkit/core';
 import { messages } from './messages.js';
 
-/** BatchMeterUsage's own limits: 25 records per call, a request under 1 MB. */
+/** BatchMeterUsage's own limit: 25 records per call. */
 const MAX_BATCH_SIZE = 25;
-const MAX_BATCH_BYTES = 1_000_000;
-/** A record's size before the AWS sink (and its exact estimate) has loaded; 25 of these stay far under 1 MB. */
-const RECORD_BYTES_BOUND = 4096;
 
 /** The default sink and the promise that it loaded: `createMetering().start()` waits for (and fails with) it. */
 export interface DeferredSink {
@@ -50,8 +47,9 @@ export function defaultSink(logger: MeteringLogger | undefined): DeferredSink {
   const sink: UsageSink = {
     name: 'aws-marketplace',
     maxBatchSize: MAX_BATCH_SIZE,
-    maxBatchBytes: MAX_BATCH_BYTES,
-    estimateRecordBytes: (record: UsageRecord) => loaded?.estimateRecordBytes(record) ?? RECORD_BYTES_BOUND,
+    // Before the AWS sink has loaded (nothing is sent then: export waits for it), one record per call is always valid.
+    planBatches: (records: readonly UsageRecord[]) =>
+      loaded?.planBatches(records) ?? records.map((record) => [record]),
     async export(records, options): Promise<ExportResponse> {
       await ready;
       return loaded!.export(records, options);

@@ -1,3 +1,4 @@
+/** A Lua script run by its SHA (EVALSHA), loaded again when Redis has forgotten it. */
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 

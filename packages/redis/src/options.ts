@@ -1,3 +1,4 @@
+/** RedisStore's options, checked and with defaults applied. */
 import { randomUUID } from 'node:crypto';
 import { MeteringConfigurationError } from '@meterkit/core';
 import type { RedisClient } from './lua-script.js';

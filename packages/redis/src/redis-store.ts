@@ -1,3 +1,4 @@
+/** RedisStore: the UsageStore contract over Redis, each operation one atomic Lua script, for many replicas. */
 import { randomUUID } from 'node:crypto';
 import {
   type AuditEntry,
@@ -46,7 +47,7 @@ const scripts = {
  * twice; the engine retries within seconds.
  */
 const CHECKPOINT_MEMORY_MILLIS = 3_600_000;
-/** Deltas per checkpoint script: about 5 ms of Redis time for new keys, less for known ones. */
+/** Deltas per checkpoint script: short enough that one replica never holds Redis for long (bench/README.md). */
 const CHECKPOINT_CHUNK = 1_000;
 /** Digests cached on the client so a checkpoint does not hash every key again; cleared when it reaches this size. */
 const DIGEST_CACHE_SIZE = 100_000;
@@ -121,15 +122,17 @@ export class RedisStore implements UsageStore {
       | string
       | number
     )[];
-    const sealed: UsageRecord[] = [];
     const carried: OverflowCarry[] = [];
-    for (let i = 2; i < reply.length; i += 5) {
-      const record = recordOf(reply[i], reply[i + 1], reply[i + 2], reply[i + 3]);
-      sealed.push(record);
-      const units = Number(reply[i + 4]);
-      if (units > 0) carried.push({ keyId: record.keyId, fromHour: record.hourStart, units });
+    for (let i = 4; i + 2 < reply.length; i += 3) {
+      carried.push({ keyId: String(reply[i]), fromHour: Number(reply[i + 1]), units: Number(reply[i + 2]) });
     }
-    return { sealed, carried, more: reply[0] === 1, rolledUpTagSets: Number(reply[1]) };
+    return {
+      sealedRecords: Number(reply[2]),
+      sealedUnits: Number(reply[3]),
+      carried,
+      more: reply[0] === 1,
+      rolledUpTagSets: Number(reply[1]),
+    };
   }
 
   async takeDue(now: number, limit: number, leaseMillis: number): Promise<OutboxEntry[]> {
@@ -205,7 +208,7 @@ export class RedisStore implements UsageStore {
       letters.push({
         record: recordOf(reply[i], reply[i + 1], reply[i + 2], reply[i + 7]),
         reason: reply[i + 3] as DeadLetterReason,
-        detail: reply[i + 4] as string,
+        detail: String(reply[i + 4]),
         at: Number(reply[i + 5]),
         attempts: Number(reply[i + 6]),
       });
@@ -216,7 +219,7 @@ export class RedisStore implements UsageStore {
   /** Moves dead letters back into the outbox; like the memory store, they are due at once (`_now` or later). */
   async requeueDeadLetters(ids: readonly string[], _now: number): Promise<number> {
     if (ids.length === 0) return 0;
-    return (await this.run('requeueDeadLetters', scripts.requeue, ids)) as number;
+    return Number(await this.run('requeueDeadLetters', scripts.requeue, ids));
   }
 
   async auditLog(limit: number): Promise<AuditEntry[]> {
@@ -230,11 +233,13 @@ export class RedisStore implements UsageStore {
     return lines.map((line) => {
       const [recordId, keyId, hour, quantity, meteringRecordId, at] = JSON.parse(line) as string[];
       return {
-        recordId: recordId as string,
-        keyId: keyId as string,
+        recordId: String(recordId),
+        keyId: String(keyId),
         hourStart: Number(hour),
         quantity: Number(quantity),
-        meteringRecordId: meteringRecordId === '-' ? undefined : (meteringRecordId as string).slice(1),
+        // Stored as '-' for none, else '+' and the id (settle).
+        meteringRecordId:
+          meteringRecordId === undefined || meteringRecordId === '-' ? undefined : meteringRecordId.slice(1),
         acceptedAt: Number(at),
       };
     });
@@ -304,7 +309,6 @@ export class RedisStore implements UsageStore {
   }
 }
 
-/** ZRANGE's inclusive stop index for the first `limit` members (-1: all of them). */
 /** A record from a script's reply: key id, hour, quantity and allocations (empty when nothing was tagged). */
 function recordOf(keyId: unknown, hour: unknown, quantity: unknown, allocations: unknown): UsageRecord {
   return sealRecord(
@@ -315,6 +319,7 @@ function recordOf(keyId: unknown, hour: unknown, quantity: unknown, allocations:
   );
 }
 
+/** ZRANGE's inclusive stop index for the first `limit` members (-1: all of them). */
 function lastIndex(limit: number): number {
   return limit >= 2 ** 31 ? -1 : limit - 1;
 }

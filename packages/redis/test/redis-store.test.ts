@@ -106,14 +106,14 @@ describe.skipIf(redis.url === undefined)('RedisStore', () => {
     const seals = (async () => {
       for (let i = 0; i < 20; i++) {
         const result = await sealer.sealClosedHours(i < 10 ? H0 : H1, 5);
-        sealed.push(...result.sealed.map((r) => r.quantity));
+        sealed.push(result.sealedUnits);
         await new Promise((resolve) => setImmediate(resolve));
       }
     })();
     await Promise.all([writes, seals]);
     for (let more = true; more; ) {
       const result = await sealer.sealClosedHours(H2, 1000);
-      sealed.push(...result.sealed.map((r) => r.quantity));
+      sealed.push(result.sealedUnits);
       more = result.more;
     }
     const total = sealed.reduce((sum, q) => sum + q, 0);

@@ -1,3 +1,4 @@
+/** `@meterkit/sqlite`: a durable single-host usage store and customer registry in one SQLite file. */
 export {
   type AdapterStoreOption,
   DEFAULT_STORE_PATH,

@@ -1,3 +1,4 @@
+/** SqliteStore's options, checked and with defaults applied. */
 import { randomUUID } from 'node:crypto';
 import { MeteringConfigurationError } from '@meterkit/core';
 

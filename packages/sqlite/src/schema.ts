@@ -1,3 +1,4 @@
+/** The SQLite tables and the migration of older files to this release's schema version. */
 import { MeteringConfigurationError } from '@meterkit/core';
 import type Database from 'better-sqlite3';
 
@@ -94,7 +95,7 @@ ALTER TABLE meterkit_dead ADD COLUMN allocations TEXT;
  * release (its layout is unknown here, and guessing could lose usage).
  */
 export function migrate(db: Database.Database, filename: string): void {
-  const version = db.pragma('user_version', { simple: true }) as number;
+  const version = Number(db.pragma('user_version', { simple: true }));
   if (version > SCHEMA_VERSION) {
     throw new MeteringConfigurationError(
       'ERR_METERING_INVALID_OPTION',

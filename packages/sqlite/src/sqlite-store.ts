@@ -1,3 +1,4 @@
+/** SqliteStore: open hours, outbox, dead letters and audit log in one SQLite file (WAL), durable across restarts. */
 import { randomUUID } from 'node:crypto';
 import {
   type AuditEntry,
@@ -12,10 +13,10 @@ import {
 import {
   decodeAllocations,
   encodeAllocations,
-  encodeAllocationsOf,
   MAX_RECORD_QUANTITY,
   type OutboxEntry,
   type OverflowCarry,
+  recordIdOf,
   type SealResult,
   type Settlement,
   type SettleResult,
@@ -251,15 +252,16 @@ export class SqliteStore implements UsageStore {
         closedBefore = closeBefore;
         this.sql.setClosedBefore.run(closeBefore);
       }
-      const sealed: UsageRecord[] = [];
+      let sealedRecords = 0;
+      let sealedUnits = 0;
       const carried: OverflowCarry[] = [];
       let rolledUpTagSets = 0;
       // The earliest closed hour is looked up afresh each time: an overflow carried into the next hour must be sealed
       // before any later hour, or a later hour could be sealed twice for the same key.
-      while (sealed.length < limit) {
+      while (sealedRecords < limit) {
         const hour = this.sql.earliestClosedHour.get(closedBefore)?.hour;
         if (hour === undefined) break;
-        const rows = this.sql.openRowsOfHour.all(hour, limit - sealed.length);
+        const rows = this.sql.openRowsOfHour.all(hour, limit - sealedRecords);
         for (const row of rows) {
           let quantity = row.quantity;
           let allocations: string | undefined;
@@ -284,13 +286,14 @@ export class SqliteStore implements UsageStore {
             quantity = MAX_RECORD_QUANTITY;
           }
           this.sql.deleteOpen.run(row.rowid);
-          const record = sealRecord(row.key_id, hour, quantity, allocations);
-          this.enqueue(record, 0);
-          sealed.push(record);
+          this.enqueue(recordIdOf(row.key_id, hour), row.key_id, hour, quantity, 0, allocations);
+          sealedRecords += 1;
+          sealedUnits += quantity;
         }
       }
       return {
-        sealed,
+        sealedRecords,
+        sealedUnits,
         carried,
         more: this.sql.anyOpenBefore.get(closedBefore) !== undefined,
         rolledUpTagSets,
@@ -395,7 +398,14 @@ export class SqliteStore implements UsageStore {
         if (letter === undefined || this.sql.outboxEntry.get(id) !== undefined) continue;
         this.sql.unbury.run(id);
         // Attempts are kept: a record that was ever sent must still be recognised as our own if AWS echoes it back.
-        this.enqueue(recordOf(letter), letter.attempts);
+        this.enqueue(
+          letter.id,
+          letter.key_id,
+          letter.hour,
+          letter.quantity,
+          letter.attempts,
+          letter.allocations,
+        );
         moved += 1;
       }
       return moved;
@@ -468,16 +478,16 @@ export class SqliteStore implements UsageStore {
     return (this.sql.nextSeq.get() as { seq: number }).seq;
   }
 
-  private enqueue(record: UsageRecord, attempts: number): void {
-    this.sql.enqueue.run(
-      record.id,
-      record.keyId,
-      record.hourStart,
-      record.quantity,
-      this.nextSeq(),
-      attempts,
-      encodeAllocationsOf(record.allocations) ?? null,
-    );
+  /** Puts a record into the outbox as its columns (`allocations` as encoded at seal): no record object is built. */
+  private enqueue(
+    id: string,
+    keyId: string,
+    hour: number,
+    quantity: number,
+    attempts: number,
+    allocations: string | null | undefined,
+  ): void {
+    this.sql.enqueue.run(id, keyId, hour, quantity, this.nextSeq(), attempts, allocations ?? null);
   }
 
   /**

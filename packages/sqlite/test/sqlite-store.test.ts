@@ -9,7 +9,7 @@ import {
   silentLogger,
 } from '@meterkit/core';
 import { keyIdOf, type UsageDelta } from '@meterkit/core/store';
-import { InMemorySink, ManualClock } from '@meterkit/core/testing';
+import { InMemorySink, ManualClock, sealAndReadBack } from '@meterkit/core/testing';
 import { SqliteStore } from '@meterkit/sqlite';
 import { ensureBuilt, repoRoot } from '@meterkit/test-support/build';
 import Database from 'better-sqlite3';
@@ -80,8 +80,8 @@ describe('SqliteStore', () => {
     await first.close();
     const second = open();
     await second.addDeltas([{ keyId: key('a'), hourStart: H0, quantity: 4 }]);
-    const sealed = await second.sealClosedHours(H1 + HOUR_MILLIS, 10);
-    expect(sealed.sealed.map((r) => [r.hourStart, r.quantity])).toEqual([[H1, 4]]);
+    const { records } = await sealAndReadBack(second, H1 + HOUR_MILLIS, 10);
+    expect(records.map((r) => [r.hourStart, r.quantity])).toEqual([[H1, 4]]);
   });
 
   it('hands records only to the submitter-lease holder until the lease lapses', async () => {
@@ -206,7 +206,7 @@ describe('SqliteStore', () => {
     db.close();
     const store = open({}, file);
     await store.addDeltas([{ keyId: key('b'), hourStart: H0, quantity: 3, tags: '[["project","alpha"]]' }]);
-    const { sealed } = await store.sealClosedHours(H1, 10);
+    const { records: sealed } = await sealAndReadBack(store, H1, 10);
     expect(sealed[0]?.allocations).toEqual([{ tags: [{ key: 'project', value: 'alpha' }], quantity: 3 }]);
     const taken = await store.takeDue(H1, 10, LEASE);
     expect(taken.map((t) => [t.record.keyId, t.record.quantity, t.record.allocations])).toEqual([

@@ -24,7 +24,6 @@ class WireCounter implements UsageSink {
   inFlight = 0;
   readonly name: string;
   readonly maxBatchSize: number;
-  readonly maxBatchBytes: number;
   readonly identicalResendIsDuplicate: boolean | undefined;
   readonly implicitCustomer: UsageSink['implicitCustomer'];
   readonly optionDefaults: UsageSink['optionDefaults'];
@@ -32,14 +31,13 @@ class WireCounter implements UsageSink {
   constructor(readonly inner: MeterUsageSink) {
     this.name = inner.name;
     this.maxBatchSize = inner.maxBatchSize;
-    this.maxBatchBytes = inner.maxBatchBytes;
     this.identicalResendIsDuplicate = inner.identicalResendIsDuplicate;
     this.implicitCustomer = inner.implicitCustomer;
     this.optionDefaults = inner.optionDefaults;
   }
 
-  estimateRecordBytes(record: UsageRecord): number {
-    return this.inner.estimateRecordBytes(record);
+  planBatches(records: readonly UsageRecord[]): readonly (readonly UsageRecord[])[] {
+    return this.inner.planBatches(records);
   }
 
   async export(records: readonly UsageRecord[], options: { signal: AbortSignal }): Promise<ExportResponse> {

@@ -7,18 +7,16 @@ import type { ExportResponse, UsageRecord, UsageSink } from '@meterkit/core';
 export class InFlightSink implements UsageSink {
   readonly name: string;
   readonly maxBatchSize: number;
-  readonly maxBatchBytes: number;
   inFlight = 0;
   calls = 0;
 
   constructor(private readonly inner: UsageSink) {
     this.name = inner.name;
     this.maxBatchSize = inner.maxBatchSize;
-    this.maxBatchBytes = inner.maxBatchBytes;
   }
 
-  estimateRecordBytes(record: UsageRecord): number {
-    return this.inner.estimateRecordBytes(record);
+  planBatches(records: readonly UsageRecord[]): readonly (readonly UsageRecord[])[] {
+    return this.inner.planBatches(records);
   }
 
   async export(

@@ -1,3 +1,4 @@
+/** Sends due records through the sink and settles every one of them: batches, rate limit, retries, bisection. */
 import type { ResolvedMeteringOptions } from '../engine/options.js';
 import type { ExportCallOutcome, MeteringEventEmitter } from '../model/events.js';
 import type { UsageRecord } from '../model/usage-key.js';
@@ -6,7 +7,6 @@ import type { DeadLetterReason, OutboxEntry, Settlement } from '../store/usage-s
 import { sleep } from '../time/clock.js';
 import { monthEndCutoff } from '../time/hours.js';
 import { backoffMillis } from './backoff.js';
-import { planBatches } from './batching.js';
 import { SlidingWindowLimiter } from './rate-limiter.js';
 import { TurnGate } from './turn-gate.js';
 
@@ -48,9 +48,6 @@ const NEVER_CONNECTED = new Set([
   'ENETDOWN',
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
-
-/** Bytes of a BatchMeterUsage request around its records (`{"ProductCode":"…","UsageRecords":[]}`). */
-const REQUEST_OVERHEAD_BYTES = 320;
 
 /**
  * Sends due records and settles every one of them. The only retry layer: a retry is always the same record (same key,
@@ -123,16 +120,7 @@ export class Dispatcher {
       sendable.push(entry);
     }
     if (expired.length > 0) await this.settle(expired, entries, counts);
-    const byId = new Map(sendable.map((e) => [e.record.id, e]));
-    const batches = planBatches(
-      sendable.map((e) => e.record),
-      {
-        maxRecords: o.sink.maxBatchSize,
-        maxBytes: o.sink.maxBatchBytes,
-        overheadBytes: REQUEST_OVERHEAD_BYTES,
-        recordBytes: (r) => o.sink.estimateRecordBytes(r),
-      },
-    ).map((records) => records.map((r) => byId.get(r.id) as OutboxEntry));
+    const batches = this.planCalls(sendable);
     const workers: Promise<void>[] = [];
     for (let w = 0; w < Math.min(o.maxConcurrentExports, batches.length); w++) {
       workers.push(
@@ -150,6 +138,28 @@ export class Dispatcher {
     }
     await Promise.all(workers);
     return entries.length;
+  }
+
+  /**
+   * The sink's batches, one per call, as claimed entries. A record the sink left out goes in a call of its own (any
+   * single record is a valid call), so it is not left waiting for its lease to expire; one it named twice, or that
+   * was never claimed, is not sent.
+   */
+  private planCalls(entries: readonly OutboxEntry[]): OutboxEntry[][] {
+    const unplanned = new Map(entries.map((e) => [e.record.id, e]));
+    const calls: OutboxEntry[][] = [];
+    for (const records of this.o.sink.planBatches(entries.map((e) => e.record))) {
+      const call: OutboxEntry[] = [];
+      for (const record of records) {
+        const entry = unplanned.get(record.id);
+        if (entry === undefined) continue;
+        unplanned.delete(record.id);
+        call.push(entry);
+      }
+      if (call.length > 0) calls.push(call);
+    }
+    for (const entry of unplanned.values()) calls.push([entry]);
+    return calls;
   }
 
   /** Sends one batch; a request-level rejection is bisected until the bad record stands alone. */
@@ -205,7 +215,8 @@ export class Dispatcher {
           await this.sendBatch(batch.slice(middle), counts, deadline);
           return;
         }
-        const entry = batch[0] as OutboxEntry;
+        const [entry] = batch;
+        if (entry === undefined) return;
         const reason: DeadLetterReason = response.tooOld === true ? 'too-old' : 'rejected';
         settlements.push(this.dead(entry, reason, `${response.code}: ${response.message}`, now));
         break;
@@ -328,7 +339,9 @@ export class Dispatcher {
     await this.o.store.settle(settlements);
     const byId = new Map(entries.map((e) => [e.record.id, e]));
     for (const s of settlements) {
-      const entry = byId.get(s.id) as OutboxEntry;
+      const entry = byId.get(s.id);
+      // Every settlement is built from one of `entries`; a stranger has nothing to report.
+      if (entry === undefined) continue;
       const record = entry.record;
       if (s.kind !== 'retry') {
         this.uncommittedAttempts.delete(record.id);

@@ -1,3 +1,4 @@
+/** Keeps calls under the service's quota: at most N call starts in any one-second window of the injected clock. */
 import type { Clock } from '../time/clock.js';
 
 const WINDOW_MILLIS = 1_000;
@@ -42,6 +43,6 @@ export class SlidingWindowLimiter {
 
   /** A clock that stepped back must not stall sending for longer than one window. */
   private oldestStart(now: number): number {
-    return Math.min(this.starts[this.oldest] as number, now);
+    return Math.min(this.starts[this.oldest] ?? Number.NEGATIVE_INFINITY, now);
   }
 }

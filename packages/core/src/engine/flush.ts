@@ -135,18 +135,13 @@ export class Flusher {
     return sealed;
   }
 
-  /**
-   * One slice of sealing, counted. A function of its own so the slice's records are unreachable once counted: held
-   * across the yield that follows, every collection in that turn would copy them.
-   */
+  /** One slice of sealing, as the store counted it (the records stay in the outbox until claimed). */
   private async sealSlice(closeBefore: number): Promise<{ records: number; units: number; more: boolean }> {
     const result = await this.options.store.sealClosedHours(closeBefore, this.options.sliceSize);
-    let units = 0;
-    for (const record of result.sealed) units += record.quantity;
     for (const carry of result.carried ?? []) this.reportOverflow(carry.keyId, carry.fromHour, carry.units);
     if (result.rolledUpTagSets !== undefined && result.rolledUpTagSets > 0)
       this.events.emit('allocations.rolled-up', { tagSets: result.rolledUpTagSets });
-    return { records: result.sealed.length, units, more: result.more };
+    return { records: result.sealedRecords, units: result.sealedUnits, more: result.more };
   }
 
   /** Heartbeats never hold up sealing: a registry that fails is reported, and usage is sealed all the same. */

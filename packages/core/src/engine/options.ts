@@ -279,14 +279,14 @@ export function parseOptions(input: MeteringOptions): ResolvedMeteringOptions {
     sink === undefined ||
     typeof sink !== 'object' ||
     !isFunction(sink.export) ||
-    !isFunction(sink.estimateRecordBytes) ||
+    !isFunction(sink.planBatches) ||
     !Number.isInteger(sink.maxBatchSize) ||
     sink.maxBatchSize < 1
   ) {
     fail(
       'sink',
       sink,
-      'a UsageSink (an object with export(), estimateRecordBytes() and maxBatchSize), e.g. new MarketplaceMeteringSink()',
+      'a UsageSink (an object with export(), planBatches() and maxBatchSize), e.g. new MarketplaceMeteringSink()',
     );
   }
   if (o.store !== undefined && (typeof o.store !== 'object' || !isFunction(o.store.takeDue))) {

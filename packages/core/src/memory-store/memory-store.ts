@@ -1,5 +1,5 @@
 /** The in-process store: open hours, outbox, dead letters and audit log in this process's memory. */
-import { MAX_RECORD_QUANTITY, sealRecord, type UsageRecord } from '../model/usage-key.js';
+import { MAX_RECORD_QUANTITY, type UsageRecord } from '../model/usage-key.js';
 import {
   encodeAllocations,
   encodeAllocationsOf,
@@ -55,7 +55,8 @@ export class MemoryStore implements UsageStore {
 
   async sealClosedHours(closeBefore: number, limit: number): Promise<SealResult> {
     if (closeBefore > this.closedBefore) this.closedBefore = closeBefore;
-    const sealed: UsageRecord[] = [];
+    let sealedRecords = 0;
+    let sealedUnits = 0;
     const carried: OverflowCarry[] = [];
     let rolledUpTagSets = 0;
     // The earliest closed hour is looked up afresh each time: an overflow carried into the next hour must be sealed
@@ -66,7 +67,7 @@ export class MemoryStore implements UsageStore {
       // An hour hands out its entries in arrival order and remembers where it stopped, so slices of a large hour never
       // rescan what they sealed.
       const { hourStart, entries } = earliest;
-      while (sealed.length < limit) {
+      while (sealedRecords < limit) {
         const position = entries.takeEarliest();
         if (position < 0) break;
         const keyId = entries.keyIdAt(position);
@@ -94,12 +95,14 @@ export class MemoryStore implements UsageStore {
         this.openKeys -= 1;
         this.openUnits -= total;
         this.outbox.add(keyId, hourStart, quantity, 0, allocations);
-        sealed.push(sealRecord(keyId, hourStart, quantity, allocations));
+        sealedRecords += 1;
+        sealedUnits += quantity;
       }
-      if (sealed.length >= limit && entries.size > 0) return { sealed, carried, more: true, rolledUpTagSets };
+      if (sealedRecords >= limit && entries.size > 0)
+        return { sealedRecords, sealedUnits, carried, more: true, rolledUpTagSets };
       this.openHours.delete(hourStart);
     }
-    return { sealed, carried, more: false, rolledUpTagSets };
+    return { sealedRecords, sealedUnits, carried, more: false, rolledUpTagSets };
   }
 
   /** The earliest open hour before `closedBefore`, with its entries. */

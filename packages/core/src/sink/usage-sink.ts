@@ -1,3 +1,4 @@
+/** The UsageSink contract: how the dispatcher hands sealed records to a billing service, and the answers it reads. */
 import type { CustomerRef } from '../model/customer.js';
 import type { UsageRecord } from '../model/usage-key.js';
 
@@ -37,13 +38,20 @@ export type ExportResponse =
 /** Sends sealed records to the billing service. The AWS one lives in `@meterkit/aws-marketplace`. */
 export interface UsageSink {
   readonly name: string;
-  /** Records per call (AWS: 25). */
+  /**
+   * Most records one call takes (AWS BatchMeterUsage: 25). The dispatcher claims `maxBatchSize × maxConcurrentExports`
+   * records per round and lets {@link planBatches} group them.
+   */
   readonly maxBatchSize: number;
-  /** Serialized bytes per call, exclusive (AWS: 1 MB). */
-  readonly maxBatchBytes: number;
-  /** Upper bound of a record's serialized size, for batching under `maxBatchBytes`. */
-  estimateRecordBytes(record: UsageRecord): number;
-  /** Sends one batch; all records share one product. Must honour `signal`. */
+  /**
+   * Groups claimed records into calls: each batch returned is exactly one `export()` call. The sink alone knows what may
+   * share a call (AWS: one product and one kind of customer id, at most 25 records, under 1 MB). Every record goes in
+   * exactly one batch, in the given order (oldest first) within its batch; any part of a batch must again be a valid
+   * call, because the dispatcher splits a call the service refused to find the record at fault.
+   * `groupIntoBatches()` from `@meterkit/core/sink` does the grouping for most services.
+   */
+  planBatches(records: readonly UsageRecord[]): readonly (readonly UsageRecord[])[];
+  /** Sends one batch planned by {@link planBatches} (or a part of one) as one call. Must honour `signal`. */
   export(records: readonly UsageRecord[], options: { readonly signal: AbortSignal }): Promise<ExportResponse>;
   /**
    * Whether the service may answer `DuplicateRecord` to an identical resend of a record it already billed (AWS's

@@ -1,3 +1,4 @@
+/** The UsageStore contract: where usage lives between the tally and the sink, and the shapes that cross it. */
 import type { UsageRecord } from '../model/usage-key.js';
 
 /** Usage counted for one key in one hour, on its way from the tally into a store. */
@@ -80,9 +81,18 @@ export interface OverflowCarry {
   readonly units: number;
 }
 
+/**
+ * What one sealing call did, as counts: the sealed records are read back from the outbox (`takeDue`, `pending`), so a
+ * store need not build them here.
+ */
 export interface SealResult {
   /** Records moved into the outbox by this call. */
-  readonly sealed: readonly UsageRecord[];
+  readonly sealedRecords: number;
+  /**
+   * The sum of their quantities. Each record holds at most `MAX_RECORD_QUANTITY` (2^31 − 1), so the sum of one call is
+   * an exact number for any `limit` up to 2^22 records; totals past 2^53 exist only in open hours, never here.
+   */
+  readonly sealedUnits: number;
   /**
    * Totals above the per-record maximum this call cut down to it, with the units it carried into the next hour. The
    * engine reports each as a `usage.overflow-carried` event. Optional for stores written before it existed.

@@ -1,8 +1,13 @@
+/** A test sink with a ledger that follows AWS's billing rules, and scriptable faults. */
 import { randomUUID } from 'node:crypto';
 import type { UsageRecord } from '../model/usage-key.js';
+import { groupIntoBatches } from '../sink/group-into-batches.js';
 import type { ExportResponse, RecordOutcome, UsageSink } from '../sink/usage-sink.js';
 import type { Clock } from '../time/clock.js';
 import { hourStartOf } from '../time/hours.js';
+
+/** Bytes of a BatchMeterUsage request around its records (`{"ProductCode":"…","UsageRecords":[]}`). */
+const REQUEST_OVERHEAD_BYTES = 320;
 
 /** A scripted answer for one call. */
 export type SinkFault =
@@ -42,8 +47,10 @@ export interface InMemorySinkOptions {
  */
 export class InMemorySink implements UsageSink {
   readonly name = 'in-memory';
-  readonly maxBatchSize = 25;
-  readonly maxBatchBytes = 1_000_000;
+  /** Records per call, as BatchMeterUsage takes. */
+  readonly maxBatchSize: number = 25;
+  /** Bytes per call, exclusive, as BatchMeterUsage takes (1 MB); counted with {@link estimateRecordBytes}. */
+  readonly maxBatchBytes: number = 1_000_000;
   /** Billed records, by key and hour. */
   readonly ledger = new Map<string, BilledEntry>();
   /** Every call, in order, with the answer given. */
@@ -63,6 +70,19 @@ export class InMemorySink implements UsageSink {
     this.queued.push(...faults);
   }
 
+  /** Groups as BatchMeterUsage calls must be: one product and one kind of customer id each, within the limits above. */
+  planBatches(records: readonly UsageRecord[]): UsageRecord[][] {
+    return groupIntoBatches(records, {
+      // A legacy call sends ProductCode at request level; a Concurrent Agreements call must not send it at all.
+      groupOf: (r) => `${r.key.licenseArn === undefined ? 'C' : 'L'}:${r.key.productCode}`,
+      maxRecords: this.maxBatchSize,
+      maxBytes: this.maxBatchBytes,
+      overheadBytes: REQUEST_OVERHEAD_BYTES,
+      recordBytes: (r) => this.estimateRecordBytes(r),
+    });
+  }
+
+  /** A record's size as {@link planBatches} counts it; a test overrides it to make records look bigger. */
   estimateRecordBytes(record: UsageRecord): number {
     return 200 + record.keyId.length * 2;
   }

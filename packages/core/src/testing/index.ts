@@ -7,4 +7,5 @@ export {
   type SinkFault,
 } from './in-memory-sink.js';
 export { ManualClock, settleMicrotasks } from './manual-clock.js';
+export { sealAndReadBack } from './seal-read-back.js';
 export { seededRandom } from './seeded-random.js';

@@ -1,3 +1,4 @@
+/** The behaviour every UsageStore must have, as a Vitest suite store authors run against their store. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { keyIdOf, MAX_RECORD_QUANTITY, type UsageRecord } from '../model/usage-key.js';
 import {
@@ -8,6 +9,7 @@ import {
 } from '../model/usage-tags.js';
 import type { UsageStore } from '../store/usage-store.js';
 import { HOUR_MILLIS } from '../time/hours.js';
+import { sealAndReadBack } from './seal-read-back.js';
 
 export interface StoreContractOptions {
   /** For durable stores: close `store` and open a new one on the same data. */
@@ -39,6 +41,13 @@ const keyB = keyIdOf({
   licenseArn: 'arn:aws:license-manager::123456789012:license:l-0123456789abcdef',
 });
 
+/** The first of `items`; fails the test when there is none (each caller has just put one there). */
+function firstOf<T>(items: readonly T[]): T {
+  const [item] = items;
+  if (item === undefined) throw new Error('expected at least one item, got none');
+  return item;
+}
+
 /**
  * The behaviour every `UsageStore` must have. Run it from your store's tests:
  * `describeUsageStoreContract('MyStore', async () => new MyStore(...))`.
@@ -56,11 +65,20 @@ export function describeUsageStoreContract(
       opened.push(store);
       return store;
     }
+    /** One sealing call and the records it sealed, its counts checked against them (so every sealing here tests them). */
+    async function sealOnce(store: UsageStore, closeBefore: number, limit: number) {
+      const sealed = await sealAndReadBack(store, closeBefore, limit);
+      expect([sealed.result.sealedRecords, sealed.result.sealedUnits]).toEqual([
+        sealed.records.length,
+        sealed.records.reduce((total, r) => total + r.quantity, 0),
+      ]);
+      return sealed;
+    }
     async function sealAll(store: UsageStore, closeBefore: number, limit = 1000) {
-      const all = [];
+      const all: UsageRecord[] = [];
       for (;;) {
-        const result = await store.sealClosedHours(closeBefore, limit);
-        all.push(...result.sealed);
+        const { result, records } = await sealOnce(store, closeBefore, limit);
+        all.push(...records);
         if (!result.more) return all;
       }
     }
@@ -152,14 +170,14 @@ export function describeUsageStoreContract(
       // 2^53 + 1 units for one key and hour, a total no double holds, in two deltas as two checkpoints would send.
       await store.addDeltas([{ keyId: keyA, hourStart: H0, quantity: Number.MAX_SAFE_INTEGER - 1 }]);
       await store.addDeltas([{ keyId: keyA, hourStart: H0, quantity: 3 }]);
-      const first = await store.sealClosedHours(H1, 1000);
-      const second = await store.sealClosedHours(H2, 1000);
-      expect([...first.sealed, ...second.sealed].map((r) => [r.hourStart, r.quantity])).toEqual([
+      const first = await sealOnce(store, H1, 1000);
+      const second = await sealOnce(store, H2, 1000);
+      expect([...first.records, ...second.records].map((r) => [r.hourStart, r.quantity])).toEqual([
         [H0, MAX_RECORD_QUANTITY],
         [H1, MAX_RECORD_QUANTITY],
       ]);
       // Whatever the store moved to H1 when adding, H1's carry is the exact rest: nothing rounded away.
-      const rest = BigInt(second.carried?.[0]?.units ?? Number.NaN);
+      const rest = BigInt(second.result.carried?.[0]?.units ?? Number.NaN);
       expect(2n * BigInt(MAX_RECORD_QUANTITY) + rest).toBe(2n ** 53n + 1n);
     });
 
@@ -189,12 +207,30 @@ export function describeUsageStoreContract(
           quantity: 1,
         })),
       );
-      const first = await store.sealClosedHours(H1, 3);
-      expect(first.sealed).toHaveLength(3);
-      expect(first.more).toBe(true);
+      const first = await sealOnce(store, H1, 3);
+      expect(first.result.sealedRecords).toBe(3);
+      expect(first.result.more).toBe(true);
       const rest = await sealAll(store, H1);
       expect(rest).toHaveLength(4);
-      expect(new Set([...first.sealed, ...rest].map((r) => r.id)).size).toBe(7);
+      expect(new Set([...first.records, ...rest].map((r) => r.id)).size).toBe(7);
+    });
+
+    it('reports how many records and units each call sealed, whatever the records hold', async () => {
+      const store = await make();
+      await store.addDeltas([
+        { keyId: keyA, hourStart: H0, quantity: MAX_RECORD_QUANTITY + 7 },
+        { keyId: keyB, hourStart: H1, quantity: 3, tags: alpha },
+        { keyId: keyB, hourStart: H1, quantity: 4 },
+      ]);
+      const first = await store.sealClosedHours(H1, 1000);
+      expect([first.sealedRecords, first.sealedUnits, first.more]).toEqual([1, MAX_RECORD_QUANTITY, false]);
+      // H1 now holds keyB's 7 and the 7 carried from keyA: one of them per call.
+      const second = await store.sealClosedHours(H2, 1);
+      expect([second.sealedRecords, second.sealedUnits, second.more]).toEqual([1, 7, true]);
+      const third = await store.sealClosedHours(H2, 1000);
+      expect([third.sealedRecords, third.sealedUnits, third.more]).toEqual([1, 7, false]);
+      const none = await store.sealClosedHours(H2, 1000);
+      expect([none.sealedRecords, none.sealedUnits, none.more]).toEqual([0, 0, false]);
     });
 
     it('hands out due records oldest hour first, each under a lease', async () => {
@@ -225,14 +261,12 @@ export function describeUsageStoreContract(
       const store = await make();
       await store.addDeltas([{ keyId: keyA, hourStart: H0, quantity: 1 }]);
       await sealAll(store, H1);
-      const [first] = await store.takeDue(H1, 10, LEASE);
-      const [second] = await store.takeDue(H1 + LEASE, 10, LEASE);
-      const stale = await store.settle([
-        { kind: 'carry', id: first!.record.id, claim: first!.claim, at: H1 },
-      ]);
+      const first = firstOf(await store.takeDue(H1, 10, LEASE));
+      const second = firstOf(await store.takeDue(H1 + LEASE, 10, LEASE));
+      const stale = await store.settle([{ kind: 'carry', id: first.record.id, claim: first.claim, at: H1 }]);
       expect(stale).toEqual({ applied: 0, stale: 1 });
       const ok = await store.settle([
-        { kind: 'accepted', id: second!.record.id, claim: second!.claim, meteringRecordId: 'm-1', at: H1 },
+        { kind: 'accepted', id: second.record.id, claim: second.claim, meteringRecordId: 'm-1', at: H1 },
       ]);
       expect(ok).toEqual({ applied: 1, stale: 0 });
       expect((await store.stats()).openUnits).toBe(0);
@@ -242,14 +276,14 @@ export function describeUsageStoreContract(
       const store = await make();
       await store.addDeltas([{ keyId: keyA, hourStart: H0, quantity: 3 }]);
       await sealAll(store, H1);
-      const [entry] = await store.takeDue(H1, 10, LEASE);
+      const entry = firstOf(await store.takeDue(H1, 10, LEASE));
       await store.settle([
-        { kind: 'accepted', id: entry!.record.id, claim: entry!.claim, meteringRecordId: 'm-9', at: H1 },
+        { kind: 'accepted', id: entry.record.id, claim: entry.claim, meteringRecordId: 'm-9', at: H1 },
       ]);
       const audit = await store.auditLog(10);
       expect(audit).toEqual([
         {
-          recordId: entry!.record.id,
+          recordId: entry.record.id,
           keyId: keyA,
           hourStart: H0,
           quantity: 3,
@@ -266,9 +300,9 @@ export function describeUsageStoreContract(
       const store = await make();
       await store.addDeltas([{ keyId: keyA, hourStart: H0, quantity: 3 }]);
       await sealAll(store, H1);
-      const [entry] = await store.takeDue(H1, 10, LEASE);
+      const entry = firstOf(await store.takeDue(H1, 10, LEASE));
       await store.settle([
-        { kind: 'retry', id: entry!.record.id, claim: entry!.claim, notBefore: H1 + 5000, reason: 'x' },
+        { kind: 'retry', id: entry.record.id, claim: entry.claim, notBefore: H1 + 5000, reason: 'x' },
       ]);
       expect(await store.takeDue(H1 + 4999, 10, LEASE)).toEqual([]);
       const [again] = await store.takeDue(H1 + 5000, 10, LEASE);
@@ -280,12 +314,12 @@ export function describeUsageStoreContract(
       const store = await make();
       await store.addDeltas([{ keyId: keyA, hourStart: H0, quantity: 3 }]);
       await sealAll(store, H1);
-      const [entry] = await store.takeDue(H1, 10, LEASE);
+      const entry = firstOf(await store.takeDue(H1, 10, LEASE));
       await store.settle([
         {
           kind: 'dead',
-          id: entry!.record.id,
-          claim: entry!.claim,
+          id: entry.record.id,
+          claim: entry.claim,
           reason: 'customer-not-subscribed',
           detail: 'd',
           at: H1,
@@ -293,9 +327,9 @@ export function describeUsageStoreContract(
       ]);
       const letters = await store.deadLetters(10);
       expect(letters.map((l) => [l.record.id, l.reason, l.detail, l.attempts])).toEqual([
-        [entry!.record.id, 'customer-not-subscribed', 'd', 1],
+        [entry.record.id, 'customer-not-subscribed', 'd', 1],
       ]);
-      expect(await store.requeueDeadLetters([entry!.record.id], H1 + 1)).toBe(1);
+      expect(await store.requeueDeadLetters([entry.record.id], H1 + 1)).toBe(1);
       expect(await store.deadLetters(10)).toEqual([]);
       const [again] = await store.takeDue(H1 + 1, 10, LEASE);
       expect(again?.record).toEqual(entry?.record);
@@ -305,8 +339,8 @@ export function describeUsageStoreContract(
       const store = await make();
       await store.addDeltas([{ keyId: keyA, hourStart: H0, quantity: 6 }]);
       await sealAll(store, H1);
-      const [entry] = await store.takeDue(H1, 10, LEASE);
-      await store.settle([{ kind: 'carry', id: entry!.record.id, claim: entry!.claim, at: H1 }]);
+      const entry = firstOf(await store.takeDue(H1, 10, LEASE));
+      await store.settle([{ kind: 'carry', id: entry.record.id, claim: entry.claim, at: H1 }]);
       await store.addDeltas([{ keyId: keyA, hourStart: H1, quantity: 1 }]);
       const sealed = await sealAll(store, H2);
       expect(sealed.map((r) => [r.hourStart, r.quantity])).toEqual([[H1, 7]]);
@@ -400,8 +434,8 @@ export function describeUsageStoreContract(
       let billed = 0n;
       let carriedFromLast = 0n;
       for (const hour of [H1, H2]) {
-        const result = await store.sealClosedHours(hour, 1000);
-        for (const record of result.sealed) {
+        const { result, records } = await sealOnce(store, hour, 1000);
+        for (const record of records) {
           billed += BigInt(record.quantity);
           const sum = (record.allocations ?? []).reduce((total, a) => total + a.quantity, 0);
           expect(sum).toBe(record.quantity);
@@ -424,8 +458,8 @@ export function describeUsageStoreContract(
         { keyId: keyA, hourStart: H0, quantity: 2 },
       ]);
       await sealAll(store, H1);
-      const [entry] = await store.takeDue(H1, 10, LEASE);
-      await store.settle([{ kind: 'carry', id: entry!.record.id, claim: entry!.claim, at: H1 }]);
+      const entry = firstOf(await store.takeDue(H1, 10, LEASE));
+      await store.settle([{ kind: 'carry', id: entry.record.id, claim: entry.claim, at: H1 }]);
       await store.addDeltas([{ keyId: keyA, hourStart: H1, quantity: 1, tags: alpha }]);
       const [carried] = await sealAll(store, H2);
       expect([carried?.hourStart, carried?.quantity]).toEqual([H1, 6]);
@@ -438,13 +472,13 @@ export function describeUsageStoreContract(
     it('keeps allocations on a dead letter and on its requeued record', async () => {
       const store = await make();
       await store.addDeltas([{ keyId: keyA, hourStart: H0, quantity: 3, tags: alpha }]);
-      const [sealed] = await sealAll(store, H1);
-      const [entry] = await store.takeDue(H1, 10, LEASE);
+      const sealed = firstOf(await sealAll(store, H1));
+      const entry = firstOf(await store.takeDue(H1, 10, LEASE));
       await store.settle([
-        { kind: 'dead', id: entry!.record.id, claim: entry!.claim, reason: 'rejected', detail: 'x', at: H1 },
+        { kind: 'dead', id: entry.record.id, claim: entry.claim, reason: 'rejected', detail: 'x', at: H1 },
       ]);
       expect((await store.deadLetters(10))[0]?.record).toEqual(sealed);
-      await store.requeueDeadLetters([sealed!.id], H1);
+      await store.requeueDeadLetters([sealed.id], H1);
       const [again] = await store.takeDue(H1 + 1, 10, LEASE);
       expect(again?.record).toEqual(sealed);
     });
@@ -456,8 +490,8 @@ export function describeUsageStoreContract(
       for (let i = 0; i < MAX_ALLOCATIONS_PER_RECORD + extra; i++)
         deltas.push({ keyId: keyA, hourStart: H0, quantity: 2, tags: tagSetIdOf({ n: String(i) }) });
       await store.addDeltas(deltas);
-      const result = await store.sealClosedHours(H1, 10);
-      const [record] = result.sealed;
+      const { result, records } = await sealOnce(store, H1, 10);
+      const [record] = records;
       expect(record?.quantity).toBe(2 * (MAX_ALLOCATIONS_PER_RECORD + extra));
       expect(record?.allocations).toHaveLength(MAX_ALLOCATIONS_PER_RECORD);
       expect(record?.allocations?.reduce((total, a) => total + a.quantity, 0)).toBe(record?.quantity);
@@ -478,8 +512,8 @@ export function describeUsageStoreContract(
           tags: tagSetIdOf({ k: String(i).padStart(256, 'v') }),
         });
       await store.addDeltas(deltas);
-      const result = await store.sealClosedHours(H1, 10);
-      const allocations = result.sealed[0]?.allocations ?? [];
+      const { result, records } = await sealOnce(store, H1, 10);
+      const allocations = records[0]?.allocations ?? [];
       let bytes = 0;
       for (const a of allocations) bytes += 160 + tagSetIdOfTags(a.tags).length;
       expect(bytes).toBeLessThanOrEqual(MAX_ALLOCATION_BYTES_PER_RECORD);
@@ -499,8 +533,8 @@ export function describeUsageStoreContract(
           tags: tagSetIdOf({ [key]: 'x' }),
         })),
       );
-      const result = await store.sealClosedHours(H1, 10);
-      expect(allocationsOf(result.sealed[0])).toEqual([
+      const { result, records } = await sealOnce(store, H1, 10);
+      expect(allocationsOf(records[0])).toEqual([
         ['', 6],
         ['a=x', 1],
         ['b=x', 2],

@@ -1,5 +1,6 @@
 import { type CustomerRef, HOUR_MILLIS, type UsageRecord } from '@meterkit/core';
 import { keyIdOf } from '@meterkit/core/store';
+import { InMemorySink } from '@meterkit/core/testing';
 import { describe, expect, it } from 'vitest';
 import {
   alice,
@@ -82,6 +83,38 @@ describe('dispatcher: batching', () => {
     expect(ctx.sink.calls.map((c) => c.records.length)).toEqual([3, 3, 3, 1]);
     for (const call of ctx.sink.calls) expect(call.records.length * 300_000).toBeLessThan(1_000_000);
     expect(ctx.sink.ledger.size).toBe(10);
+    await ctx.engine.shutdown();
+  });
+});
+
+describe('dispatcher: the sink plans the calls', () => {
+  it('sends each batch the sink plans as exactly one call', async () => {
+    const ctx = setupWithSink((clock) =>
+      Object.assign(new InMemorySink({ clock }), {
+        // Pairs, whatever the service's own limits: the dispatcher groups nothing itself.
+        planBatches: (records: readonly UsageRecord[]) =>
+          Array.from({ length: Math.ceil(records.length / 2) }, (_, i) => records.slice(2 * i, 2 * i + 2)),
+      }),
+    );
+    await ctx.engine.start();
+    for (let i = 0; i < 5; i++) ctx.engine.record(customer(i), 'api_calls');
+    await ctx.clock.advance(TO_SEAL);
+    expect(ctx.sink.calls.map((c) => c.records.length)).toEqual([2, 2, 1]);
+    expect(ctx.sink.ledger.size).toBe(5);
+    await ctx.engine.shutdown();
+  });
+
+  it('still sends a record the sink left out of every batch, in a call of its own', async () => {
+    const ctx = setupWithSink((clock) =>
+      Object.assign(new InMemorySink({ clock }), {
+        planBatches: (records: readonly UsageRecord[]) => [records.slice(1)],
+      }),
+    );
+    await ctx.engine.start();
+    for (let i = 0; i < 3; i++) ctx.engine.record(customer(i), 'api_calls');
+    await ctx.clock.advance(TO_SEAL);
+    expect(ctx.sink.calls.map((c) => c.records.length)).toEqual([2, 1]);
+    expect(ctx.sink.ledger.size).toBe(3);
     await ctx.engine.shutdown();
   });
 });

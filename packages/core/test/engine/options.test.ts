@@ -76,7 +76,20 @@ describe('parseOptions', () => {
   it('rejects a sink without export()', () => {
     const error = configurationErrorOf(() =>
       parseOptions({
-        sink: { name: 'x', maxBatchSize: 25, maxBatchBytes: 1, estimateRecordBytes: () => 1 } as never,
+        sink: { name: 'x', maxBatchSize: 25, planBatches: (records: unknown[]) => [records] } as never,
+      }),
+    );
+    expect(error.field).toBe('sink');
+  });
+
+  it('rejects a sink without planBatches()', () => {
+    const error = configurationErrorOf(() =>
+      parseOptions({
+        sink: {
+          name: 'x',
+          maxBatchSize: 25,
+          export: async () => ({ status: 'done', outcomes: [] }),
+        } as never,
       }),
     );
     expect(error.field).toBe('sink');

@@ -1,6 +1,7 @@
 // A host process whose logger, event listeners and store all fail: it must stay up and bill every unit it served.
 // Run by background-errors.test.ts against the built package; prints one JSON line with what was served and billed.
 import { createMeteringEngine, HOUR_MILLIS, MemoryStore, MeteringStoreError } from '@meterkit/core';
+import { groupIntoBatches } from '@meterkit/core/sink';
 
 const startedAt = Date.now();
 // Real timers, and a clock that starts 1.5 s before an hour ends, so the hour closes (and is billed) within the run.
@@ -21,8 +22,7 @@ let billed = 0;
 const sink = {
   name: 'counting',
   maxBatchSize: 25,
-  maxBatchBytes: 1_000_000,
-  estimateRecordBytes: () => 200,
+  planBatches: (records) => groupIntoBatches(records, { groupOf: (r) => r.key.productCode, maxRecords: 25 }),
   async export(records) {
     for (const record of records) billed += record.quantity;
     return {

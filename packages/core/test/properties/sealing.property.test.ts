@@ -6,6 +6,7 @@ import {
   type UsageRecord,
 } from '@meterkit/core';
 import { keyIdFor, MAX_RECORD_QUANTITY, type UsageDelta } from '@meterkit/core/store';
+import { sealAndReadBack } from '@meterkit/core/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Tally } from '../../src/tally/tally.js';
@@ -90,8 +91,8 @@ describe('tally and store maths', () => {
           };
           const seal = async (limit: number) => {
             for (;;) {
-              const result = await store.sealClosedHours(tally.hourStart, limit);
-              sealed.push(...result.sealed);
+              const { result, records } = await sealAndReadBack(store, tally.hourStart, limit);
+              sealed.push(...records);
               if (!result.more) return;
             }
           };

@@ -1,3 +1,4 @@
+/** The checkpoint script: adds a batch of deltas to the open hours, once, redirecting late usage. */
 import { PRELUDE } from './prelude.js';
 
 /**

@@ -1,3 +1,4 @@
+/** Read-only scripts (pending records, dead letters, stats) and the submitter lease's release. */
 import { PRELUDE } from './prelude.js';
 
 /** Outbox records, oldest first. ARGV[1]: last index (-1 for all). Returns `keyId, hourStart, quantity, allocations` each. */

@@ -1,3 +1,4 @@
+/** The script that moves dead letters back into the outbox. */
 import { PRELUDE } from './prelude.js';
 
 /**

@@ -1,10 +1,12 @@
+/** The seal script: closes hours and moves their totals into the outbox as records, answering with counts. */
 import { PRELUDE } from './prelude.js';
 
 /**
  * Closes every hour before ARGV[1] and moves up to ARGV[2] of their entries into the outbox, oldest hour first, each
- * hour in arrival order. Returns `more` (0/1), the number of tag sets rolled into untagged allocations, and then
- * `keyId, hourStart, quantity, allocations, carried` per sealed record: `allocations` empty when nothing was tagged,
- * `carried` the units above the per-record maximum moved to the next hour ('0' when none).
+ * hour in arrival order. Returns `more` (0/1), the number of tag sets rolled into untagged allocations, the records
+ * sealed and the sum of their quantities (each at most the per-record maximum, so the sum stays an exact double), and
+ * then `keyId, hourStart, carried` per record cut down to the maximum, `carried` being the units moved to the next
+ * hour. The records themselves stay in the outbox: nothing is sent back for them.
  */
 export const SEAL = `${PRELUDE}
 local cb = closedBefore()
@@ -14,8 +16,9 @@ if cb == nil or closeBefore > cb then
   redis.call('HSET', meta, 'cb', ARGV[1])
 end
 local limit = tonumber(ARGV[2])
-local out = { 0, 0 }
+local out = { 0, 0, 0, '0' }
 local count = 0
+local units = 0
 -- The earliest closed hour is looked up afresh each time: an overflow carried into the next hour must be sealed
 -- before any later hour, or a later hour could be sealed twice for the same key.
 while count < limit do
@@ -53,12 +56,13 @@ while count < limit do
     end
     if quantity > MAX_QUANTITY then quantity = MAX_QUANTITY end
     enqueue(hourLabel(hour) .. '~' .. digest, keyId, hour, quantity, 0, allocations)
-    out[#out + 1] = keyId
-    out[#out + 1] = h
-    out[#out + 1] = int(quantity)
-    out[#out + 1] = allocations
-    out[#out + 1] = carried
+    if carried ~= '0' then
+      out[#out + 1] = keyId
+      out[#out + 1] = h
+      out[#out + 1] = carried
+    end
     count = count + 1
+    units = units + quantity
   end
   redis.call('LTRIM', lk, #entries, -1)
   if redis.call('LLEN', lk) == 0 then
@@ -67,6 +71,8 @@ while count < limit do
   end
 end
 flushOpen()
+out[3] = count
+out[4] = int(units)
 if redis.call('ZCOUNT', base .. ':hours', '-inf', '(' .. int(cb)) > 0 then out[1] = 1 end
 return out
 `;

@@ -1,3 +1,4 @@
+/** The script that settles claimed records: accepted, retry, dead letter or carried forward. */
 import { PRELUDE } from './prelude.js';
 
 /**

@@ -1,3 +1,4 @@
+/** The script that claims due records under a lease, for the replica holding the submitter lease. */
 import { PRELUDE } from './prelude.js';
 
 /**

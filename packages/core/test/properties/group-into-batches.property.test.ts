@@ -1,8 +1,9 @@
+// Property: every record in exactly one batch, one group per batch, within the limits, order kept per group.
 import { HOUR_MILLIS, type UsageRecord } from '@meterkit/core';
 import { keyIdOf, sealRecord } from '@meterkit/core/store';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { planBatches } from '../../src/dispatch/batching.js';
+import { groupIntoBatches } from '../../src/sink/group-into-batches.js';
 
 const NUM_RUNS = 1_000;
 const H0 = Date.UTC(2026, 10, 26, 10);
@@ -34,14 +35,14 @@ const limitsArb = fc.record({
   perRecord: fc.integer({ min: 50, max: 900 }),
 });
 
-describe('planBatches', () => {
-  it(`puts every record in exactly one batch, one product per batch, within the limits, in order (${NUM_RUNS} runs)`, () => {
+describe('groupIntoBatches', () => {
+  it(`puts every record in exactly one batch, one group per batch, within the limits, in order (${NUM_RUNS} runs)`, () => {
     let cases = 0;
     fc.assert(
       fc.property(recordsArb, limitsArb, (records, l) => {
         cases += 1;
         const recordBytes = (r: UsageRecord) => l.perRecord + r.keyId.length;
-        const batches = planBatches(records, { ...l, recordBytes });
+        const batches = groupIntoBatches(records, { ...l, recordBytes, groupOf: (r) => r.key.productCode });
 
         const seen = batches.flat();
         expect(seen).toHaveLength(records.length);
@@ -63,7 +64,7 @@ describe('planBatches', () => {
       }),
       { numRuns: NUM_RUNS },
     );
-    console.info(`planBatches property: ${cases} cases passed`);
+    console.info(`groupIntoBatches property: ${cases} cases passed`);
     expect(cases).toBe(NUM_RUNS);
   });
 });
