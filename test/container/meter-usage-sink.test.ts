@@ -167,6 +167,26 @@ describe('MeterUsageSink', () => {
     });
   });
 
+  it('plans one record per call and refuses a batch of two unsent, so the dispatcher splits it', async () => {
+    const emulator = await startEmulator({ port: 0, now: () => START, faults: { quota: false } });
+    const sink = new MeterUsageSink({
+      clientConfig: { endpoint: emulator.endpoint, region: 'us-east-1', credentials: CREDENTIALS },
+      logger: silentLogger,
+      now: () => START,
+    });
+    const first = sealRecord(keyIdFor(INSTANCE_CUSTOMER, DIMENSION, PRODUCT), START, 1);
+    const second = sealRecord(keyIdFor(INSTANCE_CUSTOMER, 'gb_stored', PRODUCT), START, 2);
+    try {
+      expect(sink.planBatches([first, second])).toEqual([[first], [second]]);
+      const answer = await sink.export([first, second], { signal: new AbortController().signal });
+      expect(answer).toMatchObject({ status: 'rejected', code: 'NotOneCall' });
+      expect(emulator.ledger.calls()).toHaveLength(0);
+    } finally {
+      await sink.shutdown();
+      await emulator.close();
+    }
+  });
+
   it('calls onFailClosed once after 2 h of failed calls, not before, and resets on the next answer', async () => {
     let now = START;
     const emulator = await startEmulator({ port: 0, now: () => now, faults: { quota: false } });

@@ -9,7 +9,6 @@ import {
   HOUR_MILLIS,
   MeteringConfigurationError,
   type MeteringLogger,
-  type RecordOutcome,
   type UsageRecord,
   type UsageSink,
 } from '@meterkit/core';
@@ -156,30 +155,23 @@ export class MeterUsageSink implements UsageSink {
   }
 
   /**
-   * Sends each record with one MeterUsage call (`planBatches` puts one in each batch). Never throws for what the service
-   * answers.
+   * Sends one record with one MeterUsage call (`planBatches` puts one in each batch). A batch of any other size is
+   * refused unsent (`NotOneCall`), so the dispatcher splits it. Never throws for what the service answers.
    */
   async export(
     records: readonly UsageRecord[],
     options: { readonly signal: AbortSignal },
   ): Promise<ExportResponse> {
-    const outcomes: RecordOutcome[] = [];
-    for (const [index, record] of records.entries()) {
-      const answer = await this.#send(record, options.signal);
-      if (answer.status === 'done') {
-        outcomes.push(...answer.outcomes);
-        continue;
-      }
-      if (index === 0) return answer;
-      // Later records of the batch were not sent (or may have landed): leave them to the dispatcher's next pass.
-      if (answer.status !== 'retryable' || answer.reason === 'throttled') {
-        for (const later of records.slice(index)) outcomes.push({ id: later.id, status: 'unprocessed' });
-      } else {
-        for (const later of records.slice(index + 1)) outcomes.push({ id: later.id, status: 'unprocessed' });
-      }
-      break;
+    const [record] = records;
+    if (record === undefined) return { status: 'done', outcomes: [] };
+    if (records.length > 1) {
+      return {
+        status: 'rejected',
+        code: 'NotOneCall',
+        message: 'MeterUsage carries one record per call; group records with planBatches()',
+      };
     }
-    return { status: 'done', outcomes };
+    return this.#send(record, options.signal);
   }
 
   /**
