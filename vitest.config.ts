@@ -1,3 +1,4 @@
+/** Vitest configuration: sources aliased per entry point, SWC for Nest decorators, the count reporter. */
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import swc from 'unplugin-swc';

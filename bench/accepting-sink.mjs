@@ -1,3 +1,4 @@
+/** The adapter benches' sink: accepts every record, keeps nothing. */
 import { groupIntoBatches } from '@meterkit/core/sink';
 
 /** A sink that accepts every record and keeps nothing: the adapter benches measure the request path, not AWS. */

@@ -1,3 +1,4 @@
+/** Starts and stops one chaos replica as a child process, and reads what it printed at exit. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 

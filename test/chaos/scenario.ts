@@ -1,3 +1,4 @@
+/** Runs one chaos scenario: replicas, traffic, stops and kills on an accelerated clock, then the verdict. */
 import { HOUR_MILLIS, hourStartOf, type UsageStore } from '@meterkit/core';
 import { type Emulator, startEmulator } from '@meterkit/emulator';
 import { AcceleratedClock } from './accelerated-clock.mjs';

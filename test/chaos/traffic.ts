@@ -1,3 +1,4 @@
+/** The chaos run's request traffic: routes, customers, and a log of every request as it ended. */
 import { Agent, request } from 'node:http';
 import { seededRandom } from '@meterkit/core/testing';
 

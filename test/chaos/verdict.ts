@@ -1,3 +1,4 @@
+/** Compares what the emulator billed with what the traffic log says was served, allowing only a killed replica's last checkpoint. */
 import type { BilledRecord, CallRecord } from '@meterkit/emulator';
 import { customerIndexOf } from './customers.mjs';
 import type { ServedRequest } from './traffic.js';

@@ -1,3 +1,4 @@
+/** Builds the packages a child-process test runs (once per test run), so it loads what users load. */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';

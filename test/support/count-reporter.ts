@@ -1,3 +1,4 @@
+/** A Vitest reporter that ends the run with one `Tests: N passed, N failed` line. */
 import type { Reporter, TestModule } from 'vitest/node';
 
 /** Prints one closing line, `Tests: N passed, N failed`, that any CI log reader understands. */

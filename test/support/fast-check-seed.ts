@@ -1,3 +1,4 @@
+// Vitest setup: fast-check runs from a fixed seed (FC_SEED to replay or explore).
 import fc from 'fast-check';
 
 // Property tests run from a fixed seed so a run is reproducible and CI never goes red by chance.

@@ -1,3 +1,4 @@
+/** A throw-away Redis Cluster on loopback for the cluster tests. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

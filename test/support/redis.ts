@@ -1,3 +1,4 @@
+/** The Redis server tests use: REDIS_URL, or a throw-away local redis-server, or a reason to skip. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { accessSync, constants } from 'node:fs';

@@ -1,3 +1,4 @@
+/** Runs random histories against a store and the memory store side by side and expects the same answers. */
 import { type DeadLetterReason, HOUR_MILLIS, MemoryStore, type UsageStore } from '@meterkit/core';
 import {
   keyIdOf,

@@ -1,3 +1,4 @@
+/** Shared fixtures of the core tests: customers, engines on a manual clock, billed records, test sinks, a recording logger. */
 import {
   createMeteringEngine,
   type MeteringLogger,

@@ -1,3 +1,4 @@
+/** Shared fixtures of the emulator tests: a fixed clock, credentials, and clients pointed at a started emulator. */
 import { MarketplaceMeteringClient } from '@aws-sdk/client-marketplace-metering';
 import { type Emulator, type EmulatorOptions, startEmulator } from '../src/index.js';
 

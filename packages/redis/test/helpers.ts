@@ -1,3 +1,4 @@
+/** Redis store test fixtures: stores on one server whose keys are removed after each test. */
 import type { ManualClock } from '@meterkit/core/testing';
 import { RedisStore, type RedisStoreOptions } from '@meterkit/redis';
 import { uniquePrefix } from '@meterkit/test-support/redis';

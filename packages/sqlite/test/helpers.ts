@@ -1,3 +1,4 @@
+/** SQLite store test fixtures: a scratch directory per test and stores opened on its files. */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,3 +1,4 @@
+/** An engine metering this instance through MeterUsageSink into an emulator, on a manual clock. */
 import { MeterUsageSink, type MeterUsageSinkOptions } from '@meterkit/aws-marketplace';
 import {
   createMeteringEngine,

@@ -1,3 +1,4 @@
+/** The Express e2e app (Express 4 and 5): a metered API on the emulator, driven over HTTP. */
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';

@@ -1,3 +1,4 @@
+/** The Nest e2e app on express and fastify: metered controllers on the emulator, driven over HTTP. */
 import type { IncomingMessage } from 'node:http';
 import { MarketplaceMeteringSink } from '@meterkit/aws-marketplace';
 import { type CustomerRef, silentLogger } from '@meterkit/core';

@@ -1,3 +1,4 @@
+/** Integration harness: the engine sending through the real SDK to the emulator, on a manual clock. */
 import { MarketplaceMeteringSink } from '@meterkit/aws-marketplace';
 import {
   type CustomerRef,

@@ -1,3 +1,4 @@
+/** A sink wrapper counting calls in flight, so tests on a manual clock hold time while real HTTP is on the wire. */
 import type { ExportResponse, UsageRecord, UsageSink } from '@meterkit/core';
 
 /**

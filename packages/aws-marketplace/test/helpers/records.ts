@@ -1,3 +1,4 @@
+/** Sealed records of one product (license and legacy buyers) for the AWS sink tests. */
 import { type UsageKey, type UsageRecord } from '@meterkit/core';
 import { keyIdOf, sealRecord } from '@meterkit/core/store';
 

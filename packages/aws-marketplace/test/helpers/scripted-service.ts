@@ -1,3 +1,4 @@
+/** A local HTTP service that answers the SDK with scripted responses, errors or cut connections, and logs calls. */
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {

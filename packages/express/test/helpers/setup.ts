@@ -1,3 +1,4 @@
+/** Shared fixtures of the Express adapter tests: customers by API key and an app metered on a manual clock. */
 import { type CustomerRef, silentLogger } from '@meterkit/core';
 import { InMemorySink, ManualClock } from '@meterkit/core/testing';
 import express, { type Request } from 'express';
