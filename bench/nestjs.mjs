@@ -46,6 +46,8 @@ function decorate(cls, method, ...decorators) {
  */
 function serve(apps, { onStart = () => {}, extra = () => ({}), onMessage = async () => undefined } = {}) {
   let cpuStart = process.cpuUsage();
+  // The client is gone (it failed, or was stopped): a server left listening would outlive the bench.
+  process.on('disconnect', () => process.exit(0));
   process.on('message', async (message) => {
     switch (message.cmd) {
       case 'start':
@@ -253,7 +255,7 @@ async function runMeteredServer() {
     const { Socket } = await import('node:net');
     const { of } = await import('rxjs');
     const interceptor = app.get(MeteringInterceptor, { strict: false });
-    const guard = new MeteringGuard(interceptor, false);
+    const guard = new MeteringGuard(interceptor.requests, false);
     const noop = { intercept: (_context, next) => next.handle() };
     const source = of({ ok: true });
     const next = { handle: () => source };
@@ -365,13 +367,22 @@ function startServer(kind) {
   const child = fork(fileURLToPath(import.meta.url), ['--server', kind], { execArgv: ['--expose-gc'] });
   const replies = [];
   const waiters = [];
+  let exited;
   child.on('message', (message) => {
     const waiter = waiters.shift();
-    if (waiter) waiter(message);
+    if (waiter) waiter.resolve(message);
     else replies.push(message);
   });
-  const next = () =>
-    replies.length > 0 ? Promise.resolve(replies.shift()) : new Promise((r) => waiters.push(r));
+  // A server that dies (a bench out of step with the adapter) fails the bench instead of leaving it waiting.
+  child.on('exit', (code, signal) => {
+    exited = new Error(`bench server '${kind}' exited (${signal ?? `code ${code}`})`);
+    for (const waiter of waiters.splice(0)) waiter.reject(exited);
+  });
+  const next = () => {
+    if (replies.length > 0) return Promise.resolve(replies.shift());
+    if (exited !== undefined) return Promise.reject(exited);
+    return new Promise((resolve, reject) => waiters.push({ resolve, reject }));
+  };
   return {
     ready: next(),
     ask(message) {
